@@ -1,0 +1,161 @@
+"""The ``fieldstream`` command line: a thin front-end over the library.
+
+Each subcommand lives in its own function; ``main()`` dispatches.  The JSONL
+output of ``parse`` (and of ``replay``) is a fixed machine format, documented in
+the README: extend it, never break it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from importlib import resources
+from typing import Any, TextIO
+
+from ._errors import FieldstreamError, ParseError
+from ._events import DocumentCompleted, Event, StringDelta, ValueCompleted, ValueInvalid
+from ._paths import format_path
+
+__all__ = ["event_to_json", "main"]
+
+
+def event_to_json(event: Event, **extra: Any) -> dict[str, Any]:
+    """The JSONL record of one event (the fixed machine format), plus ``extra`` keys."""
+    record: dict[str, Any]
+    if isinstance(event, StringDelta):
+        record = {"event": "delta", "path": format_path(event.path), "text": event.text}
+    elif isinstance(event, ValueCompleted):
+        record = {"event": "field", "path": format_path(event.path), "value": _jsonable(event.value)}
+    elif isinstance(event, DocumentCompleted):
+        record = {"event": "done", "value": _jsonable(event.value)}
+    elif isinstance(event, ValueInvalid):
+        record = {"event": "invalid", "path": format_path(event.path), "errors": _jsonable(event.errors)}
+    else:  # pragma: no cover - every event type is listed above
+        raise TypeError(f"unknown event {event!r}")
+    record.update(extra)
+    return record
+
+
+def error_to_json(error: FieldstreamError, **extra: Any) -> dict[str, Any]:
+    """The JSONL record of an error: ``{"event": "error", "message", "offset", "path"}``."""
+    record: dict[str, Any] = {"event": "error", "message": str(error)}
+    if isinstance(error, ParseError):
+        record["message"] = error.reason
+        record["offset"] = error.offset
+        record["line"] = error.line
+        record["column"] = error.column
+        record["path"] = error.path
+    record.update(extra)
+    return record
+
+
+def _jsonable(value: Any) -> Any:
+    # Typed values (pydantic models, enums, datetimes) print as pydantic's JSON mode.
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, list) and all(v is None or isinstance(v, (str, int, float, bool)) for v in value):
+        return value
+    try:
+        from pydantic_core import to_jsonable_python
+    except ImportError:  # pragma: no cover - plain JSON values need no pydantic
+        return value
+    return to_jsonable_python(value)
+
+
+def _dumps(record: dict[str, Any]) -> str:
+    return json.dumps(record, ensure_ascii=False, allow_nan=True)
+
+
+def _read_chunks(source: str | None, chunk_size: int) -> Iterator[str]:
+    if source is None:
+        text = resources.files("fieldstream").joinpath("_data/example.json").read_text("utf-8")
+    elif source == "-":
+        text = sys.stdin.read()
+    else:
+        with open(source, encoding="utf-8") as f:
+            text = f.read()
+    for i in range(0, len(text), chunk_size):
+        yield text[i : i + chunk_size]
+
+
+def _readable(event: Event, out: TextIO) -> None:
+    if isinstance(event, StringDelta):
+        out.write(f"{format_path(event.path)} += {json.dumps(event.text, ensure_ascii=False)}\n")
+    elif isinstance(event, ValueCompleted):
+        text = json.dumps(_jsonable(event.value), ensure_ascii=False)
+        if len(text) > 70:
+            text = text[:67] + "..."
+        out.write(f"{format_path(event.path)} = {text}\n")
+    elif isinstance(event, DocumentCompleted):
+        out.write(f"-- document {event.index} complete\n")
+    elif isinstance(event, ValueInvalid):
+        out.write(f"{format_path(event.path)} INVALID: {event.errors}\n")
+
+
+def _load_model(spec: str) -> Any:
+    import importlib
+
+    module_name, _, attr = spec.partition(":")
+    if not attr:
+        raise SystemExit(f"fieldstream: --model takes module:Class, got {spec!r}")
+    sys.path.insert(0, "")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise SystemExit(f"fieldstream: cannot import {module_name!r}: {exc}") from None
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise SystemExit(f"fieldstream: {module_name!r} has no attribute {attr!r}") from None
+
+
+def _cmd_parse(args: argparse.Namespace, out: TextIO) -> int:
+    from ._parser import Parser
+
+    options: dict[str, Any] = {"prose": args.prose, "multiple": args.multiple}
+    parser = Parser(_load_model(args.model), **options) if args.model else Parser(**options)
+    emit = (lambda e: out.write(_dumps(event_to_json(e)) + "\n")) if args.jsonl else (lambda e: _readable(e, out))
+    try:
+        for chunk in _read_chunks(args.file, args.chunk_size):
+            for event in parser.feed(chunk):
+                emit(event)
+        for event in parser.close():
+            emit(event)
+    except FieldstreamError as exc:
+        if args.jsonl:
+            out.write(_dumps(error_to_json(exc)) + "\n")
+        else:
+            out.write(f"error: {exc}\n")
+        out.flush()
+        return 1
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="fieldstream", description="Structured streaming of LLM output.")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("parse", help="parse JSON chunk by chunk and print the events")
+    p.add_argument("file", nargs="?", help="JSON file, '-' for stdin; default: a bundled example")
+    p.add_argument("--chunk-size", type=int, default=4, metavar="N", help="characters per chunk (default 4)")
+    p.add_argument("--jsonl", action="store_true", help="print one JSON object per event (machine format)")
+    p.add_argument("--model", metavar="MODULE:CLASS", help="validate against a pydantic model")
+    p.add_argument("--prose", action="store_true", help="skip text before the first { or [")
+    p.add_argument("--multiple", action="store_true", help="accept several top-level values (NDJSON)")
+    p.set_defaults(handler=_cmd_parse)
+    return ap
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "chunk_size", 1) < 1:
+        raise SystemExit("fieldstream: --chunk-size must be at least 1")
+    out = sys.stdout
+    try:
+        return int(args.handler(args, out))
+    except BrokenPipeError:  # `fieldstream parse ... | head`
+        return 0
+    except KeyboardInterrupt:
+        return 130

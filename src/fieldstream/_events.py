@@ -1,0 +1,111 @@
+"""Events: immutable values that say what the last chunk completed.
+
+    ValueCompleted(path, value)     a value at ``path`` is complete (any depth, any type)
+    └── ItemCompleted               ... and it is an item of an array (``path[-1]`` is its index)
+    StringDelta(path, text)         a string value being typed grew by ``text``
+    DocumentCompleted(value, index) a top-level JSON document is complete
+    ValueInvalid(path, value, ...)  (typed parsing) a complete value failed validation
+
+Joining the ``text`` of every ``StringDelta`` for one path gives that string;
+how the text is split depends on the chunks and carries no meaning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._paths import Path, format_path
+
+__all__ = [
+    "DocumentCompleted",
+    "Event",
+    "ItemCompleted",
+    "StringDelta",
+    "ValueCompleted",
+    "ValueInvalid",
+]
+
+_REPR_LIMIT = 60
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= _REPR_LIMIT else text[: _REPR_LIMIT - 3] + "..."
+
+
+class Event:
+    """Base class of every event; each carries a ``path`` (``()`` for the root)."""
+
+    __slots__ = ()
+    path: Path
+
+    @property
+    def path_text(self) -> str:
+        """The path in ``$.a[0].b`` form."""
+        return format_path(self.path)
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class ValueCompleted(Event):
+    """The value at ``path`` is complete; it will not change any more.
+
+    ``value`` is a plain JSON value (``dict``, ``list``, ``str``, ``int``, ``float``,
+    ``bool`` or ``None``), or, with a schema, the validated value for that path.
+    """
+
+    path: Path
+    value: Any
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({format_path(self.path)}, {_short(self.value)})"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class ItemCompleted(ValueCompleted):
+    """An array item is complete: a :class:`ValueCompleted` whose parent is an array."""
+
+    @property
+    def index(self) -> int:
+        """The item's position in its array."""
+        return self.path[-1]  # type: ignore[return-value]
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class StringDelta(Event):
+    """The string value at ``path`` grew by ``text`` (never empty)."""
+
+    path: Path
+    text: str
+
+    def __repr__(self) -> str:
+        return f"StringDelta({format_path(self.path)}, {_short(self.text)})"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class DocumentCompleted(Event):
+    """A top-level document is complete; ``index`` counts documents from 0."""
+
+    value: Any
+    index: int = 0
+    path: Path = field(default=(), init=False)
+
+    def __repr__(self) -> str:
+        return f"DocumentCompleted({_short(self.value)}, index={self.index})"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class ValueInvalid(Event):
+    """A complete value failed validation (typed parsing); the stream goes on.
+
+    ``value`` is the plain JSON value, ``errors`` pydantic's ``errors()`` list and
+    ``error`` the :class:`pydantic.ValidationError` itself.
+    """
+
+    path: Path
+    value: Any
+    errors: list[Any]
+    error: Any = field(default=None, compare=False)
+
+    def __repr__(self) -> str:
+        return f"ValueInvalid({format_path(self.path)}, {len(self.errors)} error(s))"

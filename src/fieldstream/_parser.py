@@ -1,0 +1,690 @@
+"""The sans-IO incremental JSON parser.
+
+Theory of operation
+-------------------
+``feed(chunk)`` scans only the new text, once.  The parser is a state machine
+(the ``_S*`` constants below); the state says what may come next, and the only
+text ever kept between chunks is an unfinished *token prefix* (``_pending``): part
+of a number, of ``true``/``false``/``null``, or of a string escape.  It is bounded
+by ``max_number_length`` (and 12 characters for an escape), so nothing is scanned
+twice.  String contents are never kept as pending text: each chunk's run of a
+string is decoded straight away, emitted as a :class:`StringDelta` and appended
+to a list of parts.
+
+The partial value is built in place: a container is attached to its parent when
+it opens, a scalar when it completes.  ``snapshot`` returns that live object, with
+the text typed so far of an unfinished string patched in, so reading it costs
+O(that string) and never re-parses anything.
+
+Scanning is driven by compiled regular expressions that consume whole runs
+(string text, whitespace, number characters) in C; Python code runs once per
+token, not once per character.
+
+Internal steps either advance ``pos``, stop at the end of the buffer (need more
+input, state kept), or raise :class:`ParseError` through ``_fail``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from typing import Any
+
+from ._errors import IncompleteError, LimitError, ParseError, UsageError
+from ._events import DocumentCompleted, Event, ItemCompleted, StringDelta, ValueCompleted
+from ._paths import format_path
+
+__all__ = [
+    "DEFAULT_MAX_DEPTH",
+    "DEFAULT_MAX_NUMBER_LENGTH",
+    "DEFAULT_MAX_STRING_LENGTH",
+    "Parser",
+]
+
+#: Deepest nesting of arrays and objects accepted (``LimitError`` beyond).
+DEFAULT_MAX_DEPTH = 1000
+#: Longest string value or key, in characters (``LimitError`` beyond).
+DEFAULT_MAX_STRING_LENGTH = 64 * 1024 * 1024
+#: Longest number token, in characters; also bounds the text held between chunks.
+DEFAULT_MAX_NUMBER_LENGTH = 4300
+
+# States.  What may come next:
+_S_VALUE = 0  # a value (top level, after ':' or after ',' in an array)
+_S_FIRST_ITEM = 1  # a value or ']' (just after '[')
+_S_FIRST_KEY = 2  # a key or '}' (just after '{')
+_S_KEY = 3  # a key (after ',' in an object)
+_S_COLON = 4  # ':'
+_S_AFTER = 5  # ',' or the closing bracket of the current container
+_S_STRING = 6  # more of a string value
+_S_KEYSTR = 7  # more of a key
+_S_NUMBER = 8  # more of a number (its prefix is in _pending)
+_S_LITERAL = 9  # more of true/false/null (its prefix is in _pending)
+_S_END = 10  # after a top-level value: whitespace (or the next document)
+_S_PROSE = 11  # text before the first '{' or '[' (prose mode)
+_S_ERROR = 12
+_S_CLOSED = 13
+
+_WS = re.compile(r"[ \t\n\r]*")
+_STRING_RUN = re.compile(r'[^"\\\x00-\x1f]*')
+_NUMBER_RUN = re.compile(r"[0-9eE.+\-]*")
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+\-]?[0-9]+)?")
+_PROSE = re.compile(r"[^{\[]*")
+_HEX4 = re.compile(r"[0-9a-fA-F]{4}")
+_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+_LITERALS = {"t": ("true", True), "f": ("false", False), "n": ("null", None)}
+_NUMBER_START = frozenset("-0123456789")
+
+_new = object.__new__
+_set_path = ValueCompleted.path.__set__  # type: ignore[attr-defined]
+_set_value = ValueCompleted.value.__set__  # type: ignore[attr-defined]
+_set_delta_path = StringDelta.path.__set__  # type: ignore[attr-defined]
+_set_delta_text = StringDelta.text.__set__  # type: ignore[attr-defined]
+
+
+def _completed(cls: type, path: tuple, value: Any) -> ValueCompleted:
+    # The hot path builds frozen events without the dataclass __init__ (half the cost).
+    event = _new(cls)
+    _set_path(event, path)
+    _set_value(event, value)
+    return event  # type: ignore[no-any-return]
+
+
+def _delta(path: tuple, text: str) -> StringDelta:
+    event = _new(StringDelta)
+    _set_delta_path(event, path)
+    _set_delta_text(event, text)
+    return event  # type: ignore[no-any-return]
+
+
+def _describe(char: str) -> str:
+    if char in "{}[],:\"":
+        return repr(char)
+    if char.isprintable() and not char.isspace():
+        return repr(char)
+    return f"U+{ord(char):04X}"
+
+
+class Parser:
+    """Incremental JSON parser: ``feed()`` chunks, get events, read ``snapshot``.
+
+    >>> p = Parser()
+    >>> p.feed('{"a": [1, "h')
+    [ItemCompleted($.a[0], 1), StringDelta($.a[1], 'h')]
+    >>> p.snapshot
+    {'a': [1, 'h']}
+    >>> p.feed('i"]}')
+    [StringDelta($.a[1], 'i'), ItemCompleted($.a[1], 'hi'), ValueCompleted($.a, [1, 'hi']), ValueCompleted($, {'a': [1, 'hi']}), DocumentCompleted({'a': [1, 'hi']}, index=0)]
+    >>> p.close()
+    []
+
+    Options (keyword-only):
+
+    ``prose``
+        Skip any text before the first ``{`` or ``[`` (prose, a ```json fence) and
+        ignore what follows the top-level value.  Off by default: strict RFC 8259.
+    ``multiple``
+        Accept several top-level values one after another (NDJSON, concatenated
+        JSON); each ends with a :class:`DocumentCompleted`.
+    ``deltas``
+        Emit :class:`StringDelta` events (default ``True``).
+    ``max_depth``, ``max_string_length``, ``max_number_length``
+        Limits against hostile input; exceeding one raises :class:`LimitError`.
+
+    With a schema as first argument (a pydantic model or any type a
+    ``TypeAdapter`` accepts), ``Parser(Model)`` validates values as they complete;
+    see :mod:`fieldstream._typed`.
+    """
+
+    def __new__(cls, schema: Any = None, /, **options: Any) -> Parser:
+        if schema is not None and cls is Parser:
+            from ._typed import TypedParser  # lazy: pydantic is an optional extra
+
+            return super().__new__(TypedParser)
+        return super().__new__(cls)
+
+    def __init__(
+        self,
+        schema: Any = None,
+        /,
+        *,
+        prose: bool = False,
+        multiple: bool = False,
+        deltas: bool = True,
+        max_depth: int = DEFAULT_MAX_DEPTH,
+        max_string_length: int = DEFAULT_MAX_STRING_LENGTH,
+        max_number_length: int = DEFAULT_MAX_NUMBER_LENGTH,
+    ) -> None:
+        for name, limit in (
+            ("max_depth", max_depth),
+            ("max_string_length", max_string_length),
+            ("max_number_length", max_number_length),
+        ):
+            if type(limit) is not int or limit < 1:
+                raise UsageError(f"{name} must be a positive int, got {limit!r}")
+        self.prose = prose
+        self.multiple = multiple
+        self.deltas = deltas
+        self.max_depth = max_depth
+        self.max_string_length = max_string_length
+        self.max_number_length = max_number_length
+
+        self._state = _S_PROSE if prose else _S_VALUE
+        self._stack: list[Any] = []  # open containers, innermost last
+        self._path: list[Any] = []  # key or index of the current value in each container
+        self._pending = ""  # unfinished token prefix (number, literal, escape)
+        self._parts: list[str] = []  # decoded text of the current string or key
+        self._length = 0  # characters in _parts
+        self._string_path: tuple = ()  # path of the current string value
+        self._placed = False  # the unfinished string was appended to its list by `snapshot`
+        self._root: Any = None
+        self._started = False  # the current document has begun
+        self._documents = 0
+        self._base = 0  # absolute offset of the buffer's first character
+        self._lines = 0  # newlines before the current chunk
+        self._line_start = 0  # absolute offset just after the last of them
+        self._decoder: Any = None
+        self._error: ParseError | None = None
+
+    # -- public API ------------------------------------------------------
+
+    @property
+    def snapshot(self) -> Any:
+        """The partial value parsed so far, as plain dicts, lists and scalars.
+
+        Holds every completed value, every open container and the text typed so
+        far of an unfinished string; a number or literal appears only once
+        complete.  ``None`` before the document starts.  It is a live object that
+        later chunks keep extending: ``copy.deepcopy`` it to keep a frozen copy.
+        Still readable after an error.
+        """
+        if self._state == _S_STRING:
+            self._place_partial_string()
+        return self._root
+
+    @property
+    def path(self) -> tuple:
+        """The path of the value being parsed now (keys are known before values start)."""
+        return tuple(self._path)
+
+    @property
+    def done(self) -> bool:
+        """Whether a complete top-level document has been parsed (and not a new one begun)."""
+        return self._state == _S_END or (self._documents > 0 and not self._started)
+
+    @property
+    def documents(self) -> int:
+        """How many top-level documents have completed."""
+        return self._documents
+
+    def feed(self, chunk: str | bytes | bytearray | memoryview) -> list[Event]:
+        """Parse the next chunk and return the events it completed, in document order.
+
+        ``chunk`` is ``str`` or UTF-8 ``bytes`` split anywhere (even inside a
+        multi-byte character).  An empty chunk is not the end of input: call
+        :meth:`close` for that.  Raises :class:`ParseError` on invalid input.
+        """
+        if self._state >= _S_ERROR:
+            self._refuse("feed")
+        if type(chunk) is not str:
+            chunk = self._decode(chunk, final=False)
+        elif self._decoder is not None and self._decoder.getstate()[0]:
+            raise UsageError("a str chunk was fed while a UTF-8 character from a bytes chunk is unfinished")
+        events: list[Event] = []
+        if chunk:
+            pending = self._pending
+            if pending:
+                self._pending = ""
+                self._run(pending + chunk, len(pending), events)
+            else:
+                self._run(chunk, 0, events)
+        return events
+
+    def close(self) -> list[Event]:
+        """Mark the end of input and return the last events.
+
+        Completes a top-level number still waiting for a delimiter.  Raises
+        :class:`IncompleteError` if a document is unfinished (or, in strict and
+        prose modes, if there was none at all).
+        """
+        if self._state >= _S_ERROR:
+            self._refuse("close")
+        events: list[Event] = []
+        if self._decoder is not None:
+            tail = self._decode(b"", final=True)
+            if tail:
+                self._run(tail, 0, events)
+        state = self._state
+        if state == _S_NUMBER and not self._stack:
+            buf, self._pending = self._pending, ""
+            self._number(buf, 0, len(buf), events, final=True)
+            state = self._state
+        if state == _S_END or (self.multiple and self._documents and not self._started):
+            self._state = _S_CLOSED
+            return events
+        if self.multiple and not self._started and state in (_S_VALUE, _S_PROSE):
+            self._state = _S_CLOSED
+            return events
+        if not self._started:
+            what = "no JSON value found in the input" if self.prose else "no JSON document in the input"
+        else:
+            what = "input ended before the JSON document was complete"
+        if state == _S_STRING:
+            self._place_partial_string()
+        pending = self._pending
+        self._pending = ""
+        self._fail(what, pending, len(pending), IncompleteError)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- scanning --------------------------------------------------------
+
+    def _run(self, buf: str, new: int, events: list[Event]) -> None:
+        """Scan ``buf`` (the pending prefix plus a new chunk starting at ``new``)."""
+        n = len(buf)
+        pos = 0
+        state = self._state
+        stack = self._stack
+        path = self._path
+        append = events.append
+        ws = _WS.match
+        try:
+            while pos < n:
+                if state == _S_STRING:
+                    pieces: list[str] = []
+                    try:
+                        pos, closed = self._string(buf, pos, n, pieces)
+                    except ParseError:
+                        self._parts += pieces  # the text before the fault stays in the snapshot
+                        raise
+                    if pieces:
+                        text = pieces[0] if len(pieces) == 1 else "".join(pieces)
+                        self._parts.append(text)
+                        self._length += len(text)
+                        if self._length > self.max_string_length:
+                            self._fail_limit_string(buf, pos)
+                        if self.deltas:
+                            append(_delta(self._string_path, text))
+                    if not closed:
+                        break
+                    parts = self._parts
+                    value = parts[0] if len(parts) == 1 else "".join(parts)
+                    self._parts = []
+                    self._length = 0
+                    state = self._complete_scalar(value, events)
+                    continue
+
+                if state == _S_AFTER:
+                    if buf[pos] in " \t\n\r":
+                        pos = ws(buf, pos).end()
+                        if pos == n:
+                            break
+                    c = buf[pos]
+                    top = stack[-1]
+                    if c == ",":
+                        pos += 1
+                        if type(top) is list:
+                            path[-1] += 1
+                            state = _S_VALUE
+                        else:
+                            state = _S_KEY
+                        continue
+                    if (c == "]" and type(top) is list) or (c == "}" and type(top) is dict):
+                        pos += 1
+                        state = self._close_container(events)
+                        continue
+                    expected = "',' or ']'" if type(top) is list else "',' or '}'"
+                    self._fail(f"expected {expected} but found {_describe(c)}", buf, pos)
+
+                if state <= _S_FIRST_ITEM:  # a value (or ']' right after '[')
+                    if buf[pos] in " \t\n\r":
+                        pos = ws(buf, pos).end()
+                        if pos == n:
+                            break
+                    c = buf[pos]
+                    self._started = True
+                    if c == '"':
+                        pos += 1
+                        self._string_path = tuple(path)
+                        self._placed = False
+                        state = _S_STRING
+                        continue
+                    if c == "{" or c == "[":
+                        pos += 1
+                        if len(stack) >= self.max_depth:
+                            self._fail(f"nesting deeper than max_depth={self.max_depth}", buf, pos - 1, LimitError)
+                        container: Any = {} if c == "{" else []
+                        self._attach(container)
+                        stack.append(container)
+                        if c == "{":
+                            path.append(None)
+                            state = _S_FIRST_KEY
+                        else:
+                            path.append(0)
+                            state = _S_FIRST_ITEM
+                        continue
+                    if c == "]" and state == _S_FIRST_ITEM:
+                        pos += 1
+                        state = self._close_container(events)
+                        continue
+                    if c in _NUMBER_START:
+                        self._state = _S_NUMBER
+                        pos = self._number(buf, pos, n, events, final=False)
+                        state = self._state
+                        continue
+                    literal = _LITERALS.get(c)
+                    if literal is not None:
+                        word, value = literal
+                        end = pos + len(word)
+                        if buf.startswith(word, pos):
+                            pos = end
+                            state = self._complete_scalar(value, events)
+                            continue
+                        if end > n and word.startswith(buf[pos:]):
+                            self._pending = buf[pos:]
+                            state = _S_LITERAL
+                            pos = n
+                            break
+                        self._fail(f"invalid literal, expected {word!r}", buf, pos)
+                    if c == "]" and state == _S_VALUE and stack and type(stack[-1]) is list:
+                        self._fail("trailing comma before ']'", buf, pos)
+                    self._fail(f"expected a JSON value but found {_describe(c)}", buf, pos)
+
+                if state == _S_KEYSTR:
+                    pieces = self._parts
+                    before = len(pieces)
+                    pos, closed = self._string(buf, pos, n, pieces)
+                    for piece in pieces[before:]:
+                        self._length += len(piece)
+                    if self._length > self.max_string_length:
+                        self._fail_limit_string(buf, pos)
+                    if not closed:
+                        break
+                    path[-1] = pieces[0] if len(pieces) == 1 else "".join(pieces)
+                    self._parts = []
+                    self._length = 0
+                    state = _S_COLON
+                    continue
+
+                if state == _S_FIRST_KEY or state == _S_KEY:
+                    if buf[pos] in " \t\n\r":
+                        pos = ws(buf, pos).end()
+                        if pos == n:
+                            break
+                    c = buf[pos]
+                    if c == '"':
+                        pos += 1
+                        state = _S_KEYSTR
+                        continue
+                    if c == "}" and state == _S_FIRST_KEY:
+                        pos += 1
+                        state = self._close_container(events)
+                        continue
+                    if c == "}":
+                        self._fail("trailing comma before '}'", buf, pos)
+                    self._fail(f"expected a string key but found {_describe(c)}", buf, pos)
+
+                if state == _S_COLON:
+                    if buf[pos] in " \t\n\r":
+                        pos = ws(buf, pos).end()
+                        if pos == n:
+                            break
+                    if buf[pos] != ":":
+                        self._fail(f"expected ':' but found {_describe(buf[pos])}", buf, pos)
+                    pos += 1
+                    state = _S_VALUE
+                    continue
+
+                if state == _S_NUMBER:
+                    pos = self._number(buf, pos, n, events, final=False)
+                    state = self._state
+                    continue
+
+                if state == _S_LITERAL:
+                    word, value = _LITERALS[buf[pos]]
+                    end = pos + len(word)
+                    if buf.startswith(word, pos):
+                        pos = end
+                        state = self._complete_scalar(value, events)
+                        continue
+                    if end > n and word.startswith(buf[pos:]):
+                        self._pending = buf[pos:]
+                        pos = n
+                        break
+                    self._fail(f"invalid literal, expected {word!r}", buf, pos)
+
+                if state == _S_END:
+                    if buf[pos] in " \t\n\r":
+                        pos = ws(buf, pos).end()
+                        if pos == n:
+                            break
+                    if self.prose and not self.multiple:
+                        pos = n  # the closing fence or prose after the value is ignored
+                        break
+                    if self.multiple:
+                        self._started = False
+                        state = _S_PROSE if self.prose else _S_VALUE
+                        continue
+                    self._fail(f"unexpected {_describe(buf[pos])} after the JSON document", buf, pos)
+
+                if state == _S_PROSE:
+                    pos = _PROSE.match(buf, pos).end()
+                    if pos < n:
+                        state = _S_VALUE
+                    continue
+
+                raise AssertionError(f"unknown state {state}")  # pragma: no cover
+        except ParseError as exc:
+            if state == _S_STRING:  # keep the text typed so far in the snapshot
+                self._place_partial_string()
+                exc.snapshot = self._root
+            raise
+        finally:
+            if self._state < _S_ERROR:
+                self._state = state
+                self._account(buf, new)
+
+    def _account(self, buf: str, new: int) -> None:
+        """After a chunk: move the base offset past what was consumed, count newlines."""
+        count = buf.count("\n", new)  # the pending prefix never holds a newline
+        if count:
+            self._lines += count
+            self._line_start = self._base + buf.rindex("\n", new) + 1
+        self._base += len(buf) - len(self._pending)
+
+    def _string(self, buf: str, pos: int, n: int, pieces: list[str]) -> tuple[int, bool]:
+        """Decode string text from ``pos``; return (new pos, whether the closing quote was seen)."""
+        run = _STRING_RUN.match
+        while True:
+            end = run(buf, pos).end()
+            if end > pos:
+                pieces.append(buf[pos:end])
+            if end == n:
+                return n, False
+            c = buf[end]
+            if c == '"':
+                return end + 1, True
+            if c != "\\":
+                self._fail(f"unescaped control character {_describe(c)} in string", buf, end)
+            if end + 1 == n:
+                self._pending = buf[end:]
+                return n, False
+            e = buf[end + 1]
+            simple = _ESCAPES.get(e)
+            if simple is not None:
+                pieces.append(simple)
+                pos = end + 2
+                continue
+            if e != "u":
+                self._fail(f"invalid escape '\\{e}' in string", buf, end)
+            if end + 6 > n:
+                if _HEX4.match(buf[end + 2 :] + "0000"):
+                    self._pending = buf[end:]
+                    return n, False
+                self._fail("invalid \\u escape in string", buf, end)
+            if not _HEX4.match(buf, end + 2):
+                self._fail("invalid \\u escape in string", buf, end)
+            code = int(buf[end + 2 : end + 6], 16)
+            pos = end + 6
+            if 0xD800 <= code < 0xDC00:
+                rest = buf[pos : pos + 6]
+                if len(rest) < 6 and "\\u".startswith(rest[:2]):
+                    if not rest[2:] or _HEX4.match(rest[2:] + "0000"):
+                        # maybe the low half of a surrogate pair: wait for it
+                        self._pending = buf[end:]
+                        return n, False
+                if rest[:2] == "\\u" and _HEX4.match(rest, 2):
+                    low = int(rest[2:], 16)
+                    if 0xDC00 <= low < 0xE000:
+                        pieces.append(chr(0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)))
+                        pos += 6
+                        continue
+            pieces.append(chr(code))  # lone surrogates are kept, as json.loads does
+
+    def _number(self, buf: str, pos: int, n: int, events: list[Event], *, final: bool) -> int:
+        """Scan a number at ``pos``; complete it, or keep its prefix pending."""
+        end = _NUMBER_RUN.match(buf, pos).end()
+        if end - pos > self.max_number_length:
+            self._fail(f"number longer than max_number_length={self.max_number_length}", buf, pos, LimitError)
+        if end == n and not final:
+            self._pending = buf[pos:]
+            return n
+        token = buf[pos:end]
+        match = _NUMBER.match(token)
+        if match is None or match.end() != len(token):
+            bad = pos + (match.end() if match else 0)
+            if bad >= n:
+                self._fail("input ended inside a number", buf, n, IncompleteError)
+            self._fail(f"invalid number {token!r}", buf, bad)
+        if match.group(1) is None and match.group(2) is None:
+            try:
+                value: Any = int(token)
+            except ValueError:  # beyond sys.get_int_max_str_digits()
+                self._fail("integer has more digits than Python's int limit", buf, pos, LimitError)
+        else:
+            value = float(token)
+        self._complete_scalar(value, events)
+        return end
+
+    # -- building the value ----------------------------------------------
+
+    def _attach(self, value: Any) -> None:
+        stack = self._stack
+        if not stack:
+            self._root = value
+            self._started = True
+        elif type(stack[-1]) is list:
+            stack[-1].append(value)
+        else:
+            stack[-1][self._path[-1]] = value
+
+    def _complete_scalar(self, value: Any, events: list[Event]) -> int:
+        """Attach a finished scalar, emit its event; return the next state."""
+        stack = self._stack
+        if not stack:
+            self._root = value
+            events.append(_completed(ValueCompleted, (), value))
+            return self._end_document(events)
+        top = stack[-1]
+        if type(top) is list:
+            if self._placed:
+                top[-1] = value
+                self._placed = False
+            else:
+                top.append(value)
+            events.append(_completed(ItemCompleted, tuple(self._path), value))
+        else:
+            top[self._path[-1]] = value
+            events.append(_completed(ValueCompleted, tuple(self._path), value))
+        self._state = _S_AFTER
+        return _S_AFTER
+
+    def _close_container(self, events: list[Event]) -> int:
+        stack = self._stack
+        value = stack.pop()
+        self._path.pop()
+        if stack:
+            cls = ItemCompleted if type(stack[-1]) is list else ValueCompleted
+            events.append(_completed(cls, tuple(self._path), value))
+            self._state = _S_AFTER
+            return _S_AFTER
+        events.append(_completed(ValueCompleted, (), value))
+        return self._end_document(events)
+
+    def _end_document(self, events: list[Event]) -> int:
+        events.append(DocumentCompleted(self._root, self._documents))
+        self._documents += 1
+        self._state = _S_END
+        return _S_END
+
+    def _place_partial_string(self) -> None:
+        parts = self._parts
+        text = "".join(parts)
+        if len(parts) > 1:
+            parts[:] = [text]
+        stack = self._stack
+        if not stack:
+            self._root = text
+        elif type(stack[-1]) is list:
+            if self._placed:
+                stack[-1][-1] = text
+            else:
+                stack[-1].append(text)
+                self._placed = True
+        else:
+            stack[-1][self._path[-1]] = text
+
+    # -- errors ----------------------------------------------------------
+
+    def _decode(self, chunk: Any, *, final: bool) -> str:
+        if not isinstance(chunk, (bytes, bytearray, memoryview)):
+            raise UsageError(f"feed() takes str or bytes, not {type(chunk).__name__}")
+        if self._decoder is None:
+            self._decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        try:
+            return self._decoder.decode(chunk, final)  # type: ignore[no-any-return]
+        except UnicodeDecodeError as exc:
+            if self._state == _S_STRING:
+                self._place_partial_string()
+            pending = self._pending
+            self._pending = ""
+            message = f"invalid UTF-8 ({exc.reason})"
+            self._fail(message, pending, len(pending), ParseError, cause=exc)
+            raise AssertionError("unreachable")  # pragma: no cover
+
+    def _fail_limit_string(self, buf: str, pos: int) -> None:
+        self._fail(f"string longer than max_string_length={self.max_string_length}", buf, pos, LimitError)
+
+    def _fail(
+        self,
+        message: str,
+        buf: str,
+        pos: int,
+        cls: type[ParseError] = ParseError,
+        cause: BaseException | None = None,
+    ) -> None:
+        """Enter the error state and raise ``cls`` located at ``buf[pos]``."""
+        offset = self._base + pos
+        newlines = buf.count("\n", 0, pos)
+        if newlines:
+            column = pos - buf.rindex("\n", 0, pos)
+        else:
+            column = offset - self._line_start + 1
+        error = cls(
+            message,
+            offset=offset,
+            line=self._lines + newlines + 1,
+            column=column,
+            path=format_path(tuple(p for p in self._path if p is not None)),
+            snapshot=self._root,
+        )
+        self._state = _S_ERROR
+        self._error = error
+        raise error from cause
+
+    def _refuse(self, what: str) -> None:
+        if self._state == _S_CLOSED:
+            raise UsageError(f"{what}() after close(): create a new Parser for a new stream")
+        raise UsageError(f"{what}() after a parse error ({self._error}): the parser cannot recover; create a new Parser")
+
+    def __repr__(self) -> str:
+        return f"<Parser documents={self._documents} offset={self._base} path={format_path(tuple(p for p in self._path if p is not None))}>"
+
