@@ -20,6 +20,10 @@ from ._paths import format_path
 
 __all__ = ["event_to_json", "main"]
 
+# Further subcommands, one private module each, with ``register(subparsers)``;
+# a module's handler gets ``(args, out)`` and returns the exit status.
+_COMMAND_MODULES: list[str] = []
+
 
 def event_to_json(event: Event, **extra: Any) -> dict[str, Any]:
     """The JSONL record of one event (the fixed machine format), plus ``extra`` keys."""
@@ -145,6 +149,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prose", action="store_true", help="skip text before the first { or [")
     p.add_argument("--multiple", action="store_true", help="accept several top-level values (NDJSON)")
     p.set_defaults(handler=_cmd_parse)
+
+    import importlib
+
+    for module_name in _COMMAND_MODULES:  # each registers its subcommand(s)
+        importlib.import_module(module_name, __package__).register(sub)
     return ap
 
 
