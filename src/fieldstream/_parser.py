@@ -127,6 +127,14 @@ class Parser:
         JSON); each ends with a :class:`DocumentCompleted`.
     ``deltas``
         Emit :class:`StringDelta` events (default ``True``).
+    ``keep_items``
+        Keep completed array items in their array (default ``True``).  With
+        ``False`` an item is dropped right after its :class:`ItemCompleted`
+        event, so an endless array streams in constant memory.  This applies to
+        the outermost arrays only (those not inside another array): each of
+        their items is delivered whole, nested arrays included, but the outer
+        array itself, in the snapshot and in later events, holds only its
+        unfinished item.
     ``max_depth``, ``max_string_length``, ``max_number_length``
         Limits against hostile input; exceeding one raises :class:`LimitError`.
 
@@ -150,6 +158,7 @@ class Parser:
         prose: bool = False,
         multiple: bool = False,
         deltas: bool = True,
+        keep_items: bool = True,
         max_depth: int = DEFAULT_MAX_DEPTH,
         max_string_length: int = DEFAULT_MAX_STRING_LENGTH,
         max_number_length: int = DEFAULT_MAX_NUMBER_LENGTH,
@@ -164,12 +173,14 @@ class Parser:
         self.prose = prose
         self.multiple = multiple
         self.deltas = deltas
+        self.keep_items = keep_items
         self.max_depth = max_depth
         self.max_string_length = max_string_length
         self.max_number_length = max_number_length
 
         self._state = _S_PROSE if prose else _S_VALUE
         self._stack: list[Any] = []  # open containers, innermost last
+        self._lists = 0  # how many of them are arrays (for keep_items=False)
         self._path: list[Any] = []  # key or index of the current value in each container
         self._pending = ""  # unfinished token prefix (number, literal, escape)
         self._parts: list[str] = []  # decoded text of the current string or key
@@ -359,6 +370,7 @@ class Parser:
                             state = _S_FIRST_KEY
                         else:
                             path.append(0)
+                            self._lists += 1
                             state = _S_FIRST_ITEM
                         continue
                     if c == "]" and state == _S_FIRST_ITEM:
@@ -586,9 +598,12 @@ class Parser:
         top = stack[-1]
         if type(top) is list:
             if self._placed:
-                top[-1] = value
                 self._placed = False
-            else:
+                if self.keep_items or self._lists > 1:
+                    top[-1] = value
+                else:
+                    top.pop()
+            elif self.keep_items or self._lists > 1:
                 top.append(value)
             events.append(_completed(ItemCompleted, tuple(self._path), value))
         else:
@@ -601,9 +616,15 @@ class Parser:
         stack = self._stack
         value = stack.pop()
         self._path.pop()
+        if type(value) is list:
+            self._lists -= 1
         if stack:
-            cls = ItemCompleted if type(stack[-1]) is list else ValueCompleted
-            events.append(_completed(cls, tuple(self._path), value))
+            if type(stack[-1]) is list:
+                events.append(_completed(ItemCompleted, tuple(self._path), value))
+                if not self.keep_items and self._lists == 1:
+                    stack[-1].pop()  # it was attached when it opened
+            else:
+                events.append(_completed(ValueCompleted, tuple(self._path), value))
             self._state = _S_AFTER
             return _S_AFTER
         events.append(_completed(ValueCompleted, (), value))
