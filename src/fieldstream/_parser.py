@@ -302,7 +302,7 @@ class Parser:
                 if state == _S_STRING:
                     pieces: list[str] = []
                     try:
-                        pos, closed = self._string(buf, pos, n, pieces)
+                        pos, closed = self._string(buf, pos, n, pieces, self.max_string_length - self._length)
                     except ParseError:
                         self._parts += pieces  # the text before the fault stays in the snapshot
                         raise
@@ -310,8 +310,6 @@ class Parser:
                         text = pieces[0] if len(pieces) == 1 else "".join(pieces)
                         self._parts.append(text)
                         self._length += len(text)
-                        if self._length > self.max_string_length:
-                            self._fail_limit_string(buf, pos)
                         if self.deltas:
                             append(_delta(self._string_path, text))
                     if not closed:
@@ -403,11 +401,9 @@ class Parser:
                 if state == _S_KEYSTR:
                     pieces = self._parts
                     before = len(pieces)
-                    pos, closed = self._string(buf, pos, n, pieces)
+                    pos, closed = self._string(buf, pos, n, pieces, self.max_string_length - self._length)
                     for piece in pieces[before:]:
                         self._length += len(piece)
-                    if self._length > self.max_string_length:
-                        self._fail_limit_string(buf, pos)
                     if not closed:
                         break
                     path[-1] = pieces[0] if len(pieces) == 1 else "".join(pieces)
@@ -502,12 +498,20 @@ class Parser:
             self._line_start = self._base + buf.rindex("\n", new) + 1
         self._base += len(buf) - len(self._pending)
 
-    def _string(self, buf: str, pos: int, n: int, pieces: list[str]) -> tuple[int, bool]:
-        """Decode string text from ``pos``; return (new pos, whether the closing quote was seen)."""
+    def _string(self, buf: str, pos: int, n: int, pieces: list[str], room: int) -> tuple[int, bool]:
+        """Decode string text from ``pos``; return (new pos, whether the closing quote was seen).
+
+        ``room`` is how many more characters ``max_string_length`` allows: the limit
+        error points at the first character beyond it, wherever the chunks were cut.
+        """
         run = _STRING_RUN.match
         while True:
             end = run(buf, pos).end()
             if end > pos:
+                if end - pos > room:
+                    pieces.append(buf[pos : pos + room])
+                    self._fail_limit_string(buf, pos + room)
+                room -= end - pos
                 pieces.append(buf[pos:end])
             if end == n:
                 return n, False
@@ -520,6 +524,9 @@ class Parser:
                 self._pending = buf[end:]
                 return n, False
             e = buf[end + 1]
+            if room == 0:
+                self._fail_limit_string(buf, end)
+            room -= 1
             simple = _ESCAPES.get(e)
             if simple is not None:
                 pieces.append(simple)
@@ -663,6 +670,13 @@ class Parser:
         try:
             return self._decoder.decode(chunk, final)  # type: ignore[no-any-return]
         except UnicodeDecodeError as exc:
+            # Parse the valid text before the bad byte first, as a byte-at-a-time feed
+            # would: the snapshot and the error's position must not depend on chunking.
+            good = bytes(exc.object[: exc.start]).decode("utf-8")
+            if good:
+                pending = self._pending
+                self._pending = ""
+                self._run(pending + good, len(pending), [])
             if self._state == _S_STRING:
                 self._place_partial_string()
             pending = self._pending

@@ -1,0 +1,199 @@
+"""Fuzz targets: one function per layer that takes outside bytes, shared by atheris and hypothesis.
+
+Each target takes arbitrary ``bytes`` and checks the library's contract on them:
+
+1. *Parse or library error*: the input either parses or raises one of fieldstream's
+   own errors (``FieldstreamError``); anything else escapes and is a finding.
+2. *Chunking does not change the result*: the input fed whole, at pseudo-random
+   split points and (for short inputs) one byte at a time gives the same events, or
+   the same error type at the same offset/line/column/path with the same snapshot.
+3. *Nothing emitted is contradicted*: every completed value and every string's
+   deltas agree with the final value, or with the last good snapshot after an error.
+4. *Differential oracle*: in strict mode, the value equals ``json.loads`` of the
+   text, and the two reject the same inputs (``json.loads`` is laxer in two known
+   ways: ``NaN``/``Infinity``, and no depth or length limit).
+
+The first two bytes of the input are a header, so one byte string also chooses the
+options and the split points; the fuzzer mutates them like any other byte.
+
+    byte 0  bit 0 prose, 1 multiple, 2 keep_items=False, 3 deltas=False,
+            4 small limits, 5 feed str instead of bytes, 6 also feed byte by byte
+    byte 1  seed of the split points
+
+A violated invariant raises ``AssertionError`` (a crash for atheris, a failing
+example for hypothesis).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import fieldstream as fs
+
+__all__ = ["TARGETS", "fuzz_parser", "outcome", "splits"]
+
+# The harness caps nesting well below the default (1000) so that comparing snapshots
+# with == and json.dumps never meets Python's recursion limit; the default depth is
+# covered by tests/test_jsontestsuite.py (100,000 opening brackets).
+_DEPTH = 200
+_SMALL_LIMITS = {"max_depth": 6, "max_string_length": 12, "max_number_length": 10}
+
+
+def splits(data: Any, seed: int) -> list[Any]:
+    """``data`` cut at a few pseudo-random points chosen by ``seed`` (possibly none)."""
+    if len(data) < 2:
+        return [data]
+    rng = random.Random(seed)
+    count = rng.randint(1, min(len(data) - 1, 12))
+    cuts = sorted(rng.sample(range(1, len(data)), count))
+    bounds = [0, *cuts, len(data)]
+    return [data[a:b] for a, b in zip(bounds, bounds[1:])]
+
+
+def _normalize(events: Sequence[fs.Event]) -> list[Any]:
+    # Adjacent deltas of one path are merged: how a string is cut depends on the chunks.
+    out: list[Any] = []
+    for e in events:
+        if isinstance(e, fs.StringDelta):
+            if out and out[-1][0] == "delta" and out[-1][1] == e.path:
+                out[-1] = ("delta", e.path, out[-1][2] + e.text)
+            else:
+                out.append(("delta", e.path, e.text))
+        elif isinstance(e, fs.DocumentCompleted):
+            out.append(("done", e.index, _dump(e.value)))
+        elif isinstance(e, fs.ValueCompleted):
+            out.append((type(e).__name__, e.path, _dump(e.value)))
+        else:  # pragma: no cover - no other events without a schema
+            out.append((type(e).__name__, e.path))
+    return out
+
+
+def _dump(value: Any) -> str:
+    # A canonical text that tells 1 from 1.0 and True from 1 (== does not).
+    return json.dumps(value)
+
+
+def outcome(chunks: Sequence[Any], make: Callable[[], Any]) -> tuple[Any, ...]:
+    """Feed ``chunks`` then close; ("ok", events, snapshot) or ("error", ...)."""
+    parser = make()
+    events: list[Any] = []
+    try:
+        for chunk in chunks:
+            events += parser.feed(chunk)
+        events += parser.close()
+    except fs.ParseError as exc:
+        _check_consistent(events, exc.snapshot, parser, complete=False)
+        assert _dump(exc.snapshot) == _dump(parser.snapshot)
+        where = (exc.offset, exc.line, exc.column, exc.path)
+        return ("error", type(exc).__name__, where, _dump(exc.snapshot))
+    _check_consistent(events, parser.snapshot, parser, complete=True)
+    return ("ok", _normalize(events), _dump(parser.snapshot))
+
+
+def _get(value: Any, path: tuple) -> Any:
+    for step in path:
+        value = value[step]
+    return value
+
+
+def _check_consistent(events: Sequence[Any], snapshot: Any, parser: Any, *, complete: bool) -> None:
+    """Every value emitted agrees with the deltas before it and with ``snapshot``.
+
+    A string's deltas add up to its completed value.  Completed values sit at their
+    path in the snapshot (for a single document whose items are kept), except under
+    a key that occurs twice in one object, where the last value wins, as in
+    ``json.loads``.  After an error the events of the failing ``feed()`` were never
+    returned, so an unfinished string's deltas need only be a prefix of its text.
+    """
+    typed: dict[tuple, str] = {}
+    counts: dict[tuple, int] = {}
+    for e in events:
+        if isinstance(e, fs.StringDelta):
+            typed[e.path] = typed.get(e.path, "") + e.text
+        elif isinstance(e, fs.ValueCompleted):
+            counts[e.path] = counts.get(e.path, 0) + 1
+            if isinstance(e.value, str) and parser.deltas:
+                assert typed.pop(e.path, "") == e.value, e
+    assert not (complete and typed), typed
+    if parser.multiple or not parser.keep_items:
+        return
+    repeated = {path for path, count in counts.items() if count > 1}
+
+    def shadowed(path: tuple) -> bool:
+        return any(path[:i] in repeated for i in range(len(path) + 1))
+
+    for e in events:
+        if isinstance(e, fs.DocumentCompleted):
+            assert _dump(e.value) == _dump(snapshot)
+        elif isinstance(e, fs.ValueCompleted) and not shadowed(e.path):
+            assert _dump(_get(snapshot, e.path)) == _dump(e.value), (e, snapshot)
+    for path, text in typed.items():
+        if not shadowed(path):
+            assert _get(snapshot, path).startswith(text), (path, text, snapshot)
+
+
+def _oracle(text: str) -> tuple[str, Any]:
+    try:
+        return "ok", json.loads(text)
+    except RecursionError:
+        return "skip", None
+    except ValueError:  # JSONDecodeError, or an int beyond Python's digit limit
+        return "error", None
+
+
+def fuzz_parser(data: bytes) -> None:
+    """The core JSON parser, fed bytes or str, whole, split and byte by byte."""
+    if len(data) < 2:
+        return
+    flags, seed, body = data[0], data[1], data[2:]
+    options: dict[str, Any] = {
+        "prose": bool(flags & 1),
+        "multiple": bool(flags & 2),
+        "keep_items": not flags & 4,
+        "deltas": not flags & 8,
+        "max_depth": _DEPTH,
+    }
+    if flags & 16:
+        options.update(_SMALL_LIMITS)
+    payload: Any = body
+    if flags & 32:
+        payload = body.decode("utf-8", "surrogateescape")  # lone surrogates: str-only input
+
+    def make() -> fs.Parser:
+        return fs.Parser(**options)
+
+    whole = outcome([payload], make)
+    split = outcome(splits(payload, seed), make)
+    assert whole == split, (whole, split)
+    if flags & 64 and len(payload) <= 256:
+        per_byte = outcome([payload[i : i + 1] for i in range(len(payload))], make)
+        assert whole == per_byte, (whole, per_byte)
+
+    if options["prose"] or options["multiple"] or flags & 16 or not options["keep_items"]:
+        return
+    if isinstance(payload, bytes):
+        try:
+            text = payload.decode("utf-8")
+        except UnicodeDecodeError:
+            assert whole[0] == "error", whole  # invalid UTF-8 must be rejected
+            return
+    else:
+        text = payload
+    verdict, expected = _oracle(text)
+    if verdict == "skip":
+        return
+    if whole[0] == "ok":
+        assert verdict == "ok", ("parser accepted what json.loads rejects", text)
+        assert whole[2] == _dump(expected)
+    elif verdict == "ok":
+        lax = any(word in text for word in ("NaN", "Infinity"))
+        assert whole[1] == "LimitError" or lax, ("parser rejected what json.loads accepts", text, whole)
+
+
+#: name -> target; more layers register here as they land.
+TARGETS: dict[str, Callable[[bytes], None]] = {
+    "parser": fuzz_parser,
+}

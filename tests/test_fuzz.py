@@ -1,0 +1,102 @@
+"""Fuzzing in CI: the fuzz targets' invariants under hypothesis, the committed corpus, a short atheris run.
+
+The invariants live in fuzz/targets.py (parse or library error; chunking does not
+change the result; nothing emitted is contradicted; json.loads as an oracle).  The
+long runs and their figures come from ``python -m fuzz.run`` (docs/reliability.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fuzz.targets import TARGETS, fuzz_parser
+
+from .test_properties import documents
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "fuzz" / "corpus"
+JSONTESTSUITE = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "jsontestsuite" / "test_parsing"
+
+header = st.tuples(st.integers(0, 127), st.integers(0, 255)).map(bytes)
+# Bytes that break JSON in interesting ways when spliced into a valid document.
+splices = st.sampled_from(
+    [b'"', b"\\", b"[", b"{", b"}", b"]", b",", b":", b"\xff", b"\xc3", b"\xed\xa0\x80", b"\\u", b"\\ud800",
+     b"NaN", b"1e999", b"-", b".", b"\x00", b"\n", b"```"]
+)  # fmt: skip
+
+
+@st.composite
+def mutated_documents(draw: st.DrawFn) -> bytes:
+    """A valid JSON document with a few bytes deleted, replaced or spliced in."""
+    data = bytearray(json.dumps(draw(documents), ensure_ascii=draw(st.booleans())).encode())
+    for _ in range(draw(st.integers(0, 3))):
+        at = draw(st.integers(0, len(data)))
+        how = draw(st.sampled_from(["delete", "insert", "splice"]))
+        if how == "delete" and data:
+            del data[min(at, len(data) - 1)]
+        elif how == "insert":
+            data[at:at] = bytes([draw(st.integers(0, 255))])
+        else:
+            data[at:at] = draw(splices)
+    return bytes(data)
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(head=header, body=mutated_documents())
+def test_parser_mutated_documents(head: bytes, body: bytes) -> None:
+    fuzz_parser(head + body)
+
+
+@settings(max_examples=300)
+@given(head=header, body=st.binary(max_size=200))
+def test_parser_random_bytes(head: bytes, body: bytes) -> None:
+    fuzz_parser(head + body)
+
+
+def _corpus() -> list[tuple[str, Path]]:
+    return [(target, path) for target in sorted(TARGETS) for path in sorted((CORPUS / target).glob("*"))]
+
+
+@pytest.mark.parametrize(("target", "path"), _corpus(), ids=lambda v: v.name if isinstance(v, Path) else v)
+def test_corpus_replays_clean(target: str, path: Path) -> None:
+    TARGETS[target](path.read_bytes())
+
+
+def test_every_target_has_a_seed_corpus() -> None:
+    for target in TARGETS:
+        assert any((CORPUS / target).iterdir()), target
+
+
+@pytest.mark.skipif(not JSONTESTSUITE.is_dir(), reason="../shared/corpus is not checked out next to the repository")
+def test_jsontestsuite_through_the_parser_target() -> None:
+    # Every header choice over JSONTestSuite's accept/reject/either files.
+    for path in sorted(JSONTESTSUITE.glob("*.json")):
+        data = path.read_bytes()
+        if len(data) > 4096:  # the huge nesting files are tested in test_jsontestsuite.py
+            continue
+        for flags in (0, 1, 2, 4, 16, 32, 64):
+            fuzz_parser(bytes([flags, len(data) % 256]) + data)
+
+
+def test_atheris_bounded_run(tmp_path: Path) -> None:
+    """A short coverage-guided run of every target; the long run is `python -m fuzz.run --seconds 600`."""
+    pytest.importorskip("atheris", reason="pip install 'fieldstream[fuzz]'")
+    summary = tmp_path / "fuzz.json"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    proc = subprocess.run(
+        [sys.executable, "-m", "fuzz.run", "--runs", "1500", "--json", str(summary)],
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results = json.loads(summary.read_text())["results"]
+    assert {r["target"] for r in results} == set(TARGETS)
+    for result in results:
+        assert result["ok"] and result["executions"] >= 1500, result

@@ -1,0 +1,108 @@
+"""Hostile input: each attack gives one library error, at the same place whatever the chunking.
+
+The error's class, offset, line, column and path, and the snapshot it carries, are
+part of the result: a stream cut differently by the network must fail the same way.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+import fieldstream as fs
+
+from .splits import SPLITS, chunked, run
+
+# (input, options, error class, offset, path, snapshot after the error); a comment per case.
+HOSTILE = [
+    # nesting one deeper than allowed: the error points at the offending bracket
+    ("[" * 6, {"max_depth": 5}, fs.LimitError, 5, "$[0][0][0][0][0]", [[[[[]]]]]),
+    ('{"a": {"b": {"c": 1}}}', {"max_depth": 2}, fs.LimitError, 12, "$.a.b", {"a": {}}),
+    # a string one character too long: the error points at that character
+    ('["12345678"]', {"max_string_length": 5}, fs.LimitError, 7, "$[0]", ["12345"]),
+    # escapes count as one character each
+    ('["\\n\\n\\n\\n\\n\\n"]', {"max_string_length": 5}, fs.LimitError, 12, "$[0]", ["\n\n\n\n\n"]),
+    ('{"abcdefgh": 1}', {"max_string_length": 5}, fs.LimitError, 7, "$", {}),
+    # a number token too long: the error points at its first digit
+    ("[1, 1234567]", {"max_number_length": 5}, fs.LimitError, 4, "$[1]", [1]),
+    # 5,000 digits: beyond the default max_number_length (4,300, Python's int digit limit)
+    ("[" + "7" * 5000 + "]", {}, fs.LimitError, 1, "$[0]", []),
+    # and with max_number_length raised, Python's own limit still gives a LimitError
+    ("[" + "7" * 5000 + "]", {"max_number_length": 10_000}, fs.LimitError, 1, "$[0]", []),
+    # a 5,000-digit float is only long, not an int: max_number_length applies
+    ("[0." + "5" * 5000 + "]", {}, fs.LimitError, 1, "$[0]", []),
+]
+
+
+@pytest.mark.parametrize("how", SPLITS)
+@pytest.mark.parametrize(("text", "options", "cls", "offset", "path", "snapshot"), HOSTILE)
+def test_hostile_input_fails_the_same_way_whatever_the_chunking(
+    text: str, options: dict[str, int], cls: type, offset: int, path: str, snapshot: object, how: str
+) -> None:
+    for data in (text, text.encode()):
+        with pytest.raises(cls) as info:
+            run(chunked(data, how), lambda: fs.Parser(**options))
+        assert type(info.value) is cls
+        assert (info.value.offset, info.value.path, info.value.snapshot) == (offset, path, snapshot)
+
+
+def test_a_5000_digit_int_never_gives_a_bare_value_error() -> None:
+    assert sys.get_int_max_str_digits() in (0, 4300)  # 0: unlimited (PYTHONINTMAXSTRDIGITS=0)
+    digits = "9" * 5000
+    for options in ({}, {"max_number_length": 6000}):
+        with pytest.raises(fs.LimitError) as info:
+            run([digits], lambda: fs.Parser(**options))  # a bare top-level number ends at close()
+        assert not isinstance(info.value, ValueError)
+    # 4,300 digits is the longest int that always parses, and it does
+    _, events = run(["[" + "9" * 4300 + "]"])
+    assert events[-1].value == [int("9" * 4300)]
+
+
+# A valid prefix, then a byte that is never valid UTF-8.
+BAD_UTF8 = [
+    (b'{"a": [1, 2], "b": "x\xc3\xa9y\xff"}', 23, "$.b", {"a": [1, 2], "b": "x\xe9y"}),
+    (b'[true, fa\xd7lse]', 9, "$[1]", [True]),
+    (b'{"k\xba": 1}', 3, "$", {}),
+    (b"\xfe", 0, "$", None),
+]
+
+
+@pytest.mark.parametrize("how", SPLITS)
+@pytest.mark.parametrize(("data", "offset", "path", "snapshot"), BAD_UTF8)
+def test_invalid_utf8_keeps_the_valid_prefix_whatever_the_chunking(
+    data: bytes, offset: int, path: str, snapshot: object, how: str
+) -> None:
+    # Fed whole, the valid text before the bad byte is parsed first, exactly as when
+    # the bytes arrive one at a time, so the snapshot and the position agree.
+    parser = fs.Parser()
+    with pytest.raises(fs.ParseError, match="invalid UTF-8") as info:
+        for chunk in chunked(data, how):
+            parser.feed(chunk)
+        parser.close()
+    assert (info.value.offset, info.value.path) == (offset, path)
+    assert info.value.snapshot == parser.snapshot == snapshot
+
+
+def test_a_syntax_error_before_invalid_utf8_wins() -> None:
+    with pytest.raises(fs.ParseError, match="expected a string key") as info:
+        fs.Parser().feed(b'{x": "\xff"}')
+    assert info.value.offset == 1
+
+
+def test_held_text_is_bounded_by_max_number_length() -> None:
+    # The only text kept between chunks is an unfinished token; digits arriving one
+    # at a time hit the limit instead of growing a buffer.
+    parser = fs.Parser(max_number_length=100)
+    parser.feed("[")
+    with pytest.raises(fs.LimitError, match="max_number_length=100"):
+        for _ in range(1000):
+            parser.feed("1")
+
+
+def test_prose_before_the_document_is_not_kept() -> None:
+    # Megabytes of chatter before the JSON cost no buffer: prose mode skips it as it comes.
+    parser = fs.Parser(prose=True)
+    for _ in range(100):
+        assert parser.feed("chatter " * 1000) == []
+    assert parser.feed('{"a": 1}')[-1].value == {"a": 1}
