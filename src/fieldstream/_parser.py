@@ -486,18 +486,14 @@ class Parser:
                 self._place_partial_string()
                 exc.snapshot = self._root
             raise
-        finally:
-            if self._state < _S_ERROR:
-                self._state = state
-                self._account(buf, new)
-
-    def _account(self, buf: str, new: int) -> None:
-        """After a chunk: move the base offset past what was consumed, count newlines."""
-        count = buf.count("\n", new)  # the pending prefix never holds a newline
+        self._state = state
+        # Move the base offset past what was consumed; count newlines for error
+        # positions (the pending prefix never holds a newline).
+        count = buf.count("\n", new)
         if count:
             self._lines += count
             self._line_start = self._base + buf.rindex("\n", new) + 1
-        self._base += len(buf) - len(self._pending)
+        self._base += n - len(self._pending)
 
     def _string(self, buf: str, pos: int, n: int, pieces: list[str]) -> tuple[int, bool]:
         """Decode string text from ``pos``; return (new pos, whether the closing quote was seen)."""
