@@ -71,7 +71,7 @@ class Target:
     ``done``; ``fault`` the fault that ended it, if one did.
     """
 
-    __slots__ = ("source", "mode", "parser", "fault", "_raw", "_state", "_value")
+    __slots__ = ("_raw", "_state", "_value", "fault", "mode", "parser", "source")
 
     def __init__(self, source: Source, mode: str) -> None:
         self.source = source
@@ -184,7 +184,7 @@ class StreamDecoder:
         self.finish_reasons: dict[str, Any] = {}
         self.model: str | None = None
         self.response_id: str | None = None
-        self._format = None if format == "auto" else format
+        self._format: str | None = None if format == "auto" else format
         self._provider: Any = None if format == "auto" else make_provider(format)
         self.framing: str | None = None  # "sse", "ndjson", "json-array", "error-body", "text"
         self._framer: Any = None
@@ -236,7 +236,7 @@ class StreamDecoder:
         self._closed = True
         out: list[StreamEvent] = []
         if not self._broken:
-            if self.framing is None and self._head.strip(_WHITESPACE):  # pragma: no cover - chosen on first byte
+            if self.framing is None:  # only blanks came, or nothing
                 self._choose_framing(self._head)
             self._close_framing(out)
         if self._provider is not None:
@@ -312,10 +312,10 @@ class StreamDecoder:
         framing = self.framing
         try:
             if framing == "sse":
-                for message in self._framer.feed(data):
+                for message in self._framer._iter_feed(data):
                     self._sse_message(message.data, message.event, out)
             elif framing == "ndjson":
-                for payload in self._framer.feed(data):
+                for payload in self._framer._iter_feed(data):
                     self._payload(payload, None, out)
             elif framing == "json-array":
                 self._array_events(self._array_parser.feed(data), out)  # type: ignore[union-attr]
@@ -386,7 +386,9 @@ class StreamDecoder:
         if provider is None:
             format = detect(payload, event)
             if format is None:
-                if isinstance(payload, dict) and ("error" in payload or payload.get("type") == "error" or event == "error"):
+                if isinstance(payload, dict) and (
+                    "error" in payload or payload.get("type") == "error" or event == "error"
+                ):
                     self._apply(error_step(payload), out)
                 return  # a ping or keep-alive before the first telling payload
             self._format = format
@@ -403,9 +405,9 @@ class StreamDecoder:
             if step[1] not in self.targets:
                 self._start(step[1], out)
         elif tag == "end":
-            target = self.targets.get(step[1])
-            if target is not None and target.open:
-                self._end(target, "incomplete", False, out)
+            ending = self.targets.get(step[1])
+            if ending is not None and ending.open:
+                self._end(ending, "incomplete", False, out)
         elif tag == "close" or tag == "finish":
             if tag == "finish":
                 _, scope, reason, cut, prefix = step
@@ -555,4 +557,3 @@ def _merge(old: dict[str, Any], new: Any) -> dict[str, Any]:
             elif value is not None:
                 merged[key] = value
     return merged
-
