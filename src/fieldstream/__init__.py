@@ -27,16 +27,19 @@ from ._parser import (
     DEFAULT_MAX_STRING_LENGTH,
     Parser,
 )
+from ._httpx import AsyncEventStream, EventStream, aconnect, connect
 from ._paths import Path, format_path
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AsyncEventStream",
     "DEFAULT_MAX_DEPTH",
     "DEFAULT_MAX_NUMBER_LENGTH",
     "DEFAULT_MAX_STRING_LENGTH",
     "DocumentCompleted",
     "Event",
+    "EventStream",
     "FieldstreamError",
     "IncompleteError",
     "ItemCompleted",
@@ -52,5 +55,7 @@ __all__ = [
     "ValueCompleted",
     "ValueInvalid",
     "__version__",
+    "aconnect",
+    "connect",
     "format_path",
 ]
