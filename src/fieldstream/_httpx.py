@@ -66,7 +66,7 @@ def _snapshot(decoder: Any) -> Any:
     # The last good partial value(s): per target for a StreamDecoder, one value for a Parser.
     targets = getattr(decoder, "targets", None)
     if targets is not None:
-        return dict(targets)
+        return {str(source): target.snapshot for source, target in targets.items()}
     return getattr(decoder, "snapshot", None)
 
 
