@@ -47,6 +47,7 @@ from ._parser import (
 )
 from ._httpx import AsyncEventStream, EventStream, aconnect, connect
 from ._paths import Path, format_path
+from ._sdk import afrom_sdk, from_sdk
 
 __version__ = "0.1.0"
 
@@ -94,7 +95,9 @@ __all__ = [
     "ValueInvalid",
     "__version__",
     "aconnect",
+    "afrom_sdk",
     "connect",
     "format_path",
+    "from_sdk",
     "stream_event_to_json",
 ]
