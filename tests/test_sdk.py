@@ -83,7 +83,7 @@ def test_openai_responses(server: StreamServer) -> None:
 def test_anthropic_messages(server: StreamServer) -> None:
     serve_recording(server, "/v1/messages", "anthropic_messages/ant_sdk_tool_use_get_weather.sse")
     stream = anthropic_client(server).messages.create(
-        model="claude-sonnet-4-5", max_tokens=100, messages=[{"role": "user", "content": "weather?"}], stream=True
+        model="claude-test", max_tokens=100, messages=[{"role": "user", "content": "weather?"}], stream=True
     )
     with fs.from_sdk(stream) as events:
         seen = list(events)
@@ -132,7 +132,7 @@ def test_async_cancellation_closes_the_sdk_stream(server: StreamServer) -> None:
 
     async def consume(seen: asyncio.Event) -> None:
         client = anthropic.AsyncAnthropic(base_url=server.url(), api_key="sk-ant-test", max_retries=0)
-        stream = await client.messages.create(model="claude", max_tokens=10, messages=[], stream=True)
+        stream = await client.messages.create(model="claude-test", max_tokens=10, messages=[], stream=True)
         async with fs.afrom_sdk(stream) as events:
             async for event in events:
                 if isinstance(event, fs.TargetEvent):

@@ -284,6 +284,10 @@ CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "streams"
 PROVIDER_STREAMS = [
     # (recording, format), one per wire format
     ("openai_chat_completions/oai_py_tools_parallel_two.sse", "openai-chat"),
+    ("openai_responses/llm_gpt4omini_json_schema_dog.sse", "openai-responses"),
+    ("anthropic_messages/ant_sdk_tool_use_get_weather.sse", "anthropic"),
+    ("gemini/pai_gemini3_json_schema_text.sse", "gemini"),
+    ("ollama/sk_llama32_tool_call.ndjson", "ollama"),
 ]
 
 
