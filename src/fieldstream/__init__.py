@@ -45,11 +45,14 @@ from ._parser import (
     DEFAULT_MAX_STRING_LENGTH,
     Parser,
 )
+from ._httpx import AsyncEventStream, EventStream, aconnect, connect
 from ._paths import Path, format_path
+from ._sdk import afrom_sdk, from_sdk
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AsyncEventStream",
     "DEFAULT_MAX_DEPTH",
     "DEFAULT_MAX_EVENT_SIZE",
     "DEFAULT_MAX_LINE_LENGTH",
@@ -59,6 +62,7 @@ __all__ = [
     "DocumentCompleted",
     "ErrorReceived",
     "Event",
+    "EventStream",
     "Fault",
     "FieldstreamError",
     "IncompleteError",
@@ -90,6 +94,10 @@ __all__ = [
     "ValueCompleted",
     "ValueInvalid",
     "__version__",
+    "aconnect",
+    "afrom_sdk",
+    "connect",
     "format_path",
+    "from_sdk",
     "stream_event_to_json",
 ]
