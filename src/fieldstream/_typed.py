@@ -124,6 +124,7 @@ class _Node:
     __slots__ = (
         "plan", "schema", "config", "kind", "live", "wrappers", "container", "child_config",
         "keys", "names", "extra", "cls", "_children", "_item", "_validator", "_assembler", "_after",
+        "field_names",
     )
 
     def __init__(self, plan: _Plan, schema: dict[str, Any], config: dict[str, Any]) -> None:
@@ -137,6 +138,7 @@ class _Node:
         self.child_config = config
         self.keys: dict[str, tuple[str, dict[str, Any]]] = {}  # JSON key -> (field name, field schema)
         self.names: dict[str, str] = {}
+        self.field_names: frozenset[str] = frozenset()
         self.extra = "ignore"
         self.cls: Any = None
         self._children: dict[Any, _Node | None] = {}
@@ -229,6 +231,7 @@ class _Node:
                 keys.setdefault(name, (name, field_schema))
         self.keys = keys
         self.names = {key: name for key, (name, _) in keys.items()}
+        self.field_names = frozenset(schema["fields"])
         self.extra = schema.get("extra_behavior") or config.get("extra_fields_behavior") or "ignore"
         self.kind = kind
 
@@ -530,11 +533,14 @@ class TypedParser(Parser):
                     continue
                 self._skip = None
             node = self._enter(path)
+            if node is _SKIPPED:
+                continue
             raw = event.value  # type: ignore[attr-defined]
             parent = frames[depth - 1] if depth else None
             if node is None:  # a key the model does not know: pydantic decides at assembly (extra)
-                parent.values[path[-1]] = raw  # type: ignore[union-attr]
-                continue
+                if path[-1] not in parent.node.field_names:  # type: ignore[union-attr]
+                    parent.values[path[-1]] = raw  # type: ignore[union-attr]
+                continue  # in JSON mode, pydantic never takes a field's name for an extra key
             error: ValidationError | None = None
             failed = False
             if len(frames) > depth:
