@@ -52,13 +52,10 @@ async def aiter_snapshots(chunks: AsyncIterable[Chunk], schema: Any = None, /, *
 
 def _items(events: list[Event]) -> Iterator[Any]:
     for event in events:
-        if len(event.path) == 1:
-            if type(event) is ItemCompleted:
-                yield event.value
-            elif type(event) is ValueInvalid:
-                raise SchemaError(
-                    f"item {event.path[0]} failed validation", path=format_path(event.path), errors=event.errors
-                ) from event.error
+        if type(event) is ItemCompleted and len(event.path) == 1:
+            yield event.value
+        elif type(event) is ValueInvalid:  # the first invalid value, at any depth, ends the iteration
+            raise SchemaError("a value failed validation", path=format_path(event.path), errors=event.errors) from event.error
 
 
 def iter_items(chunks: Iterable[Chunk], schema: Any = None, /, **options: Any) -> Iterator[Any]:
