@@ -39,6 +39,8 @@ from ._events import (
     ValueCompleted,
     ValueInvalid,
 )
+from ._iterate import aiter_items, aiter_snapshots, iter_items, iter_snapshots
+from ._markers import Live, StreamMode, Whole
 from ._parser import (
     DEFAULT_MAX_DEPTH,
     DEFAULT_MAX_NUMBER_LENGTH,
@@ -68,6 +70,7 @@ __all__ = [
     "IncompleteError",
     "ItemCompleted",
     "LimitError",
+    "Live",
     "Malformed",
     "NDJSONDecoder",
     "ParseError",
@@ -82,6 +85,7 @@ __all__ = [
     "StreamDecoder",
     "StreamError",
     "StreamEvent",
+    "StreamMode",
     "StringDelta",
     "Target",
     "TargetCompleted",
@@ -93,11 +97,16 @@ __all__ = [
     "UsageError",
     "ValueCompleted",
     "ValueInvalid",
+    "Whole",
     "__version__",
     "aconnect",
     "afrom_sdk",
+    "aiter_items",
+    "aiter_snapshots",
     "connect",
     "format_path",
     "from_sdk",
+    "iter_items",
+    "iter_snapshots",
     "stream_event_to_json",
 ]
