@@ -2,10 +2,11 @@
 
     python -m fuzz.run --seconds 60                 # every target, 60 s each
     python -m fuzz.run --target parser --runs 5000  # one target, 5,000 executions
-    python -m fuzz.run --seconds 600 --merge        # then fold new coverage into fuzz/corpus/
+    python -m fuzz.run --seconds 600 --merge        # then fold new coverage into fuzz/corpus/parser/
 
 Each target runs in its own process (libFuzzer exits the process when it stops),
-starting from the committed seed corpus ``fuzz/corpus/<target>/``; inputs it finds
+starting from the committed seed corpus ``fuzz/corpus/<target>/`` (and, for the
+wire formats, the recorded streams in ``../shared/corpus/streams``); inputs it finds
 go to a scratch directory unless ``--merge`` keeps those that add coverage.  A
 crash (a broken invariant, or an exception that is not fieldstream's own) is saved
 under ``fuzz/crashes/`` and makes the run fail.  The summary (executions, coverage,
@@ -28,6 +29,9 @@ HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "corpus"
 CRASHES = HERE / "crashes"
 DICTIONARY = HERE / "json.dict"
+# Recorded provider bodies (read in place, never copied) seed the wire-format targets.
+SHARED_STREAMS = HERE.parent.parent / "shared" / "corpus" / "streams"
+WIRE_TARGETS = ("ndjson", "sse", "stream")
 
 _DONE = re.compile(r"Done (\d+) runs in (\d+) second")
 _STATS = re.compile(r"#(\d+)\s+\w+\s+cov: (\d+) ft: (\d+) corp: (\d+)/")
@@ -54,7 +58,10 @@ def run_target(target: str, *, seconds: int | None, runs: int | None, merge: boo
             options.append(f"-max_total_time={seconds}")
         if runs is not None:
             options.append(f"-runs={runs}")
-        command = [sys.executable, "-m", "fuzz.run", "--worker", target, "--", scratch, str(seeds), *options]
+        dirs = [scratch, str(seeds)]
+        if target in WIRE_TARGETS and SHARED_STREAMS.is_dir():
+            dirs.append(str(SHARED_STREAMS))
+        command = [sys.executable, "-m", "fuzz.run", "--worker", target, "--", *dirs, *options]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE.parent / "src"), str(HERE.parent), os.environ.get("PYTHONPATH")]))}
         started = time.perf_counter()
         proc = subprocess.run(command, capture_output=True, text=True, env=env, cwd=HERE.parent)
@@ -73,7 +80,8 @@ def run_target(target: str, *, seconds: int | None, runs: int | None, merge: boo
         }
         if not result["ok"]:
             result["log_tail"] = log[-4000:]
-        elif merge:
+        elif merge and target not in WIRE_TARGETS:
+            # Wire-target finds derive from the recorded streams, which stay in ../shared.
             subprocess.run(
                 [sys.executable, "-m", "fuzz.run", "--worker", target, "--", "-merge=1", f"-max_len={max_len}", str(seeds), scratch],
                 capture_output=True, env=env, cwd=HERE.parent, check=True,

@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import json
 import random
+import re
+import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import fieldstream as fs
 
-__all__ = ["TARGETS", "fuzz_parser", "outcome", "splits"]
+__all__ = ["TARGETS", "fuzz_ndjson", "fuzz_parser", "fuzz_sse", "fuzz_stream", "outcome", "splits"]
 
 # The harness caps nesting well below the default (1000) so that comparing snapshots
 # with == and json.dumps never meets Python's recursion limit; the default depth is
@@ -193,7 +195,175 @@ def fuzz_parser(data: bytes) -> None:
         assert whole[1] == "LimitError" or lax, ("parser rejected what json.loads accepts", text, whole)
 
 
-#: name -> target; more layers register here as they land.
+# -- the wire layers ---------------------------------------------------------
+# These take a whole response body, so they have no header: the options and split
+# points come from a checksum of the input, and recorded streams (the shared corpus)
+# serve as seeds unchanged.
+
+
+def _chunkings(data: bytes) -> list[list[bytes]]:
+    seed = zlib.crc32(data)
+    out = [[data], splits(data, seed)]
+    if len(data) <= 512:
+        out.append([data[i : i + 1] for i in range(len(data))])
+    return out
+
+
+def _drain(decoder: Any, chunks: Sequence[bytes]) -> tuple[list[Any], str | None]:
+    # Through the decoders' generators, so that what came before an error is seen
+    # whatever feed() it arrived in (feed() itself returns nothing when it raises).
+    got: list[Any] = []
+    try:
+        for chunk in chunks:
+            got += decoder._iter_feed(chunk)
+        got += decoder.close()
+    except fs.FieldstreamError as exc:
+        assert isinstance(exc, fs.ParseError), exc
+        return got, type(exc).__name__
+    return got, None
+
+
+_EOL = re.compile(r"\r\n|\r|\n")
+
+
+def reference_sse(data: bytes) -> list[tuple[str, str, str | None, int | None]]:
+    """The WHATWG event-stream algorithm, on the whole body at once (plus a final flush)."""
+    text = data.decode("utf-8", "replace")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    out = []
+    event, lines, last_id, retry = "", [], None, None
+    for line in [*_EOL.split(text), ""]:
+        if not line:
+            if lines:
+                out.append((event or "message", "\n".join(lines), last_id, retry))
+            event, lines, retry = "", [], None
+            continue
+        if line[0] == ":":
+            continue
+        name, colon, value = line.partition(":")
+        value = value[1:] if colon and value[:1] == " " else value
+        if name == "data":
+            lines.append(value)
+        elif name == "event":
+            event = value
+        elif name == "id" and "\x00" not in value:
+            last_id = value
+        elif name == "retry" and value.isascii() and value.isdigit():
+            retry = int(value)
+    return out
+
+
+def fuzz_sse(data: bytes) -> None:
+    """SSEDecoder: chunking-independent, equal to the reference algorithm, limits as LimitError."""
+    small = zlib.crc32(data) % 4 == 0
+    options = {"max_line_length": 40, "max_event_size": 60} if small else {}
+    results = []
+    for chunks in _chunkings(data):
+        messages, error = _drain(fs.SSEDecoder(**options), chunks)
+        results.append(([(m.event, m.data, m.id, m.retry) for m in messages], error))
+    assert all(r == results[0] for r in results), results
+    messages, error = results[0]
+    if error is None:
+        if not small:
+            assert messages == reference_sse(data), (messages, reference_sse(data))
+    else:
+        assert error == "LimitError" and small, error
+
+
+def fuzz_ndjson(data: bytes) -> None:
+    """NDJSONDecoder: chunking-independent, equal to json.loads line by line."""
+    small = zlib.crc32(data) % 4 == 0
+    options = {"max_line_length": 40} if small else {}
+    results = [_drain(fs.NDJSONDecoder(**options), chunks) for chunks in _chunkings(data)]
+    dumped = [([_dump(v) for v in values], error) for values, error in results]
+    assert all(r == dumped[0] for r in dumped), dumped
+    values, error = dumped[0]
+    expected = []
+    for line in data.split(b"\n"):
+        if not line.strip(b" \t\r\n"):
+            continue
+        try:
+            expected.append(_dump(json.loads(line)))
+        except (ValueError, RecursionError):
+            assert error is not None and values == expected, (values, expected, error)
+            return
+        if small and len(line) > 40:
+            assert error == "LimitError", error
+            return
+    if error is None:
+        assert values == expected, (values, expected)
+    else:
+        assert error == "LimitError" and small, error
+
+
+_FORMATS = ("auto", "auto", "auto", "openai-chat", "openai-responses", "anthropic", "gemini", "ollama")
+
+
+def _stream_events(data: bytes, chunks: Sequence[bytes], options: dict[str, Any]) -> list[Any]:
+    decoder = fs.StreamDecoder(**options)
+    events: list[Any] = []
+    for chunk in chunks:
+        events += decoder.feed(chunk)  # faults are events: nothing may raise here
+    events += decoder.close()
+    _check_stream(events, decoder)
+    out: list[Any] = []
+    for e in events:
+        if isinstance(e, fs.TextDelta):
+            if out and out[-1][0] == "text" and out[-1][1] == e.source.path:
+                out[-1] = ("text", e.source.path, out[-1][2] + e.text)
+                continue
+            out.append(("text", e.source.path, e.text))
+        elif isinstance(e, fs.TargetEvent):
+            inner = _normalize([e.event])[0]
+            if inner[0] == "delta" and out and out[-1][:3] == ("event", e.source.path, "delta") and out[-1][3] == inner[1]:
+                out[-1] = (*out[-1][:4], out[-1][4] + inner[2])
+                continue
+            out.append(("event", e.source.path, *inner))
+        elif isinstance(e, fs.StreamCompleted):
+            out.append(("completed", e.complete, _dump(e.values), _dump(e.usage), _dump(e.finish_reasons)))
+        elif isinstance(e, fs.Fault):
+            out.append((type(e).__name__, e.source and e.source.path, _dump(e.snapshot)))
+        else:
+            out.append((type(e).__name__, e.source and e.source.path, repr(e)))
+    return out
+
+
+def _check_stream(events: Sequence[Any], decoder: Any) -> None:
+    """Every target starts once, ends once (completed or faulted), and StreamCompleted is last."""
+    assert isinstance(events[-1], fs.StreamCompleted) and not any(
+        isinstance(e, fs.StreamCompleted) for e in events[:-1]
+    )
+    started: set[str] = set()
+    ended: set[str] = set()
+    for e in events:
+        source = e.source.path if e.source is not None else None
+        if isinstance(e, fs.TargetStarted):
+            assert source not in started, e
+            started.add(source)
+        elif source is not None:
+            assert source in started and source not in ended, (e, started, ended)
+            if isinstance(e, (fs.TargetCompleted, fs.Fault)):
+                ended.add(source)
+    assert started == ended, (started, ended)
+
+
+def fuzz_stream(data: bytes) -> None:
+    """StreamDecoder over any body: never raises, targets end once, chunking does not matter."""
+    check = zlib.crc32(data)
+    options: dict[str, Any] = {"format": _FORMATS[check % len(_FORMATS)], "max_depth": _DEPTH}
+    if check >> 8 & 1:
+        options["content"] = ("json", "text")[check >> 9 & 1]
+    if check >> 10 & 7 == 0:
+        options["status_code"] = 400 + (check >> 13) % 200
+    results = [_stream_events(data, chunks, options) for chunks in _chunkings(data)]
+    assert all(r == results[0] for r in results), results
+
+
+#: name -> target.
 TARGETS: dict[str, Callable[[bytes], None]] = {
+    "ndjson": fuzz_ndjson,
     "parser": fuzz_parser,
+    "sse": fuzz_sse,
+    "stream": fuzz_stream,
 }

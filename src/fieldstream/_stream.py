@@ -393,13 +393,22 @@ class StreamDecoder:
                 return  # a ping or keep-alive before the first telling payload
             self._format = format
             provider = self._provider = make_provider(format)
-        for step in provider.step(payload, event):
-            self._apply(step, out)
+        try:
+            for step in provider.step(payload, event):
+                self._apply(step, out)
+        except (LookupError, TypeError, ValueError, AttributeError) as exc:
+            # A payload of the wrong shape (hostile, or another format's): a fault, never a crash.
+            self._fault(Malformed(None, f"{self._format} payload not understood: {exc!r}", None, None, exc), out)
 
     def _apply(self, step: tuple[Any, ...], out: list[StreamEvent]) -> None:
         tag = step[0]
         if tag == "text":
             target = self.targets.get(step[1]) or self._start(step[1], out)
+            if type(step[2]) is not str:  # a hostile or wrong-format payload: an object where text belongs
+                if target.open:
+                    message = f"expected text, got {type(step[2]).__name__}: {json.dumps(step[2])[:200]}"
+                    self._cut(target, Malformed(target.source, message, None, target.raw), out)
+                return
             self._text(target, step[2], out)
         elif tag == "open":
             if step[1] not in self.targets:
