@@ -6,6 +6,7 @@ part of the result: a stream cut differently by the network must fail the same w
 
 from __future__ import annotations
 
+import json
 import sys
 
 import pytest
@@ -106,3 +107,72 @@ def test_prose_before_the_document_is_not_kept() -> None:
     for _ in range(100):
         assert parser.feed("chatter " * 1000) == []
     assert parser.feed('{"a": 1}')[-1].value == {"a": 1}
+
+
+# -- provider streams ----------------------------------------------------------
+
+
+def _chat(index: int, content: str) -> bytes:
+    chunk = {"object": "chat.completion.chunk", "choices": [{"index": index, "delta": {"content": content}}]}
+    return b"data: " + json.dumps(chunk).encode() + b"\n\n"
+
+
+def _decode(body: bytes, how: str, **options: object) -> tuple[fs.StreamDecoder, list[fs.StreamEvent]]:
+    decoder = fs.StreamDecoder(**options)  # type: ignore[arg-type]
+    events: list[fs.StreamEvent] = []
+    for chunk in chunked(body, how):
+        events += decoder.feed(chunk)
+    return decoder, events + decoder.close()
+
+
+@pytest.mark.parametrize("how", SPLITS)
+def test_too_many_targets_is_a_limit_fault_and_earlier_targets_keep_their_snapshots(how: str) -> None:
+    body = b"".join(_chat(i, '{"n": %d, "s": "x' % i) for i in range(5))
+    decoder, events = _decode(body, how, max_targets=3)
+    faults = [e for e in events if isinstance(e, fs.Fault)]
+    limit = [f for f in faults if isinstance(f, fs.Malformed) and isinstance(f.error, fs.LimitError)]
+    assert len(limit) == 1 and "max_targets=3" in limit[0].message
+    assert len(decoder.targets) == 3
+    cut = {f.source.path: f.snapshot for f in faults if isinstance(f, fs.Truncated)}
+    assert cut == {f"choices[{i}]": {"n": i, "s": "x"} for i in range(3)}
+    with pytest.raises(fs.StreamError, match="max_targets"):
+        decoder.raise_for_faults()
+
+
+def test_default_target_limit_allows_many_and_stops_a_flood() -> None:
+    assert fs.DEFAULT_MAX_TARGETS == 1000
+    body = b"".join(_chat(i, "[%d]" % i) for i in range(1001))
+    decoder, events = _decode(body, "whole")
+    assert sum(isinstance(e, fs.TargetCompleted) for e in events) == 1000
+    assert any(isinstance(e, fs.Malformed) and isinstance(e.error, fs.LimitError) for e in events)
+
+
+@pytest.mark.parametrize("status", [None, 503])
+def test_a_huge_non_stream_body_is_held_only_up_to_max_event_size(status: int | None) -> None:
+    # An HTML page or error body of any size: only its first max_event_size bytes are kept.
+    page = b"<html>" + b"x" * 1_000_000
+    decoder = fs.StreamDecoder(status_code=status, max_event_size=100)
+    for i in range(0, len(page), 4096):
+        decoder.feed(page[i : i + 4096])
+    events = decoder.close()
+    fault = next(e for e in events if isinstance(e, fs.Fault))
+    held = fault.payload if isinstance(fault, fs.ErrorReceived) else fault.raw
+    assert held.startswith("<html>xxx") and len(held) <= 100
+
+
+@pytest.mark.parametrize("how", SPLITS)
+def test_an_object_where_text_belongs_is_a_fault_not_a_crash(how: str) -> None:
+    # Found by fuzz_stream: a payload of the wrong shape for the format (here Ollama).
+    body = b'{"model": "m", "response": "[1, "}\n{"model": "m", "response": {"x": 1}}\n'
+    decoder, events = _decode(body, how, format="ollama")
+    fault = next(e for e in events if isinstance(e, fs.Malformed))
+    assert "expected text, got dict" in fault.message
+    assert fault.snapshot == [1] and fault.raw == "[1, "
+
+
+def test_a_provider_that_cannot_read_a_payload_gives_a_fault() -> None:
+    # Found by fuzz_stream: Gemini partialArgs with a jsonPath it cannot parse raised ValueError.
+    call = {"functionCall": {"name": "f", "willContinue": True, "partialArgs": [{"jsonPath": "$.a[x", "stringValue": "v"}]}}
+    payload = {"candidates": [{"content": {"parts": [call]}}]}
+    decoder, events = _decode(b"data: " + json.dumps(payload).encode() + b"\n\n", "whole", format="gemini")
+    assert any(isinstance(e, fs.Malformed) and "unsupported jsonPath" in e.message for e in events)

@@ -31,7 +31,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, Literal, get_args
 
-from ._errors import FieldstreamError, ParseError, StreamError, UsageError
+from ._errors import FieldstreamError, LimitError, ParseError, StreamError, UsageError
 from ._events import DocumentCompleted, ItemCompleted
 from ._ndjson import NDJSONDecoder
 from ._parser import Parser
@@ -52,7 +52,11 @@ from ._stream_events import (
     Truncated,
 )
 
-__all__ = ["ContentMode", "StreamDecoder", "StreamFormat", "Target"]
+__all__ = ["DEFAULT_MAX_TARGETS", "ContentMode", "StreamDecoder", "StreamFormat", "Target"]
+
+#: Most targets (choices, content blocks, tool calls) one stream may open; a
+#: hostile stream could otherwise make a parser per index without end.
+DEFAULT_MAX_TARGETS = 1000
 
 StreamFormat = Literal["auto", "openai-chat", "openai-responses", "anthropic", "gemini", "ollama"]
 ContentMode = Literal["auto", "json", "text"]
@@ -141,7 +145,10 @@ class StreamDecoder:
     ``[``, else text), ``"json"`` or ``"text"``.
     ``status_code``: the HTTP status; at 400 and above the body is read as an
     error body and reported as :class:`ErrorReceived`.
-    ``max_event_size``: the longest SSE line/message or NDJSON line accepted.
+    ``max_event_size``: the longest SSE line/message or NDJSON line accepted; an
+    error body or a body that is not a stream is kept up to this many bytes.
+    ``max_targets``: the most targets one stream may open (a ``Malformed`` fault
+    carrying a :class:`LimitError` beyond, and the rest of the stream is ignored).
     Other keyword options go to every :class:`Parser` (``max_depth``, ...).
     """
 
@@ -154,6 +161,7 @@ class StreamDecoder:
         content: ContentMode = "auto",
         status_code: int | None = None,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+        max_targets: int = DEFAULT_MAX_TARGETS,
         **parser_options: Any,
     ) -> None:
         if format not in get_args(StreamFormat):
@@ -167,13 +175,15 @@ class StreamDecoder:
             Parser(**parser_options)  # reject unknown or bad options now, not mid-stream
         except TypeError as exc:
             raise UsageError(f"unknown parser option: {exc}") from None
-        if type(max_event_size) is not int or max_event_size < 1:
-            raise UsageError(f"max_event_size must be a positive int, got {max_event_size!r}")
+        for name, limit in (("max_event_size", max_event_size), ("max_targets", max_targets)):
+            if type(limit) is not int or limit < 1:
+                raise UsageError(f"{name} must be a positive int, got {limit!r}")
         self.schema = schema
         self.tools = dict(tools) if tools else {}
         self.content = content
         self.status_code = status_code
         self.max_event_size = max_event_size
+        self.max_targets = max_targets
         self.parser_options = parser_options
         #: Every target seen so far, by source (a source equals its path string).
         self.targets: dict[Source, Target] = {}
@@ -189,7 +199,8 @@ class StreamDecoder:
         self.framing: str | None = None  # "sse", "ndjson", "json-array", "error-body", "text"
         self._framer: Any = None
         self._head = b""
-        self._body: list[bytes] = []  # error-body and text framings keep the whole body
+        self._body: list[bytes] = []  # error-body and text framings keep the body (up to max_event_size)
+        self._body_len = 0
         self._array_parser: Parser | None = None
         self._ended = False
         self._errored = False
@@ -320,7 +331,10 @@ class StreamDecoder:
             elif framing == "json-array":
                 self._array_events(self._array_parser.feed(data), out)  # type: ignore[union-attr]
             else:
-                self._body.append(data)
+                room = self.max_event_size - self._body_len
+                if room > 0:  # the message is at the start; the rest need not be held
+                    self._body.append(data[:room])
+                    self._body_len += min(room, len(data))
         except FieldstreamError as exc:
             self._break(exc, out)
 
@@ -345,7 +359,8 @@ class StreamDecoder:
 
     def _break(self, exc: FieldstreamError, out: list[StreamEvent]) -> None:
         self._broken = True
-        self._fault(Malformed(None, f"{self.framing} framing failed: {exc}", error=exc), out)
+        message = str(exc) if isinstance(exc, LimitError) else f"{self.framing} framing failed: {exc}"
+        self._fault(Malformed(None, message, error=exc), out)
 
     def _sse_message(self, data: str, event: str, out: list[StreamEvent]) -> None:
         if data.strip() == "[DONE]":
@@ -451,6 +466,8 @@ class StreamDecoder:
     # -- targets -----------------------------------------------------------
 
     def _start(self, source: Source, out: list[StreamEvent]) -> Target:
+        if len(self.targets) >= self.max_targets:
+            raise LimitError(f"stream opened more than max_targets={self.max_targets} targets")
         if source.kind == "tool_call":
             mode = _JSON
         elif source.kind == "content":
