@@ -70,6 +70,13 @@ def _snapshot(decoder: Any) -> Any:
     return getattr(decoder, "snapshot", None)
 
 
+def _raw(decoder: Any) -> str | None:
+    # The text received for the target that was streaming (the last open one), if known.
+    targets = list(getattr(decoder, "targets", {}).values())
+    streaming = [t for t in targets if t.open] or targets
+    return streaming[-1].raw if streaming else None
+
+
 def _provider_message(body: bytes) -> str | None:
     """The provider's own words from an error body: OpenAI, Anthropic, Gemini, plain."""
     text = body.decode("utf-8", "replace").strip()
@@ -120,7 +127,11 @@ class _Shell:
         if self.closed or not isinstance(exc, _http_package(self.response).HTTPError):
             return UsageError(f"the response body is no longer readable (closed, or read elsewhere): {exc}")
         url = self.response.request.url
-        return TransportError(f"{type(exc).__name__} while streaming from {url}: {exc}", snapshot=_snapshot(self.decoder))
+        return TransportError(
+            f"{type(exc).__name__} while streaming from {url}: {exc}",
+            snapshot=_snapshot(self.decoder),
+            raw=_raw(self.decoder),
+        )
 
 
 class EventStream(_Shell):
