@@ -17,13 +17,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fuzz.targets import TARGETS, fuzz_parser
+from fuzz.targets import TARGETS, fuzz_ndjson, fuzz_parser, fuzz_sse, fuzz_stream
 
 from .test_properties import documents
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "fuzz" / "corpus"
-JSONTESTSUITE = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "jsontestsuite" / "test_parsing"
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+JSONTESTSUITE = SHARED / "jsontestsuite" / "test_parsing"
+# Recorded provider bodies (read in place), cut to a few kB so mutations stay cheap.
+RECORDED = sorted(p for p in (SHARED / "streams").rglob("*") if p.suffix in (".sse", ".ndjson", ".jsonl"))
 
 header = st.tuples(st.integers(0, 127), st.integers(0, 255)).map(bytes)
 # Bytes that break JSON in interesting ways when spliced into a valid document.
@@ -59,6 +62,46 @@ def test_parser_mutated_documents(head: bytes, body: bytes) -> None:
 @given(head=header, body=st.binary(max_size=200))
 def test_parser_random_bytes(head: bytes, body: bytes) -> None:
     fuzz_parser(head + body)
+
+
+wire_splices = st.sampled_from(
+    [b"\n", b"\r", b"\r\n", b"\n\n", b"data: ", b"event: error\n", b": ping\n", b"[DONE]", b"\xff", b"\xef\xbb\xbf",
+     b'{"error": {"message": "boom"}}', b'"', b"{", b"}", b"[", b"]", b"null", b"0"]
+)  # fmt: skip
+
+
+@st.composite
+def mutated_streams(draw: st.DrawFn) -> bytes:
+    """A recorded provider body (or a prefix of it) with a few bytes changed or spliced in."""
+    data = bytearray(draw(st.sampled_from(RECORDED)).read_bytes()[: draw(st.integers(0, 3000))])
+    for _ in range(draw(st.integers(0, 4))):
+        at = draw(st.integers(0, len(data)))
+        how = draw(st.sampled_from(["delete", "insert", "splice"]))
+        if how == "delete" and data:
+            del data[min(at, len(data) - 1)]
+        elif how == "insert":
+            data[at:at] = bytes([draw(st.integers(0, 255))])
+        else:
+            data[at:at] = draw(wire_splices)
+    return bytes(data)
+
+
+WIRE = [fuzz_sse, fuzz_ndjson, fuzz_stream]
+
+
+@pytest.mark.skipif(not RECORDED, reason="../shared/corpus is not checked out next to the repository")
+@pytest.mark.parametrize("target", WIRE, ids=lambda t: t.__name__)
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(data=st.data())
+def test_wire_targets_on_mutated_recordings(target: object, data: st.DataObject) -> None:
+    target(data.draw(mutated_streams()))  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("target", WIRE, ids=lambda t: t.__name__)
+@settings(max_examples=150, deadline=None)
+@given(body=st.binary(max_size=300))
+def test_wire_targets_on_random_bytes(target: object, body: bytes) -> None:
+    target(body)  # type: ignore[operator]
 
 
 def _corpus() -> list[tuple[str, Path]]:
