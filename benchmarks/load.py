@@ -38,7 +38,11 @@ RESULTS = ROOT / "benchmarks" / "results" / "load.json"
 
 
 def _chunk(content: str) -> bytes:
-    payload = {"object": "chat.completion.chunk", "model": "load", "choices": [{"index": 0, "delta": {"content": content}}]}
+    payload = {
+        "object": "chat.completion.chunk",
+        "model": "load",
+        "choices": [{"index": 0, "delta": {"content": content}}],
+    }
     data = b"data: " + json.dumps(payload).encode() + b"\n\n"
     return b"%x\r\n%s\r\n" % (len(data), data)
 
@@ -55,7 +59,9 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, ch
         if length:
             await reader.readexactly(length)
         stream = int(request_line.split()[1].rstrip("/").rsplit("/", 1)[1])
-        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n")
+        writer.write(
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+        )
         writer.write(_chunk('{"stream": %d, "items": [' % stream))
         for i in range(chunks):
             await asyncio.sleep(interval)
@@ -129,7 +135,9 @@ async def run_wave(port: int, streams: int, chunks: int) -> dict[str, Any]:
     timeout = httpx.Timeout(120.0, pool=120.0)
     async with httpx.AsyncClient(limits=limits, timeout=timeout) as client:
         started = time.perf_counter()
-        outcomes = await asyncio.gather(*(_one(client, url, k, chunks, latencies) for k in range(streams)), return_exceptions=True)
+        outcomes = await asyncio.gather(
+            *(_one(client, url, k, chunks, latencies) for k in range(streams)), return_exceptions=True
+        )
         seconds = time.perf_counter() - started
     problems = [repr(o) if isinstance(o, BaseException) else o for o in outcomes if o is not None]
     latencies.sort()
@@ -157,7 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunks", type=int, default=20, help="items, one per chunk, per stream (20)")
     parser.add_argument("--interval", type=float, default=0.1, help="seconds between a stream's chunks (0.1)")
     parser.add_argument("--soak", type=float, default=0, help="repeat waves for this many seconds; report RSS per wave")
-    parser.add_argument("--json", type=Path, default=RESULTS, help=f"where to write results ({RESULTS.relative_to(ROOT)})")
+    parser.add_argument(
+        "--json", type=Path, default=RESULTS, help=f"where to write results ({RESULTS.relative_to(ROOT)})"
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
@@ -188,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = {
         "python": sys.version.split()[0],
         "cpus": os.cpu_count(),
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],  # other work on the machine
         "interval_s": args.interval,
         "soak_s": args.soak,
         "waves": waves,

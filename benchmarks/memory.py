@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -28,8 +29,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "memory.json"
 
-_BODY = ("Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore. " * 9)[:800]
-_ITEM = '{"id": %d, "title": "Item number %d", "body": "' + _BODY + '", "tags": ["alpha", "beta", "gamma"], "score": 0.5}'
+_BODY = ("Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore. " * 9)[
+    :800
+]
+_ITEM = (
+    '{"id": %d, "title": "Item number %d", "body": "' + _BODY + '", "tags": ["alpha", "beta", "gamma"], "score": 0.5}'
+)
 
 
 def expected_item(i: int) -> dict[str, object]:
@@ -128,7 +133,7 @@ def worker(mode: str, total: int, chunk: int, trace: bool) -> dict[str, object]:
 
 
 def _size(text: str) -> int:
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMG]?B)?", text.strip(), re.I)
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMG]?B)?", text.strip(), re.IGNORECASE)
     if not match:
         raise argparse.ArgumentTypeError(f"a size like 100MB or 1GB, not {text!r}")
     scale = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9}[(match.group(2) or "").upper()]
@@ -149,7 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--huge", type=_size, default=10**9, help="input for the streaming run (1GB; 0 to skip)")
     parser.add_argument("--chunk", type=int, default=65536, help="characters per feed() (64 KiB, a network read)")
     parser.add_argument("--tracemalloc", action="store_true", help="also record Python-level peaks (slower)")
-    parser.add_argument("--json", type=Path, default=RESULTS, help=f"where to write results ({RESULTS.relative_to(ROOT)})")
+    parser.add_argument(
+        "--json", type=Path, default=RESULTS, help=f"where to write results ({RESULTS.relative_to(ROOT)})"
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -159,7 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.huge:
         plan.append(("keep_items=False", args.huge))
     results = []
-    print(f"{'mode':<18}{'input':>8}{'items':>11}{'time s':>9}{'MB/s':>7}{'peak RSS MB':>13}{'growth MB':>11}", flush=True)
+    print(
+        f"{'mode':<18}{'input':>8}{'items':>11}{'time s':>9}{'MB/s':>7}{'peak RSS MB':>13}{'growth MB':>11}", flush=True
+    )
     for mode, total in plan:
         result = measure(mode, total, args.chunk, trace=False)
         if args.tracemalloc and total == args.size:
@@ -175,7 +184,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{'':<18}RSS at each tenth of the input (MB): {result['rss_samples_mb']}", flush=True)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(
-        json.dumps({"python": sys.version.split()[0], "chunk": args.chunk, "results": results}, indent=2) + "\n"
+        json.dumps(
+            {
+                "python": sys.version.split()[0],
+                "cpus": os.cpu_count(),
+                "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+                "chunk": args.chunk,
+                "results": results,
+            },
+            indent=2,
+        )
+        + "\n"
     )
     return 0
 

@@ -53,7 +53,12 @@ def run_target(target: str, *, seconds: int | None, runs: int | None, merge: boo
     seeds.mkdir(parents=True, exist_ok=True)
     CRASHES.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f"fuzz-{target}-") as scratch:
-        options = [f"-dict={DICTIONARY}", f"-max_len={max_len}", f"-artifact_prefix={CRASHES}/{target}-", "-print_final_stats=1"]
+        options = [
+            f"-dict={DICTIONARY}",
+            f"-max_len={max_len}",
+            f"-artifact_prefix={CRASHES}/{target}-",
+            "-print_final_stats=1",
+        ]
         if seconds is not None:
             options.append(f"-max_total_time={seconds}")
         if runs is not None:
@@ -62,9 +67,14 @@ def run_target(target: str, *, seconds: int | None, runs: int | None, merge: boo
         if target in WIRE_TARGETS and SHARED_STREAMS.is_dir():
             dirs.append(str(SHARED_STREAMS))
         command = [sys.executable, "-m", "fuzz.run", "--worker", target, "--", *dirs, *options]
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE.parent / "src"), str(HERE.parent), os.environ.get("PYTHONPATH")]))}
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(
+                filter(None, [str(HERE.parent / "src"), str(HERE.parent), os.environ.get("PYTHONPATH")])
+            ),
+        }
         started = time.perf_counter()
-        proc = subprocess.run(command, capture_output=True, text=True, env=env, cwd=HERE.parent)
+        proc = subprocess.run(command, check=False, capture_output=True, text=True, env=env, cwd=HERE.parent)
         elapsed = time.perf_counter() - started
         log = proc.stdout + proc.stderr
         done = _DONE.search(log)
@@ -83,8 +93,22 @@ def run_target(target: str, *, seconds: int | None, runs: int | None, merge: boo
         elif merge and target not in WIRE_TARGETS:
             # Wire-target finds derive from the recorded streams, which stay in ../shared.
             subprocess.run(
-                [sys.executable, "-m", "fuzz.run", "--worker", target, "--", "-merge=1", f"-max_len={max_len}", str(seeds), scratch],
-                capture_output=True, env=env, cwd=HERE.parent, check=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "fuzz.run",
+                    "--worker",
+                    target,
+                    "--",
+                    "-merge=1",
+                    f"-max_len={max_len}",
+                    str(seeds),
+                    scratch,
+                ],
+                capture_output=True,
+                env=env,
+                cwd=HERE.parent,
+                check=True,
             )
             result["kept"] = len(list(seeds.iterdir()))
     return result

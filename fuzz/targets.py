@@ -26,6 +26,7 @@ example for hypothesis).
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import re
@@ -52,7 +53,7 @@ def splits(data: Any, seed: int) -> list[Any]:
     count = rng.randint(1, min(len(data) - 1, 12))
     cuts = sorted(rng.sample(range(1, len(data)), count))
     bounds = [0, *cuts, len(data)]
-    return [data[a:b] for a, b in zip(bounds, bounds[1:])]
+    return [data[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 def _normalize(events: Sequence[fs.Event]) -> list[Any]:
@@ -229,8 +230,7 @@ _EOL = re.compile(r"\r\n|\r|\n")
 def reference_sse(data: bytes) -> list[tuple[str, str, str | None, int | None]]:
     """The WHATWG event-stream algorithm, on the whole body at once (plus a final flush)."""
     text = data.decode("utf-8", "replace")
-    if text.startswith("\ufeff"):
-        text = text[1:]
+    text = text.removeprefix("\ufeff")
     out = []
     event, lines, last_id, retry = "", [], None, None
     for line in [*_EOL.split(text), ""]:
@@ -316,7 +316,12 @@ def _stream_events(data: bytes, chunks: Sequence[bytes], options: dict[str, Any]
             out.append(("text", e.source.path, e.text))
         elif isinstance(e, fs.TargetEvent):
             inner = _normalize([e.event])[0]
-            if inner[0] == "delta" and out and out[-1][:3] == ("event", e.source.path, "delta") and out[-1][3] == inner[1]:
+            if (
+                inner[0] == "delta"
+                and out
+                and out[-1][:3] == ("event", e.source.path, "delta")
+                and out[-1][3] == inner[1]
+            ):
                 out[-1] = (*out[-1][:4], out[-1][4] + inner[2])
                 continue
             out.append(("event", e.source.path, *inner))

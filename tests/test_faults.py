@@ -167,7 +167,7 @@ def test_error_event_mid_stream_keeps_the_partial_result(server: StreamServer) -
 def test_200_with_an_html_content_type(server: StreamServer) -> None:
     page = b"<!doctype html><html><body>Please sign in</body></html>"
     server.serve("/v1/stream", Script([page], content_type="text/html; charset=utf-8"))
-    events, error, _ = consume(server, "/v1/stream")
+    _, error, _ = consume(server, "/v1/stream")
     assert type(error) is fs.StreamError and error.status_code == 200 and "text/html" in str(error)
 
 

@@ -43,7 +43,7 @@ def test_hostile_input_fails_the_same_way_whatever_the_chunking(
 ) -> None:
     for data in (text, text.encode()):
         with pytest.raises(cls) as info:
-            run(chunked(data, how), lambda: fs.Parser(**options))
+            run(chunked(data, how), lambda options=options: fs.Parser(**options))
         assert type(info.value) is cls
         assert (info.value.offset, info.value.path, info.value.snapshot) == (offset, path, snapshot)
 
@@ -53,7 +53,7 @@ def test_a_5000_digit_int_never_gives_a_bare_value_error() -> None:
     digits = "9" * 5000
     for options in ({}, {"max_number_length": 6000}):
         with pytest.raises(fs.LimitError) as info:
-            run([digits], lambda: fs.Parser(**options))  # a bare top-level number ends at close()
+            run([digits], lambda options=options: fs.Parser(**options))  # a bare top-level number ends at close()
         assert not isinstance(info.value, ValueError)
     # 4,300 digits is the longest int that always parses, and it does
     _, events = run(["[" + "9" * 4300 + "]"])
@@ -63,7 +63,7 @@ def test_a_5000_digit_int_never_gives_a_bare_value_error() -> None:
 # A valid prefix, then a byte that is never valid UTF-8.
 BAD_UTF8 = [
     (b'{"a": [1, 2], "b": "x\xc3\xa9y\xff"}', 23, "$.b", {"a": [1, 2], "b": "x\xe9y"}),
-    (b'[true, fa\xd7lse]', 9, "$[1]", [True]),
+    (b"[true, fa\xd7lse]", 9, "$[1]", [True]),
     (b'{"k\xba": 1}', 3, "$", {}),
     (b"\xfe", 0, "$", None),
 ]
@@ -142,7 +142,7 @@ def test_too_many_targets_is_a_limit_fault_and_earlier_targets_keep_their_snapsh
 def test_default_target_limit_allows_many_and_stops_a_flood() -> None:
     assert fs.DEFAULT_MAX_TARGETS == 1000
     body = b"".join(_chat(i, "[%d]" % i) for i in range(1001))
-    decoder, events = _decode(body, "whole")
+    _, events = _decode(body, "whole")
     assert sum(isinstance(e, fs.TargetCompleted) for e in events) == 1000
     assert any(isinstance(e, fs.Malformed) and isinstance(e.error, fs.LimitError) for e in events)
 
@@ -164,7 +164,7 @@ def test_a_huge_non_stream_body_is_held_only_up_to_max_event_size(status: int | 
 def test_an_object_where_text_belongs_is_a_fault_not_a_crash(how: str) -> None:
     # Found by fuzz_stream: a payload of the wrong shape for the format (here Ollama).
     body = b'{"model": "m", "response": "[1, "}\n{"model": "m", "response": {"x": 1}}\n'
-    decoder, events = _decode(body, how, format="ollama")
+    _, events = _decode(body, how, format="ollama")
     fault = next(e for e in events if isinstance(e, fs.Malformed))
     assert "expected text, got dict" in fault.message
     assert fault.snapshot == [1] and fault.raw == "[1, "
@@ -172,7 +172,9 @@ def test_an_object_where_text_belongs_is_a_fault_not_a_crash(how: str) -> None:
 
 def test_a_provider_that_cannot_read_a_payload_gives_a_fault() -> None:
     # Found by fuzz_stream: Gemini partialArgs with a jsonPath it cannot parse raised ValueError.
-    call = {"functionCall": {"name": "f", "willContinue": True, "partialArgs": [{"jsonPath": "$.a[x", "stringValue": "v"}]}}
+    call = {
+        "functionCall": {"name": "f", "willContinue": True, "partialArgs": [{"jsonPath": "$.a[x", "stringValue": "v"}]}
+    }
     payload = {"candidates": [{"content": {"parts": [call]}}]}
-    decoder, events = _decode(b"data: " + json.dumps(payload).encode() + b"\n\n", "whole", format="gemini")
+    _, events = _decode(b"data: " + json.dumps(payload).encode() + b"\n\n", "whole", format="gemini")
     assert any(isinstance(e, fs.Malformed) and "unsupported jsonPath" in e.message for e in events)
