@@ -178,3 +178,15 @@ def test_a_provider_that_cannot_read_a_payload_gives_a_fault() -> None:
     payload = {"candidates": [{"content": {"parts": [call]}}]}
     _, events = _decode(b"data: " + json.dumps(payload).encode() + b"\n\n", "whole", format="gemini")
     assert any(isinstance(e, fs.Malformed) and "unsupported jsonPath" in e.message for e in events)
+
+
+@pytest.mark.parametrize("how", SPLITS)
+def test_a_json_array_body_with_a_syntax_error_keeps_the_items_before_it(how: str) -> None:
+    # Found by atheris: fed whole, the items completed in the failing chunk were lost.
+    body = (
+        b'[{"candidates": [{"content": {"parts": [{"text": "{\\"a\\": 1}"}]}, "finishReason": "STOP"}]},\n'
+        b'{"candidates": [{"content": {"parts": [{"text": "x"}]}}]}}]'
+    )
+    decoder, events = _decode(body, how, format="gemini")
+    assert decoder.result.values == {"candidates[0]": {"a": 1}}
+    assert any(isinstance(e, fs.Malformed) for e in events)

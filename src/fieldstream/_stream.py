@@ -202,6 +202,7 @@ class StreamDecoder:
         self._body: list[bytes] = []  # error-body and text framings keep the body (up to max_event_size)
         self._body_len = 0
         self._array_parser: Parser | None = None
+        self._array_items = 0  # array items handed on as payloads
         self._ended = False
         self._errored = False
         self._broken = False  # the wire format failed; later input is ignored
@@ -329,7 +330,12 @@ class StreamDecoder:
                 for payload in self._framer._iter_feed(data):
                     self._payload(payload, None, out)
             elif framing == "json-array":
-                self._array_events(self._array_parser.feed(data), out)  # type: ignore[union-attr]
+                try:
+                    events = self._array_parser.feed(data)  # type: ignore[union-attr]
+                except ParseError:
+                    self._array_rescue(out)
+                    raise
+                self._array_events(events, out)
             else:
                 room = self.max_event_size - self._body_len
                 if room > 0:  # the message is at the start; the rest need not be held
@@ -379,7 +385,29 @@ class StreamDecoder:
     def _array_events(self, events: list[Any], out: list[StreamEvent]) -> None:
         for event in events:
             if type(event) is ItemCompleted and len(event.path) == 1:
+                self._array_items += 1
                 self._payload(event.value, None, out)
+
+    def _array_rescue(self, out: list[StreamEvent]) -> None:
+        """After a syntax error, hand on the items completed earlier in the failing chunk.
+
+        ``feed()`` returns no events when it raises, so whether an item gets through
+        would otherwise depend on how the body was cut.  Items before the one being
+        parsed are complete; that one is too if the error came after it (the path
+        has no deeper step) and it is a container.
+        """
+        parser = self._array_parser
+        assert parser is not None
+        items = parser.snapshot
+        path = parser.path
+        if not isinstance(items, list) or not path:
+            return
+        end = path[0]
+        if len(path) == 1 and end < len(items) and isinstance(items[end], (dict, list)):
+            end += 1
+        for item in items[self._array_items : end]:
+            self._array_items += 1
+            self._payload(item, None, out)
 
     def _error_body(self, body: bytes, out: list[StreamEvent]) -> None:
         try:
