@@ -31,7 +31,7 @@ def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
     env = {**env, "PYTHONPATH": os.pathsep.join(sys.path)}
     return subprocess.run(
-        [sys.executable, "-m", "fieldstream", *args], capture_output=True, text=True, timeout=60, cwd=cwd, env=env
+        [sys.executable, "-m", "fieldstream", *args], capture_output=True, text=True, timeout=60, cwd=cwd, env=env, check=False
     )
 
 

@@ -93,7 +93,7 @@ class _JsonlView:
     def __enter__(self) -> _JsonlView:
         return self
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         pass
 
     def read(self, chunk: bytes, events: list[Any], decoder: Any) -> None:
@@ -122,7 +122,7 @@ class _PlainView:
     def __enter__(self) -> _PlainView:
         return self
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         pass
 
     def read(self, chunk: bytes, events: list[Any], decoder: Any) -> None:
@@ -173,7 +173,7 @@ class _LiveView:
         self.live.__enter__()
         return self
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.live.__exit__(*exc_info)
         if self.decoder is not None:  # the whole final view stays on screen
             self.console.print(self._render(tail=None))
@@ -213,7 +213,7 @@ class _LiveView:
             self._target(body, source, target)
         for fault in self.stream_faults:
             body.append(f"✗ {type(fault).__name__}: {fault.message}\n", style="bold red")
-        lines = body.split("\n")
+        lines = list(body.split("\n"))
         if tail is not None and len(lines) > tail - 1:  # keep the part being filled in on screen
             lines = lines[len(lines) - (tail - 1) :]
         return Text("\n").join([*lines, self._status()])
