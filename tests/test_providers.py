@@ -90,13 +90,13 @@ class Outcome:
         is_json = text.lstrip()[:1] in ("{", "[")  # content="auto": a bare "4" is text
         if valid_json and is_json:
             assert isinstance(end, fs.TargetCompleted), end
-            assert end.json and end.value == json.loads(text)
+            assert end.is_json and end.value == json.loads(text)
             assert end.raw == text
         elif is_json:  # JSON cut short
             assert isinstance(end, fs.Truncated), end
             assert end.raw == text and end.snapshot is not None
         else:
-            assert isinstance(end, fs.TargetCompleted) and not end.json, end
+            assert isinstance(end, fs.TargetCompleted) and not end.is_json, end
             assert end.value == text == self.texts[path]
 
     def check_arguments(self, path: str, arguments: str | None, value: Any = None) -> None:
@@ -258,7 +258,7 @@ def test_corpus_is_all_there() -> None:
     payloads = 0
     for path in STREAMS:
         out = decode([path.read_bytes()])
-        payloads += sum(1 for e in out.ends.values() if isinstance(e, fs.TargetCompleted) and e.json)
+        payloads += sum(1 for e in out.ends.values() if isinstance(e, fs.TargetCompleted) and e.is_json)
         payloads += sum(
             1 for e in out.ends.values() if isinstance(e, fs.Truncated) and out.decoder.targets[e.source.path].is_json
         )  # type: ignore[union-attr]

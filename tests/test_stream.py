@@ -353,3 +353,96 @@ def test_source_equals_its_path() -> None:
     assert source.within("choices[0]") and source.within("")
     assert fs.Source("choices[0].tool_calls[1]").within("choices[0]")
     assert not fs.Source("choices[10]").within("choices[1]")
+
+
+# -- payloads, cancellation, provider error shapes -----------------------------
+
+
+@pytest.mark.parametrize("path", [p for p in STREAMS if p.name.endswith(".chunks.jsonl")], ids=lambda p: p.name)
+def test_feed_payload_matches_feeding_bytes(path: Path) -> None:
+    """SDK adapters hand over parsed chunks: the events are the same as from the bytes."""
+    body = path.read_bytes()
+    _, from_bytes = run(body)
+    decoder = fs.StreamDecoder()
+    events: list[fs.StreamEvent] = []
+    for line in body.splitlines():
+        events += decoder.feed_payload(json.loads(line))
+    events += decoder.close()
+    assert events == from_bytes
+    assert decoder.framing == "payloads"
+    with pytest.raises(fs.UsageError, match="after close"):
+        decoder.feed_payload({})
+
+
+def test_feed_payload_and_feed_do_not_mix() -> None:
+    decoder = fs.StreamDecoder()
+    decoder.feed(b"data: {}\n\n")
+    with pytest.raises(fs.UsageError, match="after feed"):
+        decoder.feed_payload({})
+
+
+def test_cancelled_close_truncates_what_is_open() -> None:
+    decoder = fs.StreamDecoder()
+    decoder.feed(sse(chat(content="The answer is"), chat(index=1, content="Done", finish="stop")))
+    events = decoder.close(cancelled=True)
+    (cut,) = [e for e in events if isinstance(e, fs.Truncated)]
+    assert (cut.source, cut.reason, cut.snapshot) == ("choices[0]", "cancelled", "The answer is")
+    assert decoder.result.values == {"choices[1]": "Done"} and not decoder.result.complete
+
+
+def test_a_schema_without_typed_parsing_is_a_usage_error() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("fieldstream._typed") is not None:
+        pytest.skip("typed parsing is available")
+    with pytest.raises(fs.UsageError, match=r"pip install 'fieldstream\[pydantic\]'"):
+        fs.StreamDecoder(tools={"f": dict})
+
+
+@pytest.mark.parametrize(
+    ("body", "message", "code", "kind"),
+    [
+        (
+            sse({"type": "message_start", "message": {"model": "claude"}})
+            + sse({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}, event="error"),
+            "Overloaded",
+            None,
+            "overloaded_error",
+        ),
+        (
+            b'data: {"error": {"code": 429, "message": "Resource exhausted", "status": "RESOURCE_EXHAUSTED"}}\r\n\r\n',
+            "Resource exhausted",
+            429,
+            None,
+        ),
+        (
+            b'{"model":"llama3","message":{"content":"Hi"},"done":false}\n{"error":"model crashed"}\n',
+            "model crashed",
+            None,
+            None,
+        ),
+        (
+            sse(
+                {"type": "response.created", "response": {}},
+                {"type": "error", "code": "server_error", "message": "boom"},
+            ),
+            "boom",
+            "server_error",
+            None,
+        ),
+    ],
+    ids=["anthropic", "gemini", "ollama", "responses"],
+)
+def test_provider_error_shapes(body: bytes, message: str, code: Any, kind: str | None) -> None:
+    decoder, events = run(body, "per-char")
+    (error,) = [e for e in events if isinstance(e, fs.ErrorReceived)]
+    assert (error.message, error.code, error.error_type) == (message, code, kind)
+    assert not decoder.result.complete
+    for target in decoder.targets.values():
+        assert isinstance(target.fault, fs.Truncated) and target.fault.reason == "error"
+
+
+def test_body_size_limit_for_unframed_bodies() -> None:
+    _, events = run(b"x" * 100, max_event_size=10)
+    (fault,) = [e for e in events if isinstance(e, fs.Fault)]
+    assert isinstance(fault.error, fs.LimitError)  # type: ignore[attr-defined]
