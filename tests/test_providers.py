@@ -57,7 +57,9 @@ class Outcome:
         """The events with adjacent deltas of one target and path merged (they depend on the split)."""
         out: list[Any] = []
         for event in self.events:
-            if isinstance(event, fs.TextDelta) or (isinstance(event, fs.TargetEvent) and isinstance(event.event, fs.StringDelta)):
+            if isinstance(event, fs.TextDelta) or (
+                isinstance(event, fs.TargetEvent) and isinstance(event.event, fs.StringDelta)
+            ):
                 path = event.event.path if isinstance(event, fs.TargetEvent) else "text"
                 text = event.event.text if isinstance(event, fs.TargetEvent) else event.text  # type: ignore[union-attr]
                 key = ("delta", event.source.path, path)  # type: ignore[union-attr]
@@ -66,7 +68,14 @@ class Outcome:
                     continue
                 out.append((key, text))
             elif isinstance(event, fs.TargetEvent):
-                out.append((type(event.event).__name__, event.source.path, event.event.path, getattr(event.event, "value", None)))
+                out.append(
+                    (
+                        type(event.event).__name__,
+                        event.source.path,
+                        event.event.path,
+                        getattr(event.event, "value", None),
+                    )
+                )
             else:
                 out.append(event)
         return out
@@ -81,13 +90,13 @@ class Outcome:
         is_json = text.lstrip()[:1] in ("{", "[")  # content="auto": a bare "4" is text
         if valid_json and is_json:
             assert isinstance(end, fs.TargetCompleted), end
-            assert end.json and end.value == json.loads(text)
+            assert end.is_json and end.value == json.loads(text)
             assert end.raw == text
         elif is_json:  # JSON cut short
             assert isinstance(end, fs.Truncated), end
             assert end.raw == text and end.snapshot is not None
         else:
-            assert isinstance(end, fs.TargetCompleted) and not end.json, end
+            assert isinstance(end, fs.TargetCompleted) and not end.is_json, end
             assert end.value == text == self.texts[path]
 
     def check_arguments(self, path: str, arguments: str | None, value: Any = None) -> None:
@@ -249,8 +258,10 @@ def test_corpus_is_all_there() -> None:
     payloads = 0
     for path in STREAMS:
         out = decode([path.read_bytes()])
-        payloads += sum(1 for e in out.ends.values() if isinstance(e, fs.TargetCompleted) and e.json)
-        payloads += sum(1 for e in out.ends.values() if isinstance(e, fs.Truncated) and out.decoder.targets[e.source.path].is_json)  # type: ignore[union-attr]
+        payloads += sum(1 for e in out.ends.values() if isinstance(e, fs.TargetCompleted) and e.is_json)
+        payloads += sum(
+            1 for e in out.ends.values() if isinstance(e, fs.Truncated) and out.decoder.targets[e.source.path].is_json
+        )  # type: ignore[union-attr]
     # 57 streams carry JSON; several carry more than one value (n=3 choices, parallel calls).
     assert payloads >= 57
 
@@ -378,7 +389,11 @@ def test_events_come_as_soon_as_their_bytes() -> None:
     decoder = fs.StreamDecoder()
     for i in range(len(body)):
         for event in decoder.feed(body[i : i + 1]):
-            if isinstance(event, fs.TargetEvent) and event.event.path == ("city",) and isinstance(event.event, fs.ValueCompleted):
+            if (
+                isinstance(event, fs.TargetEvent)
+                and event.event.path == ("city",)
+                and isinstance(event.event, fs.ValueCompleted)
+            ):
                 # the SSE message holding the closing quote ended within this byte
                 assert body[: i + 1].endswith(b"\n\n")
                 assert b'\\"city\\":\\"San Francisco\\"' not in body[i + 1 :]

@@ -31,7 +31,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, Literal, get_args
 
-from ._errors import FieldstreamError, ParseError, StreamError, UsageError
+from ._errors import FieldstreamError, LimitError, ParseError, StreamError, UsageError
 from ._events import DocumentCompleted, ItemCompleted
 from ._ndjson import NDJSONDecoder
 from ._parser import Parser
@@ -71,7 +71,7 @@ class Target:
     ``done``; ``fault`` the fault that ended it, if one did.
     """
 
-    __slots__ = ("source", "mode", "parser", "fault", "_raw", "_state", "_value")
+    __slots__ = ("_raw", "_state", "_value", "fault", "mode", "parser", "source")
 
     def __init__(self, source: Source, mode: str) -> None:
         self.source = source
@@ -163,10 +163,15 @@ class StreamDecoder:
         for forbidden in ("multiple", "prose"):
             if forbidden in parser_options:
                 raise UsageError(f"{forbidden}= does not apply to provider streams (each target holds one document)")
-        try:
-            Parser(**parser_options)  # reject unknown or bad options now, not mid-stream
+        try:  # reject unknown or bad options (and unusable schemas) now, not mid-stream
+            Parser(**parser_options)
+            for probe in (schema, *(tools or {}).values()):
+                if probe is not None:
+                    Parser(probe, **parser_options)
         except TypeError as exc:
             raise UsageError(f"unknown parser option: {exc}") from None
+        except ImportError as exc:
+            raise UsageError(f"a schema needs pydantic: pip install 'fieldstream[pydantic]' ({exc})") from None
         if type(max_event_size) is not int or max_event_size < 1:
             raise UsageError(f"max_event_size must be a positive int, got {max_event_size!r}")
         self.schema = schema
@@ -184,12 +189,15 @@ class StreamDecoder:
         self.finish_reasons: dict[str, Any] = {}
         self.model: str | None = None
         self.response_id: str | None = None
-        self._format = None if format == "auto" else format
+        self._format: str | None = None if format == "auto" else format
         self._provider: Any = None if format == "auto" else make_provider(format)
-        self.framing: str | None = None  # "sse", "ndjson", "json-array", "error-body", "text"
+        #: How the body is framed: "sse", "ndjson", "json-array", "error-body", "text" or
+        #: "payloads" (fed with feed_payload); None until the first non-blank byte.
+        self.framing: str | None = None
         self._framer: Any = None
         self._head = b""
         self._body: list[bytes] = []  # error-body and text framings keep the whole body
+        self._body_size = 0
         self._array_parser: Parser | None = None
         self._ended = False
         self._errored = False
@@ -223,26 +231,51 @@ class StreamDecoder:
         if self.framing is None:
             data = self._head + bytes(data)
             if not self._choose_framing(data):
-                self._head = data
+                # Only blanks so far: they mean nothing in any framing; keep a possible BOM start.
+                self._head = data if len(data) < 3 else b""
                 return out
             self._head = b""
         self._feed_framing(bytes(data), out)
         return out
 
-    def close(self) -> list[StreamEvent]:
-        """End the input: flush the framing, end every open target, return :class:`StreamCompleted` last."""
+    def feed_payload(self, payload: Any, event: str | None = None) -> list[StreamEvent]:
+        """Decode one payload that was already framed and parsed (an SDK chunk as a dict).
+
+        ``payload`` is what one SSE message's data or one NDJSON line holds, as
+        plain JSON values (``chunk.model_dump()`` of an SDK object); ``event`` the
+        SSE event name, if any.  Use it instead of :meth:`feed`, not with it.
+        """
+        if self._closed:
+            raise UsageError("feed_payload() after close(): create a new StreamDecoder for a new stream")
+        if self.framing not in (None, "payloads"):
+            raise UsageError(f"feed_payload() after feed(): this decoder reads {self.framing} bytes")
+        self.framing = "payloads"
+        out: list[StreamEvent] = []
+        self._payload(payload, event, out)
+        return out
+
+    def close(self, *, cancelled: bool = False) -> list[StreamEvent]:
+        """End the input: flush the framing, end every open target, return :class:`StreamCompleted` last.
+
+        ``cancelled=True`` says the caller stopped reading (the user hit "stop"):
+        open targets end as :class:`Truncated` with reason ``"cancelled"``.
+        """
         if self._closed:
             raise UsageError("close() called twice")
         self._closed = True
         out: list[StreamEvent] = []
         if not self._broken:
-            if self.framing is None and self._head.strip(_WHITESPACE):  # pragma: no cover - chosen on first byte
+            if self.framing is None:  # only blanks came, or nothing
                 self._choose_framing(self._head)
-            self._close_framing(out)
+            if self.framing != "payloads":
+                self._close_framing(out)
         if self._provider is not None:
             for step in self._provider.end():
                 self._apply(step, out)
-        if self._errored:
+        if cancelled:
+            reason, cut = "cancelled", True
+            self._ended = False
+        elif self._errored:
             reason, cut = "error", True
         elif self._ended:
             reason, cut = "incomplete", False
@@ -312,15 +345,18 @@ class StreamDecoder:
         framing = self.framing
         try:
             if framing == "sse":
-                for message in self._framer.feed(data):
+                for message in self._framer._iter_feed(data):
                     self._sse_message(message.data, message.event, out)
             elif framing == "ndjson":
-                for payload in self._framer.feed(data):
+                for payload in self._framer._iter_feed(data):
                     self._payload(payload, None, out)
             elif framing == "json-array":
                 self._array_events(self._array_parser.feed(data), out)  # type: ignore[union-attr]
             else:
                 self._body.append(data)
+                self._body_size += len(data)
+                if self._body_size > self.max_event_size:
+                    raise LimitError(f"{framing} body longer than {self.max_event_size} bytes", offset=self._body_size)
         except FieldstreamError as exc:
             self._break(exc, out)
 
@@ -386,7 +422,9 @@ class StreamDecoder:
         if provider is None:
             format = detect(payload, event)
             if format is None:
-                if isinstance(payload, dict) and ("error" in payload or payload.get("type") == "error" or event == "error"):
+                if isinstance(payload, dict) and (
+                    "error" in payload or payload.get("type") == "error" or event == "error"
+                ):
                     self._apply(error_step(payload), out)
                 return  # a ping or keep-alive before the first telling payload
             self._format = format
@@ -403,9 +441,9 @@ class StreamDecoder:
             if step[1] not in self.targets:
                 self._start(step[1], out)
         elif tag == "end":
-            target = self.targets.get(step[1])
-            if target is not None and target.open:
-                self._end(target, "incomplete", False, out)
+            ending = self.targets.get(step[1])
+            if ending is not None and ending.open:
+                self._end(ending, "incomplete", False, out)
         elif tag == "close" or tag == "finish":
             if tag == "finish":
                 _, scope, reason, cut, prefix = step
@@ -521,7 +559,7 @@ class StreamDecoder:
         else:
             target._state = _COMPLETED
             target._value = text
-            out.append(TargetCompleted(source, text, text, json=False))
+            out.append(TargetCompleted(source, text, text, is_json=False))
 
     def _cut(self, target: Target, fault: Fault, out: list[StreamEvent]) -> None:
         if fault.snapshot is None and target.mode == _JSON:
@@ -555,4 +593,3 @@ def _merge(old: dict[str, Any], new: Any) -> dict[str, Any]:
             elif value is not None:
                 merged[key] = value
     return merged
-

@@ -86,7 +86,9 @@ class PathWriter:
             out.append('"' + json.dumps(str(fragment["stringValue"]), ensure_ascii=False)[1:-1])
             self._string = path
         else:
-            value = next((fragment[k] for k in ("numberValue", "boolValue", "structValue", "listValue") if k in fragment), None)
+            value = next(
+                (fragment[k] for k in ("numberValue", "boolValue", "structValue", "listValue") if k in fragment), None
+            )
             out.append(json.dumps(value, ensure_ascii=False))
         return "".join(out)
 
@@ -136,7 +138,9 @@ class Gemini:
             steps.append(("usage", payload["usageMetadata"], False))
         feedback = payload.get("promptFeedback") or {}
         if feedback.get("blockReason"):
-            steps.append(("error", f"prompt blocked: {feedback['blockReason']}", feedback["blockReason"], "blocked", payload))
+            steps.append(
+                ("error", f"prompt blocked: {feedback['blockReason']}", feedback["blockReason"], "blocked", payload)
+            )
         return steps
 
     def _part(self, index: int, part: dict[str, Any], steps: list[Step]) -> None:
