@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fieldstream._recording import UNTIMED_READ_SIZE, read_timing, timed_reads, to_wire_bytes
 
@@ -153,6 +155,16 @@ def test_reads_without_a_sidecar(tmp_path: Path) -> None:
 def test_short_and_long_sidecars() -> None:
     assert list(timed_reads(b"abcdef", [(0.1, 2), (0.2, 2)])) == [(0.1, b"ab"), (0.2, b"cd"), (0.2, b"ef")]
     assert list(timed_reads(b"abc", [(0.1, 2), (0.2, 2), (0.3, 2)])) == [(0.1, b"ab"), (0.2, b"c")]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300), st.one_of(st.none(), st.lists(st.integers(1, 50), max_size=20)))
+def test_reads_always_rebuild_the_body(body: bytes, sizes: list[int] | None) -> None:
+    timing = None if sizes is None else [(i / 10, n) for i, n in enumerate(sizes)]
+    reads = list(timed_reads(body, timing))
+    assert b"".join(c for _, c in reads) == body
+    assert all(c for _, c in reads)
+    assert [t for t, _ in reads] == sorted(t for t, _ in reads)
 
 
 def test_chunk_lists_become_sse() -> None:
