@@ -131,6 +131,21 @@ def test_schema_and_tools_are_passed_to_the_parser() -> None:
     assert decoder.result.values["choices[0].tool_calls[0]"] == Weather(city="Paris")
 
 
+def test_invalid_tool_arguments_are_events_with_their_source() -> None:
+    pytest.importorskip("fieldstream._typed")
+    pydantic = pytest.importorskip("pydantic")
+
+    class Weather(pydantic.BaseModel):
+        city: str
+
+    call = {"index": 0, "id": "c1", "function": {"name": "get_weather", "arguments": '{"city": 7}'}}
+    _, events = run(sse(chat(tool_calls=[call], finish="tool_calls")), tools={"get_weather": Weather})
+    invalid = [e for e in events if isinstance(e, fs.TargetEvent) and isinstance(e.event, fs.ValueInvalid)]
+    assert invalid and all(e.source == "choices[0].tool_calls[0]" for e in invalid)
+    record = fs.stream_event_to_json(invalid[-1])
+    assert record["event"] == "invalid" and record["source"] == "choices[0].tool_calls[0]"
+
+
 # -- framings ------------------------------------------------------------------
 
 
