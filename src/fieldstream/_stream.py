@@ -429,14 +429,24 @@ class StreamDecoder:
                 return  # a ping or keep-alive before the first telling payload
             self._format = format
             provider = self._provider = make_provider(format)
-        for step in provider.step(payload, event):
+        try:
+            steps = provider.step(payload, event)
+        except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
+            # Providers read untrusted JSON: a payload of the wrong shape is reported, not raised.
+            message = f"unexpected {self._format} payload ({type(exc).__name__}: {exc})"
+            self._fault(Malformed(None, message, None, json.dumps(payload)[:1000], exc), out)
+            return
+        for step in steps:
             self._apply(step, out)
 
     def _apply(self, step: tuple[Any, ...], out: list[StreamEvent]) -> None:
         tag = step[0]
         if tag == "text":
             target = self.targets.get(step[1]) or self._start(step[1], out)
-            self._text(target, step[2], out)
+            if isinstance(step[2], str):
+                self._text(target, step[2], out)
+            else:  # a delta of the wrong type in a damaged payload
+                self._fault(Malformed(None, f"{target.source} got a {type(step[2]).__name__} where text belongs"), out)
         elif tag == "open":
             if step[1] not in self.targets:
                 self._start(step[1], out)
