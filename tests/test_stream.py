@@ -569,3 +569,9 @@ def test_any_payload_shape_never_raises(fmt: str, payloads: list[Any]) -> None:
     for payload in payloads:
         decoder.feed_payload(payload)
     assert isinstance(decoder.close()[-1], fs.StreamCompleted)
+
+
+def test_blank_content_is_text_and_its_deltas_add_up() -> None:
+    decoder, events = run(sse(chat(content="\n "), chat(finish="stop")))
+    assert texts(events) == {"choices[0]": "\n "}
+    assert decoder.result.values == {"choices[0]": "\n "}
