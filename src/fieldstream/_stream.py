@@ -27,6 +27,7 @@ and :meth:`StreamDecoder.raise_for_faults` turns them into a :class:`StreamError
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from typing import Any, Literal, get_args
@@ -61,6 +62,12 @@ _WHITESPACE = b" \t\r\n"
 _BOM = b"\xef\xbb\xbf"
 _OPEN, _COMPLETED, _FAULTED = 0, 1, 2
 _PENDING, _JSON, _TEXT = "pending", "json", "text"
+_ENDINGS = {
+    "eof": "the stream ended",
+    "error": "the stream failed",
+    "cancelled": "the stream was cancelled",
+    "incomplete": "the target ended",
+}
 
 
 class Target:
@@ -274,16 +281,15 @@ class StreamDecoder:
                 self._apply(step, out)
         if cancelled:
             reason, cut = "cancelled", True
-            self._ended = False
         elif self._errored:
             reason, cut = "error", True
         elif self._ended:
             reason, cut = "incomplete", False
         else:
             reason, cut = "eof", True
-        for target in list(self.targets.values()):
-            if target.open:
-                self._end(target, reason, cut, out)
+        still_open = [target for target in self.targets.values() if target.open]
+        for target in still_open:
+            self._end(target, reason, cut, out)
         values = {t.source.path: t.value for t in self.targets.values() if t.done}
         self._result = StreamCompleted(
             usage=self.usage,
@@ -291,7 +297,7 @@ class StreamDecoder:
             model=self.model,
             response_id=self.response_id,
             format=self._format,
-            complete=self._ended and not self._errored,
+            complete=self._ended and not self._errored and not (cancelled and still_open),
             values=values,
         )
         out.append(self._result)
@@ -333,7 +339,8 @@ class StreamDecoder:
             self._framer = NDJSONDecoder(max_line_length=self.max_event_size)
         elif first == b"[":
             self.framing = "json-array"
-            self._array_parser = Parser(deltas=False)
+            # Items are handed on as they complete; the parser need not keep them.
+            self._array_parser = Parser(deltas=False, keep_items=False)
         elif first in b"dei:r" or head.startswith(b"retry"):
             self.framing = "sse"
             self._framer = SSEDecoder(max_line_length=self.max_event_size, max_event_size=self.max_event_size)
@@ -429,14 +436,24 @@ class StreamDecoder:
                 return  # a ping or keep-alive before the first telling payload
             self._format = format
             provider = self._provider = make_provider(format)
-        for step in provider.step(payload, event):
+        try:
+            steps = provider.step(payload, event)
+        except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
+            # Providers read untrusted JSON: a payload of the wrong shape is reported, not raised.
+            message = f"unexpected {self._format} payload ({type(exc).__name__}: {exc})"
+            self._fault(Malformed(None, message, None, json.dumps(payload)[:1000], exc), out)
+            return
+        for step in steps:
             self._apply(step, out)
 
     def _apply(self, step: tuple[Any, ...], out: list[StreamEvent]) -> None:
         tag = step[0]
         if tag == "text":
             target = self.targets.get(step[1]) or self._start(step[1], out)
-            self._text(target, step[2], out)
+            if isinstance(step[2], str):
+                self._text(target, step[2], out)
+            else:  # a delta of the wrong type in a damaged payload
+                self._fault(Malformed(None, f"{target.source} got a {type(step[2]).__name__} where text belongs"), out)
         elif tag == "open":
             if step[1] not in self.targets:
                 self._start(step[1], out)
@@ -543,8 +560,8 @@ class StreamDecoder:
             try:
                 events = parser.close()
             except ParseError:
-                message = "the stream ended" if reason in ("eof", "error") else f"the target ended ({reason})"
-                self._cut(target, Truncated(source, f"{message} before its JSON was complete", None, None, reason), out)
+                message = _ENDINGS.get(reason, f"the target was cut ({reason})") + " before its JSON was complete"
+                self._cut(target, Truncated(source, message, None, None, reason), out)
                 return
             except FieldstreamError as exc:
                 self._malformed(target, exc, out)
@@ -552,6 +569,10 @@ class StreamDecoder:
             self._forward(target, events, out)
             return
         text = target.raw
+        if target.mode == _PENDING:  # nothing but blanks came: that is the text
+            target.mode = _TEXT
+            if text:
+                out.append(TextDelta(source, text))
         if cut:
             self._cut(target, Truncated(source, f"the text was cut ({reason})", text, text, reason), out)
         elif source.kind == "refusal":
@@ -578,8 +599,6 @@ class StreamDecoder:
 
 
 def _with(fault: Fault, **changes: Any) -> Fault:
-    import dataclasses
-
     return dataclasses.replace(fault, **changes)
 
 
