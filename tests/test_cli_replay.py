@@ -263,3 +263,27 @@ def test_missing_rich_gives_an_install_hint() -> None:
     assert status == 0
     assert "pip install 'fieldstream[cli]'" in screen
     assert "choices[0] done:" in screen  # and the plain view still plays it
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "openai_responses/vercel_responses_reasoning_fc.chunks.jsonl",
+        "anthropic_messages/vercel_sonnet45_json_output_format.chunks.jsonl",
+        "anthropic_messages/ant_sdk_tool_use_truncated_max_tokens.sse",
+        "gemini/pai_gemini3_json_schema_with_grounding.sse",  # CRLF framing
+        "ollama/sk_llama32_tool_call.ndjson",
+    ],
+)
+def test_replay_equals_the_decoder_fed_whole(name: str) -> None:
+    import fieldstream as fs
+
+    path = CORPUS / name
+    decoder = fs.StreamDecoder()
+    expected = [fs.stream_event_to_json(e) for e in decoder.feed(to_wire_bytes(path, path.read_bytes())) + decoder.close()]
+    for record in expected:
+        record.setdefault("source", None)
+    status, records = jsonl(str(path))
+    assert status == (1 if decoder.faults else 0)
+    assert merged(records) == json.loads(json.dumps(merged(expected)))
+    assert sum(r["event"] == "done" for r in records) == len(decoder.result.values) > 0
