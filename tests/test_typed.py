@@ -379,3 +379,41 @@ def test_async_twins() -> None:
     items, last = asyncio.run(main())
     assert items == [Step(title="a"), Step(title="b", minutes=1)]
     assert last == Plan.model_validate_json(PLAN)
+
+
+def test_cli_parse_with_model(tmp_path: Any) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    text = '{"summary": "s", "kind": "task", "ownerName": "ana", "steps": [{"title": "a", "minutes": "x"}, {"title": "b"}]}'
+    (tmp_path / "doc.json").write_text(text)
+    result = subprocess.run(
+        [sys.executable, "-m", "fieldstream", "parse", str(tmp_path / "doc.json"), "--jsonl", "--model", "tests.test_typed:Plan"],
+        capture_output=True, text=True, timeout=60, cwd=root,
+    )
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {"event": "field", "path": "$.steps[1]", "value": Step(title="b").model_dump(mode="json")} in records
+    assert {"event": "field", "path": "$.ownerName", "value": "ana"} in records
+    invalid = [r for r in records if r["event"] == "invalid"]
+    assert [r["path"] for r in invalid] == ["$.steps[0].minutes", "$"]
+    assert invalid[0]["errors"][0]["type"] == "int_parsing"
+
+    good = '{"summary": "s", "kind": "note", "ownerName": "ana", "steps": [], "tags": ["t"]}'
+    result = subprocess.run(
+        [sys.executable, "-m", "fieldstream", "parse", "-", "--jsonl", "--model", "tests.test_typed:Plan"],
+        input=good, capture_output=True, text=True, timeout=60, cwd=root,
+    )
+    done = json.loads(result.stdout.splitlines()[-1])
+    assert done == {"event": "done", "value": Plan.model_validate_json(good).model_dump(mode="json")}
+
+    # error contexts holding exceptions (a validator's ValueError) still print as JSON
+    bad = '{"a": 1, "b": 1}'
+    result = subprocess.run(
+        [sys.executable, "-m", "fieldstream", "parse", "-", "--jsonl", "--model", "tests.test_typed:WithInfo"],
+        input=bad, capture_output=True, text=True, timeout=60, cwd=root,
+    )
+    last = json.loads(result.stdout.splitlines()[-1])
+    assert last["event"] == "invalid" and last["errors"][0]["ctx"] == {"error": "b must exceed a"}
