@@ -117,11 +117,10 @@ def _pydantic_partial(schema: Any) -> Callable[[list[str]], Any]:
 
     def run(chunks: list[str]) -> Any:
         buf = ""
-        value = None
         for chunk in chunks:
             buf += chunk
             try:
-                value = adapter.validate_json(buf, experimental_allow_partial="trailing-strings")
+                adapter.validate_json(buf, experimental_allow_partial="trailing-strings")
             except ValidationError:
                 pass
         return adapter.validate_json(buf)
@@ -137,7 +136,9 @@ def run_jiter_validate(chunks: list[str]) -> Any:
     for chunk in chunks:
         buf += chunk
         try:
-            adapter.validate_python(jiter.from_json(buf.encode(), partial_mode="trailing-strings"), experimental_allow_partial=True)
+            adapter.validate_python(
+                jiter.from_json(buf.encode(), partial_mode="trailing-strings"), experimental_allow_partial=True
+            )
         except (ValidationError, ValueError):
             pass
     return adapter.validate_python(jiter.from_json(buf.encode()))

@@ -56,7 +56,9 @@ PLAN = (
 )
 
 
-def feed_all(schema: Any, text: str, chunks: list[str] | None = None, **options: Any) -> tuple[fs.Parser, list[fs.Event]]:
+def feed_all(
+    schema: Any, text: str, chunks: list[str] | None = None, **options: Any
+) -> tuple[fs.Parser, list[fs.Event]]:
     parser = fs.Parser(schema, **options)
     events: list[fs.Event] = []
     for chunk in chunks if chunks is not None else [text]:
@@ -107,7 +109,9 @@ def test_snapshot_is_a_partial_model() -> None:
     assert snap.steps == [Step(title="passport"), Step(title="x")]
     assert snap.tags is None  # Whole: appears only when complete
     parser.feed("]}")
-    assert parser.snapshot == Plan(summary="Pack for Lisbon", kind=Kind.TASK, steps=[Step(title="passport"), Step(title="x")], tags=["a"])
+    assert parser.snapshot == Plan(
+        summary="Pack for Lisbon", kind=Kind.TASK, steps=[Step(title="passport"), Step(title="x")], tags=["a"]
+    )
 
 
 def test_live_deltas_only_for_live_strings() -> None:
@@ -287,7 +291,7 @@ CASES: list[tuple[Any, str]] = [
     (Strict, '{"n": "1", "s": "x", "extra": true}'),
     # a JSON type the schema does not expect
     (Plan, '{"summary": "s", "kind": "task", "steps": {"title": "x"}}'),
-    (Plan, '[1, 2]'),
+    (Plan, "[1, 2]"),
     (list[Step], '{"title": "x"}'),
     (Plan, '{"summary": "s", "kind": "task", "steps": null}'),
 ]
@@ -387,11 +391,25 @@ def test_cli_parse_with_model(tmp_path: Any) -> None:
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    text = '{"summary": "s", "kind": "task", "ownerName": "ana", "steps": [{"title": "a", "minutes": "x"}, {"title": "b"}]}'
+    text = (
+        '{"summary": "s", "kind": "task", "ownerName": "ana", "steps": [{"title": "a", "minutes": "x"}, {"title": "b"}]}'
+    )
     (tmp_path / "doc.json").write_text(text)
     result = subprocess.run(
-        [sys.executable, "-m", "fieldstream", "parse", str(tmp_path / "doc.json"), "--jsonl", "--model", "tests.test_typed:Plan"],
-        capture_output=True, text=True, timeout=60, cwd=root,
+        [
+            sys.executable,
+            "-m",
+            "fieldstream",
+            "parse",
+            str(tmp_path / "doc.json"),
+            "--jsonl",
+            "--model",
+            "tests.test_typed:Plan",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=root,
     )
     assert result.returncode == 0, result.stderr
     records = [json.loads(line) for line in result.stdout.splitlines()]
@@ -404,7 +422,11 @@ def test_cli_parse_with_model(tmp_path: Any) -> None:
     good = '{"summary": "s", "kind": "note", "ownerName": "ana", "steps": [], "tags": ["t"]}'
     result = subprocess.run(
         [sys.executable, "-m", "fieldstream", "parse", "-", "--jsonl", "--model", "tests.test_typed:Plan"],
-        input=good, capture_output=True, text=True, timeout=60, cwd=root,
+        input=good,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=root,
     )
     done = json.loads(result.stdout.splitlines()[-1])
     assert done == {"event": "done", "value": Plan.model_validate_json(good).model_dump(mode="json")}
@@ -413,7 +435,11 @@ def test_cli_parse_with_model(tmp_path: Any) -> None:
     bad = '{"a": 1, "b": 1}'
     result = subprocess.run(
         [sys.executable, "-m", "fieldstream", "parse", "-", "--jsonl", "--model", "tests.test_typed:WithInfo"],
-        input=bad, capture_output=True, text=True, timeout=60, cwd=root,
+        input=bad,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=root,
     )
     last = json.loads(result.stdout.splitlines()[-1])
     assert last["event"] == "invalid" and last["errors"][0]["ctx"] == {"error": "b must exceed a"}

@@ -80,7 +80,11 @@ def cases() -> list[Any]:
         for _, node in walk(data.get("assembled")):
             if isinstance(node, dict):
                 for k, v in node.items():
-                    if k.endswith("_is_valid_json") and v is True and isinstance(node.get(k[: -len("_is_valid_json")]), str):
+                    if (
+                        k.endswith("_is_valid_json")
+                        and v is True
+                        and isinstance(node.get(k[: -len("_is_valid_json")]), str)
+                    ):
                         texts.append(node[k[: -len("_is_valid_json")]])
         for i, schema in enumerate(schemas):
             for j, text in enumerate(texts):
