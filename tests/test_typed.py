@@ -331,11 +331,20 @@ def test_unknown_keys_are_silent_extras_follow_pydantic() -> None:
     assert [e.path_text for e in events if isinstance(e, fs.ValueCompleted)] == ["$.title", "$"]
 
 
+def test_repeated_key_last_wins_as_in_pydantic() -> None:
+    text = '{"title": 1, "title": "ok"}'
+    _, events = feed_all(Step, text)
+    assert [e.path_text for e in events if isinstance(e, fs.ValueInvalid)] == ["$.title"]
+    assert events[-1] == fs.DocumentCompleted(Step.model_validate_json(text), 0)
+
+
 def test_multiple_documents() -> None:
-    parser, events = feed_all(Step, '{"title": "a"}\n{"title": "b", "minutes": 3}\n', multiple=True)
+    text = '{"title": "a"}\n{"title": 2}\n{"title": "b", "minutes": 3}\n'
+    parser, events = feed_all(Step, text, multiple=True)
     docs = [e for e in events if isinstance(e, fs.DocumentCompleted)]
     assert [d.value for d in docs] == [Step(title="a"), Step(title="b", minutes=3)]
-    assert [d.index for d in docs] == [0, 1]
+    assert [d.index for d in docs] == [0, 2]
+    assert [e.path_text for e in events if isinstance(e, fs.ValueInvalid)] == ["$.title", "$"]
 
 
 def test_untyped_parser_is_unchanged() -> None:
@@ -392,7 +401,8 @@ def test_cli_parse_with_model(tmp_path: Any) -> None:
 
     root = Path(__file__).resolve().parents[1]
     text = (
-        '{"summary": "s", "kind": "task", "ownerName": "ana", "steps": [{"title": "a", "minutes": "x"}, {"title": "b"}]}'
+        '{"summary": "s", "kind": "task", "ownerName": "ana",'
+        ' "steps": [{"title": "a", "minutes": "x"}, {"title": "b"}]}'
     )
     (tmp_path / "doc.json").write_text(text)
     result = subprocess.run(

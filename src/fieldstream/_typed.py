@@ -544,6 +544,7 @@ class TypedParser(Parser):
             if cls is DocumentCompleted:
                 if self._root_valid:
                     out.append(DocumentCompleted(self._snap, cast(DocumentCompleted, event).index))
+                self._root_valid = False
                 del frames[:]
                 self._skip = None
                 continue
@@ -600,9 +601,10 @@ class TypedParser(Parser):
             except ValidationError as exc:
                 self._invalid(out, path, raw, exc)
                 continue
-            self._snap = value  # pragma: no cover - only if the incremental pass disagreed
-            self._root_valid = True  # pragma: no cover
-            out.append(_completed(cast(Any, cls), path, value))  # pragma: no cover
+            # pydantic accepts it after all: a repeated key replaced the failing value
+            self._snap = value
+            self._root_valid = True
+            out.append(_completed(cast(Any, cls), path, value))
         return out
 
     def _invalid(self, out: list[Event], path: Path, raw: Any, error: ValidationError) -> None:
