@@ -13,7 +13,26 @@ from ._errors import (
     TransportError,
     UsageError,
 )
+from ._events import (
+    DocumentCompleted,
+    Event,
+    ItemCompleted,
+    StringDelta,
+    ValueCompleted,
+    ValueInvalid,
+)
+from ._httpx import AsyncEventStream, EventStream, aconnect, connect
+from ._iterate import aiter_items, aiter_snapshots, iter_items, iter_snapshots
+from ._markers import Live, StreamMode, Whole
 from ._ndjson import DEFAULT_MAX_NDJSON_LINE_LENGTH, NDJSONDecoder
+from ._parser import (
+    DEFAULT_MAX_DEPTH,
+    DEFAULT_MAX_NUMBER_LENGTH,
+    DEFAULT_MAX_STRING_LENGTH,
+    Parser,
+)
+from ._paths import Path, format_path
+from ._sdk import afrom_sdk, from_sdk
 from ._sse import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_LENGTH, SSEDecoder, SSEMessage
 from ._stream import StreamDecoder, Target
 from ._stream_events import (
@@ -31,23 +50,6 @@ from ._stream_events import (
     Truncated,
 )
 from ._stream_json import stream_event_to_json
-from ._events import (
-    DocumentCompleted,
-    Event,
-    ItemCompleted,
-    StringDelta,
-    ValueCompleted,
-    ValueInvalid,
-)
-from ._parser import (
-    DEFAULT_MAX_DEPTH,
-    DEFAULT_MAX_NUMBER_LENGTH,
-    DEFAULT_MAX_STRING_LENGTH,
-    Parser,
-)
-from ._httpx import AsyncEventStream, EventStream, aconnect, connect
-from ._paths import Path, format_path
-from ._sdk import afrom_sdk, from_sdk
 
 __version__ = "0.1.0"
 
@@ -68,6 +70,7 @@ __all__ = [
     "IncompleteError",
     "ItemCompleted",
     "LimitError",
+    "Live",
     "Malformed",
     "NDJSONDecoder",
     "ParseError",
@@ -82,6 +85,7 @@ __all__ = [
     "StreamDecoder",
     "StreamError",
     "StreamEvent",
+    "StreamMode",
     "StringDelta",
     "Target",
     "TargetCompleted",
@@ -93,11 +97,16 @@ __all__ = [
     "UsageError",
     "ValueCompleted",
     "ValueInvalid",
+    "Whole",
     "__version__",
     "aconnect",
     "afrom_sdk",
+    "aiter_items",
+    "aiter_snapshots",
     "connect",
     "format_path",
     "from_sdk",
+    "iter_items",
+    "iter_snapshots",
     "stream_event_to_json",
 ]
