@@ -287,3 +287,18 @@ def test_replay_equals_the_decoder_fed_whole(name: str) -> None:
     assert status == (1 if decoder.faults else 0)
     assert merged(records) == json.loads(json.dumps(merged(expected)))
     assert sum(r["event"] == "done" for r in records) == len(decoder.result.values) > 0
+
+
+def test_live_view_with_a_model(tmp_path: Path) -> None:
+    (tmp_path / "weather.py").write_text(
+        "from pydantic import BaseModel\n"
+        "class Day(BaseModel):\n    day: str\n    high: str\n"
+        "class Report(BaseModel):\n    location: str\n    forecast: list[Day]\n"
+    )
+    status, screen = run_in_terminal(
+        f"import sys; sys.path.insert(0, {str(tmp_path)!r})\n"
+        "from fieldstream._cli import main; raise SystemExit(main(['replay', '--no-delay', '--model', 'weather:Report']))"
+    )
+    assert status == 0
+    assert '"high": "20°C" ✓' in screen and '"location": "San Francisco, CA", ✓' in screen
+    assert "Partly Cloudy" not in screen  # the model has no weather field

@@ -229,6 +229,10 @@ class _LiveView:
         out.append(label, style="bold magenta")
         out.append(f"  {state[0]}\n", style=state[1])
         snapshot = target.snapshot
+        if not isinstance(snapshot, (dict, list, str, int, float, bool, type(None))):  # typed (--model)
+            from ._cli import _jsonable
+
+            snapshot = _jsonable(snapshot)
         if target.is_json or (target.done and not isinstance(snapshot, str)):
             if snapshot is not None:
                 self._value(out, snapshot, (), done, 1, target.done)
