@@ -15,7 +15,7 @@ from ._errors import (
 )
 from ._ndjson import DEFAULT_MAX_NDJSON_LINE_LENGTH, NDJSONDecoder
 from ._sse import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_LENGTH, SSEDecoder, SSEMessage
-from ._stream import StreamDecoder, Target
+from ._stream import DEFAULT_MAX_TARGETS, StreamDecoder, Target
 from ._stream_events import (
     ErrorReceived,
     Fault,
@@ -56,6 +56,7 @@ __all__ = [
     "DEFAULT_MAX_NDJSON_LINE_LENGTH",
     "DEFAULT_MAX_NUMBER_LENGTH",
     "DEFAULT_MAX_STRING_LENGTH",
+    "DEFAULT_MAX_TARGETS",
     "DocumentCompleted",
     "ErrorReceived",
     "Event",
