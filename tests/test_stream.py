@@ -586,3 +586,10 @@ def test_target_limit() -> None:
     assert fs.StreamDecoder().max_targets == fs.DEFAULT_MAX_TARGETS
     with pytest.raises(fs.UsageError, match="max_targets"):
         fs.StreamDecoder(max_targets=0)
+
+
+def test_chat_content_parts() -> None:
+    """Mistral's reasoning models send content as a list of parts."""
+    parts = [{"type": "thinking", "thinking": [{"type": "text", "text": "Hmm."}]}, {"type": "text", "text": "Hi"}]
+    _, events = run(sse(chat(content=parts), chat(content=[{"type": "text", "text": "!"}], finish="stop")))
+    assert texts(events) == {"choices[0].reasoning": "Hmm.", "choices[0]": "Hi!"}
