@@ -13,7 +13,24 @@ from ._errors import (
     TransportError,
     UsageError,
 )
+from ._events import (
+    DocumentCompleted,
+    Event,
+    ItemCompleted,
+    StringDelta,
+    ValueCompleted,
+    ValueInvalid,
+)
+from ._iterate import aiter_items, aiter_snapshots, iter_items, iter_snapshots
+from ._markers import Live, StreamMode, Whole
 from ._ndjson import DEFAULT_MAX_NDJSON_LINE_LENGTH, NDJSONDecoder
+from ._parser import (
+    DEFAULT_MAX_DEPTH,
+    DEFAULT_MAX_NUMBER_LENGTH,
+    DEFAULT_MAX_STRING_LENGTH,
+    Parser,
+)
+from ._paths import Path, format_path
 from ._sse import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_LENGTH, SSEDecoder, SSEMessage
 from ._stream import DEFAULT_MAX_TARGETS, StreamDecoder, Target
 from ._stream_events import (
@@ -31,21 +48,6 @@ from ._stream_events import (
     Truncated,
 )
 from ._stream_json import stream_event_to_json
-from ._events import (
-    DocumentCompleted,
-    Event,
-    ItemCompleted,
-    StringDelta,
-    ValueCompleted,
-    ValueInvalid,
-)
-from ._parser import (
-    DEFAULT_MAX_DEPTH,
-    DEFAULT_MAX_NUMBER_LENGTH,
-    DEFAULT_MAX_STRING_LENGTH,
-    Parser,
-)
-from ._paths import Path, format_path
 
 __version__ = "0.1.0"
 
@@ -65,6 +67,7 @@ __all__ = [
     "IncompleteError",
     "ItemCompleted",
     "LimitError",
+    "Live",
     "Malformed",
     "NDJSONDecoder",
     "ParseError",
@@ -79,6 +82,7 @@ __all__ = [
     "StreamDecoder",
     "StreamError",
     "StreamEvent",
+    "StreamMode",
     "StringDelta",
     "Target",
     "TargetCompleted",
@@ -90,7 +94,12 @@ __all__ = [
     "UsageError",
     "ValueCompleted",
     "ValueInvalid",
+    "Whole",
     "__version__",
+    "aiter_items",
+    "aiter_snapshots",
     "format_path",
+    "iter_items",
+    "iter_snapshots",
     "stream_event_to_json",
 ]
