@@ -575,3 +575,21 @@ def test_blank_content_is_text_and_its_deltas_add_up() -> None:
     decoder, events = run(sse(chat(content="\n "), chat(finish="stop")))
     assert texts(events) == {"choices[0]": "\n "}
     assert decoder.result.values == {"choices[0]": "\n "}
+
+
+def test_target_limit() -> None:
+    calls = [{"index": i, "id": f"c{i}", "function": {"name": "f", "arguments": "{}"}} for i in range(5)]
+    decoder, events = run(sse(chat(tool_calls=calls, finish="tool_calls")), max_targets=3)
+    (fault,) = [e for e in events if isinstance(e, fs.Malformed)]
+    assert isinstance(fault.error, fs.LimitError) and "max_targets=3" in fault.message
+    assert len(decoder.result.values) == 3
+    assert fs.StreamDecoder().max_targets == fs.DEFAULT_MAX_TARGETS
+    with pytest.raises(fs.UsageError, match="max_targets"):
+        fs.StreamDecoder(max_targets=0)
+
+
+def test_chat_content_parts() -> None:
+    """Mistral's reasoning models send content as a list of parts."""
+    parts = [{"type": "thinking", "thinking": [{"type": "text", "text": "Hmm."}]}, {"type": "text", "text": "Hi"}]
+    _, events = run(sse(chat(content=parts), chat(content=[{"type": "text", "text": "!"}], finish="stop")))
+    assert texts(events) == {"choices[0].reasoning": "Hmm.", "choices[0]": "Hi!"}

@@ -34,7 +34,7 @@ from ._parser import (
 from ._paths import Path, format_path
 from ._sdk import afrom_sdk, from_sdk
 from ._sse import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_LENGTH, SSEDecoder, SSEMessage
-from ._stream import StreamDecoder, Target
+from ._stream import DEFAULT_MAX_TARGETS, StreamDecoder, Target
 from ._stream_events import (
     ErrorReceived,
     Fault,
@@ -61,6 +61,7 @@ __all__ = [
     "DEFAULT_MAX_NDJSON_LINE_LENGTH",
     "DEFAULT_MAX_NUMBER_LENGTH",
     "DEFAULT_MAX_STRING_LENGTH",
+    "DEFAULT_MAX_TARGETS",
     "DocumentCompleted",
     "ErrorReceived",
     "Event",

@@ -53,7 +53,10 @@ from ._stream_events import (
     Truncated,
 )
 
-__all__ = ["ContentMode", "StreamDecoder", "StreamFormat", "Target"]
+__all__ = ["DEFAULT_MAX_TARGETS", "ContentMode", "StreamDecoder", "StreamFormat", "Target"]
+
+#: Most targets one stream may open (choices, tool calls, blocks); later ones are refused.
+DEFAULT_MAX_TARGETS = 10_000
 
 StreamFormat = Literal["auto", "openai-chat", "openai-responses", "anthropic", "gemini", "ollama"]
 ContentMode = Literal["auto", "json", "text"]
@@ -148,7 +151,9 @@ class StreamDecoder:
     ``[``, else text), ``"json"`` or ``"text"``.
     ``status_code``: the HTTP status; at 400 and above the body is read as an
     error body and reported as :class:`ErrorReceived`.
-    ``max_event_size``: the longest SSE line/message or NDJSON line accepted.
+    ``max_event_size``: the longest SSE line/message or NDJSON line accepted
+    (and the longest error body kept); ``max_targets``: the most targets kept
+    (``DEFAULT_MAX_TARGETS``); beyond either, a :class:`Malformed` fault.
     Other keyword options go to every :class:`Parser` (``max_depth``, ...).
     """
 
@@ -161,6 +166,7 @@ class StreamDecoder:
         content: ContentMode = "auto",
         status_code: int | None = None,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+        max_targets: int = DEFAULT_MAX_TARGETS,
         **parser_options: Any,
     ) -> None:
         if format not in get_args(StreamFormat):
@@ -179,8 +185,10 @@ class StreamDecoder:
             raise UsageError(f"unknown parser option: {exc}") from None
         except ImportError as exc:
             raise UsageError(f"a schema needs pydantic: pip install 'fieldstream[pydantic]' ({exc})") from None
-        if type(max_event_size) is not int or max_event_size < 1:
-            raise UsageError(f"max_event_size must be a positive int, got {max_event_size!r}")
+        for name, limit in (("max_event_size", max_event_size), ("max_targets", max_targets)):
+            if type(limit) is not int or limit < 1:
+                raise UsageError(f"{name} must be a positive int, got {limit!r}")
+        self.max_targets = max_targets
         self.schema = schema
         self.tools = dict(tools) if tools else {}
         self.content = content
@@ -209,6 +217,7 @@ class StreamDecoder:
         self._ended = False
         self._errored = False
         self._broken = False  # the wire format failed; later input is ignored
+        self._too_many = False  # max_targets was reached
         self._closed = False
         self._result: StreamCompleted | None = None
 
@@ -450,6 +459,8 @@ class StreamDecoder:
         tag = step[0]
         if tag == "text":
             target = self.targets.get(step[1]) or self._start(step[1], out)
+            if target is None:
+                return
             if isinstance(step[2], str):
                 self._text(target, step[2], out)
             else:  # a delta of the wrong type in a damaged payload
@@ -494,7 +505,13 @@ class StreamDecoder:
 
     # -- targets -----------------------------------------------------------
 
-    def _start(self, source: Source, out: list[StreamEvent]) -> Target:
+    def _start(self, source: Source, out: list[StreamEvent]) -> Target | None:
+        if len(self.targets) >= self.max_targets:
+            if not self._too_many:
+                self._too_many = True
+                message = f"more than max_targets={self.max_targets} targets; later ones are ignored"
+                self._fault(Malformed(None, message, error=LimitError(message)), out)
+            return None
         if source.kind == "tool_call":
             mode = _JSON
         elif source.kind == "content":
