@@ -23,6 +23,7 @@ from ._events import (
 )
 from ._iterate import aiter_items, aiter_snapshots, iter_items, iter_snapshots
 from ._markers import Live, StreamMode, Whole
+from ._ndjson import DEFAULT_MAX_NDJSON_LINE_LENGTH, NDJSONDecoder
 from ._parser import (
     DEFAULT_MAX_DEPTH,
     DEFAULT_MAX_NUMBER_LENGTH,
@@ -30,28 +31,65 @@ from ._parser import (
     Parser,
 )
 from ._paths import Path, format_path
+from ._sse import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_LENGTH, SSEDecoder, SSEMessage
+from ._stream import StreamDecoder, Target
+from ._stream_events import (
+    ErrorReceived,
+    Fault,
+    Malformed,
+    Refused,
+    Source,
+    StreamCompleted,
+    StreamEvent,
+    TargetCompleted,
+    TargetEvent,
+    TargetStarted,
+    TextDelta,
+    Truncated,
+)
+from ._stream_json import stream_event_to_json
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_MAX_DEPTH",
+    "DEFAULT_MAX_EVENT_SIZE",
+    "DEFAULT_MAX_LINE_LENGTH",
+    "DEFAULT_MAX_NDJSON_LINE_LENGTH",
     "DEFAULT_MAX_NUMBER_LENGTH",
     "DEFAULT_MAX_STRING_LENGTH",
     "DocumentCompleted",
+    "ErrorReceived",
     "Event",
+    "Fault",
     "FieldstreamError",
     "IncompleteError",
     "ItemCompleted",
     "LimitError",
     "Live",
+    "Malformed",
+    "NDJSONDecoder",
     "ParseError",
     "Parser",
     "Path",
+    "Refused",
+    "SSEDecoder",
+    "SSEMessage",
     "SchemaError",
+    "Source",
+    "StreamCompleted",
+    "StreamDecoder",
     "StreamError",
+    "StreamEvent",
     "StreamMode",
     "StringDelta",
+    "Target",
+    "TargetCompleted",
+    "TargetEvent",
+    "TargetStarted",
+    "TextDelta",
     "TransportError",
+    "Truncated",
     "UsageError",
     "ValueCompleted",
     "ValueInvalid",
@@ -62,4 +100,5 @@ __all__ = [
     "format_path",
     "iter_items",
     "iter_snapshots",
+    "stream_event_to_json",
 ]
