@@ -21,6 +21,7 @@ from ._events import (
     ValueCompleted,
     ValueInvalid,
 )
+from ._httpx import AsyncEventStream, EventStream, aconnect, connect
 from ._iterate import aiter_items, aiter_snapshots, iter_items, iter_snapshots
 from ._markers import Live, StreamMode, Whole
 from ._ndjson import DEFAULT_MAX_NDJSON_LINE_LENGTH, NDJSONDecoder
@@ -31,6 +32,7 @@ from ._parser import (
     Parser,
 )
 from ._paths import Path, format_path
+from ._sdk import afrom_sdk, from_sdk
 from ._sse import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_LENGTH, SSEDecoder, SSEMessage
 from ._stream import StreamDecoder, Target
 from ._stream_events import (
@@ -52,6 +54,7 @@ from ._stream_json import stream_event_to_json
 __version__ = "0.1.0"
 
 __all__ = [
+    "AsyncEventStream",
     "DEFAULT_MAX_DEPTH",
     "DEFAULT_MAX_EVENT_SIZE",
     "DEFAULT_MAX_LINE_LENGTH",
@@ -61,6 +64,7 @@ __all__ = [
     "DocumentCompleted",
     "ErrorReceived",
     "Event",
+    "EventStream",
     "Fault",
     "FieldstreamError",
     "IncompleteError",
@@ -95,9 +99,13 @@ __all__ = [
     "ValueInvalid",
     "Whole",
     "__version__",
+    "aconnect",
+    "afrom_sdk",
     "aiter_items",
     "aiter_snapshots",
+    "connect",
     "format_path",
+    "from_sdk",
     "iter_items",
     "iter_snapshots",
     "stream_event_to_json",
