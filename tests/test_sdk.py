@@ -106,7 +106,7 @@ def test_async_openai_chat_completions(server: StreamServer) -> None:
 
 def slow_chat() -> list[bytes]:
     head = {"choices": [{"index": 0, "delta": {"role": "assistant", "content": '{"items": ['}}]}
-    items = [{"choices": [{"index": 0, "delta": {"content": '"item-%04d", ' % i}}]} for i in range(SLOW_ITEMS)]
+    items = [{"choices": [{"index": 0, "delta": {"content": f'"item-{i:04d}", '}}]} for i in range(SLOW_ITEMS)]
     return sse(head, *items)
 
 
@@ -158,7 +158,7 @@ def slow_anthropic() -> list[bytes]:
                                               "model": "claude", "usage": {"input_tokens": 1, "output_tokens": 0}})
     block = event("content_block_start", index=0, content_block={"type": "text", "text": ""})
     first = event("content_block_delta", index=0, delta={"type": "text_delta", "text": '{"items": ['})
-    items = [event("content_block_delta", index=0, delta={"type": "text_delta", "text": '"item-%04d", ' % i})
+    items = [event("content_block_delta", index=0, delta={"type": "text_delta", "text": f'"item-{i:04d}", '})
              for i in range(SLOW_ITEMS)]
     return [start, block, first, *items]
 

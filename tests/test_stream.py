@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import fieldstream as fs
-from tests.splits import chunked
+from tests.splits import at_splits, chunked
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "streams"
 STREAMS = sorted(p for p in CORPUS.glob("*/*") if p.suffix in (".sse", ".ndjson", ".jsonl"))
@@ -129,6 +131,21 @@ def test_schema_and_tools_are_passed_to_the_parser() -> None:
     decoder, _ = run(body, schema=Weather, tools={"get_weather": Weather})
     assert decoder.result.values["choices[0]"] == Weather(city="Rome")
     assert decoder.result.values["choices[0].tool_calls[0]"] == Weather(city="Paris")
+
+
+def test_invalid_tool_arguments_are_events_with_their_source() -> None:
+    pytest.importorskip("fieldstream._typed")
+    pydantic = pytest.importorskip("pydantic")
+
+    class Weather(pydantic.BaseModel):
+        city: str
+
+    call = {"index": 0, "id": "c1", "function": {"name": "get_weather", "arguments": '{"city": 7}'}}
+    _, events = run(sse(chat(tool_calls=[call], finish="tool_calls")), tools={"get_weather": Weather})
+    invalid = [e for e in events if isinstance(e, fs.TargetEvent) and isinstance(e.event, fs.ValueInvalid)]
+    assert invalid and all(e.source == "choices[0].tool_calls[0]" for e in invalid)
+    record = fs.stream_event_to_json(invalid[-1])
+    assert record["event"] == "invalid" and record["source"] == "choices[0].tool_calls[0]"
 
 
 # -- framings ------------------------------------------------------------------
@@ -353,3 +370,226 @@ def test_source_equals_its_path() -> None:
     assert source.within("choices[0]") and source.within("")
     assert fs.Source("choices[0].tool_calls[1]").within("choices[0]")
     assert not fs.Source("choices[10]").within("choices[1]")
+
+
+# -- payloads, cancellation, provider error shapes -----------------------------
+
+
+@pytest.mark.parametrize("path", [p for p in STREAMS if p.name.endswith(".chunks.jsonl")], ids=lambda p: p.name)
+def test_feed_payload_matches_feeding_bytes(path: Path) -> None:
+    """SDK adapters hand over parsed chunks: the events are the same as from the bytes."""
+    body = path.read_bytes()
+    _, from_bytes = run(body)
+    decoder = fs.StreamDecoder()
+    events: list[fs.StreamEvent] = []
+    for line in body.splitlines():
+        events += decoder.feed_payload(json.loads(line))
+    events += decoder.close()
+    assert events == from_bytes
+    assert decoder.framing == "payloads"
+    with pytest.raises(fs.UsageError, match="after close"):
+        decoder.feed_payload({})
+
+
+def test_feed_payload_and_feed_do_not_mix() -> None:
+    decoder = fs.StreamDecoder()
+    decoder.feed(b"data: {}\n\n")
+    with pytest.raises(fs.UsageError, match="after feed"):
+        decoder.feed_payload({})
+
+
+def test_cancelled_close_truncates_what_is_open() -> None:
+    decoder = fs.StreamDecoder()
+    decoder.feed(sse(chat(content="The answer is"), chat(index=1, content="Done", finish="stop")))
+    events = decoder.close(cancelled=True)
+    (cut,) = [e for e in events if isinstance(e, fs.Truncated)]
+    assert (cut.source, cut.reason, cut.snapshot) == ("choices[0]", "cancelled", "The answer is")
+    assert decoder.result.values == {"choices[1]": "Done"} and not decoder.result.complete
+
+
+def test_a_schema_without_typed_parsing_is_a_usage_error() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("fieldstream._typed") is not None:
+        pytest.skip("typed parsing is available")
+    with pytest.raises(fs.UsageError, match=r"pip install 'fieldstream\[pydantic\]'"):
+        fs.StreamDecoder(tools={"f": dict})
+
+
+@pytest.mark.parametrize(
+    ("body", "message", "code", "kind"),
+    [
+        (
+            sse({"type": "message_start", "message": {"model": "claude"}})
+            + sse({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}, event="error"),
+            "Overloaded",
+            None,
+            "overloaded_error",
+        ),
+        (
+            b'data: {"error": {"code": 429, "message": "Resource exhausted", "status": "RESOURCE_EXHAUSTED"}}\r\n\r\n',
+            "Resource exhausted",
+            429,
+            None,
+        ),
+        (
+            b'{"model":"llama3","message":{"content":"Hi"},"done":false}\n{"error":"model crashed"}\n',
+            "model crashed",
+            None,
+            None,
+        ),
+        (
+            sse(
+                {"type": "response.created", "response": {}},
+                {"type": "error", "code": "server_error", "message": "boom"},
+            ),
+            "boom",
+            "server_error",
+            None,
+        ),
+    ],
+    ids=["anthropic", "gemini", "ollama", "responses"],
+)
+def test_provider_error_shapes(body: bytes, message: str, code: Any, kind: str | None) -> None:
+    decoder, events = run(body, "per-char")
+    (error,) = [e for e in events if isinstance(e, fs.ErrorReceived)]
+    assert (error.message, error.code, error.error_type) == (message, code, kind)
+    assert not decoder.result.complete
+    for target in decoder.targets.values():
+        assert isinstance(target.fault, fs.Truncated) and target.fault.reason == "error"
+
+
+def test_body_size_limit_for_unframed_bodies() -> None:
+    _, events = run(b"x" * 100, max_event_size=10)
+    (fault,) = [e for e in events if isinstance(e, fs.Fault)]
+    assert isinstance(fault.error, fs.LimitError)  # type: ignore[attr-defined]
+
+
+# -- robustness ----------------------------------------------------------------
+
+_BODIES = [p.read_bytes() for p in STREAMS if p.stat().st_size < 20000]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_damaged_streams_never_raise(data: st.DataObject) -> None:
+    """Bytes flipped, dropped or inserted anywhere in a real stream: faults are events, nothing raises."""
+    body = bytearray(data.draw(st.sampled_from(_BODIES)))
+    for _ in range(data.draw(st.integers(1, 6))):
+        at = data.draw(st.integers(0, len(body)))
+        action = data.draw(st.sampled_from(["flip", "drop", "insert"]))
+        if action == "insert" or at == len(body):
+            body[at:at] = data.draw(
+                st.binary(min_size=1, max_size=4) | st.sampled_from([b"\n\n", b"{", b'"', b"data: "])
+            )
+        elif action == "drop":
+            del body[at : at + data.draw(st.integers(1, 40))]
+        else:
+            body[at] ^= data.draw(st.integers(1, 255))
+    points = data.draw(st.lists(st.integers(0, len(body)), max_size=8))
+    decoder = fs.StreamDecoder()
+    events: list[fs.StreamEvent] = []
+    for chunk in at_splits(bytes(body), points):
+        events += decoder.feed(chunk)
+    events += decoder.close()
+    assert isinstance(events[-1], fs.StreamCompleted)
+    for event in events:
+        json.dumps(fs.stream_event_to_json(event))
+    assert all(not target.open for target in decoder.targets.values())
+
+
+@settings(max_examples=100, deadline=None)
+@given(body=st.binary(max_size=200), points=st.lists(st.integers(0, 200), max_size=6))
+def test_random_bytes_never_raise(body: bytes, points: list[int]) -> None:
+    decoder = fs.StreamDecoder()
+    for chunk in at_splits(body, points):
+        decoder.feed(chunk)
+    assert isinstance(decoder.close()[-1], fs.StreamCompleted)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"object": "chat.completion.chunk", "choices": [1]},
+        {"choices": [{"delta": {"tool_calls": [{"function": "x"}]}}]},
+        {"type": "content_block_delta", "index": [], "delta": 3},
+        {"type": "response.output_text.delta", "output_index": 0, "delta": 5},
+        {"type": "response.output_item.added", "item": []},
+        {"candidates": [{"content": {"parts": ["text"]}}]},
+        {"candidates": [{"content": {"parts": [{"functionCall": {"name": "f", "willContinue": True}}]}}]},
+        {"done": True, "message": {"tool_calls": [None]}},
+    ],
+)
+def test_payloads_of_the_wrong_shape_are_faults(payload: Any) -> None:
+    decoder = fs.StreamDecoder()
+    events = decoder.feed(sse(payload))
+    events += decoder.feed(
+        sse(
+            {
+                "candidates": [
+                    {
+                        "content": {
+                            "parts": [{"functionCall": {"partialArgs": [{"jsonPath": "$.a[", "stringValue": "x"}]}}]
+                        }
+                    }
+                ]
+            }
+        )
+    )
+    events += decoder.close()
+    assert isinstance(events[-1], fs.StreamCompleted)
+
+
+_KEYS = st.sampled_from(
+    [
+        "type", "choices", "delta", "index", "content", "tool_calls", "function", "arguments", "finish_reason",
+        "usage", "error", "message", "content_block", "partial_json", "text", "output_index", "item", "item_id",
+        "candidates", "parts", "functionCall", "partialArgs", "jsonPath", "stringValue", "willContinue", "done",
+        "response", "name", "id", "model", "refusal", "reasoning", "stop_reason", "finishReason", "args",
+    ]
+)  # fmt: skip
+_VALUES = (
+    st.none()
+    | st.booleans()
+    | st.integers(-2, 3)
+    | st.sampled_from(["", "x", "$.a[0]", "message_start", "response.output_text.delta", "content_block_delta", "stop"])
+)
+_PAYLOADS = st.recursive(
+    _VALUES, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=4), max_leaves=12
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    fmt=st.sampled_from(["auto", "openai-chat", "openai-responses", "anthropic", "gemini", "ollama"]),
+    payloads=st.lists(_PAYLOADS, max_size=6),
+)
+def test_any_payload_shape_never_raises(fmt: str, payloads: list[Any]) -> None:
+    decoder = fs.StreamDecoder(fmt)  # type: ignore[arg-type]
+    for payload in payloads:
+        decoder.feed_payload(payload)
+    assert isinstance(decoder.close()[-1], fs.StreamCompleted)
+
+
+def test_blank_content_is_text_and_its_deltas_add_up() -> None:
+    decoder, events = run(sse(chat(content="\n "), chat(finish="stop")))
+    assert texts(events) == {"choices[0]": "\n "}
+    assert decoder.result.values == {"choices[0]": "\n "}
+
+
+def test_target_limit() -> None:
+    calls = [{"index": i, "id": f"c{i}", "function": {"name": "f", "arguments": "{}"}} for i in range(5)]
+    decoder, events = run(sse(chat(tool_calls=calls, finish="tool_calls")), max_targets=3)
+    (fault,) = [e for e in events if isinstance(e, fs.Malformed)]
+    assert isinstance(fault.error, fs.LimitError) and "max_targets=3" in fault.message
+    assert len(decoder.result.values) == 3
+    assert fs.StreamDecoder().max_targets == fs.DEFAULT_MAX_TARGETS
+    with pytest.raises(fs.UsageError, match="max_targets"):
+        fs.StreamDecoder(max_targets=0)
+
+
+def test_chat_content_parts() -> None:
+    """Mistral's reasoning models send content as a list of parts."""
+    parts = [{"type": "thinking", "thinking": [{"type": "text", "text": "Hmm."}]}, {"type": "text", "text": "Hi"}]
+    _, events = run(sse(chat(content=parts), chat(content=[{"type": "text", "text": "!"}], finish="stop")))
+    assert texts(events) == {"choices[0].reasoning": "Hmm.", "choices[0]": "Hi!"}

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -24,7 +24,7 @@ WAIT = 10.0  # generous upper bound for the server to notice; a pass is usually 
 
 
 def slow_array() -> list[bytes]:
-    return [b"["] + [b'"item-%04d", ' % i for i in range(SLOW_ITEMS)] + [b'"last"]']
+    return [b"["] + [f'"item-{i:04d}", '.encode() for i in range(SLOW_ITEMS)] + [b'"last"]']
 
 
 @pytest.fixture
@@ -97,10 +97,9 @@ def test_breaking_the_loop_closes_inside_the_block(server: StreamServer, slow: s
 
 
 def test_an_exception_closes(server: StreamServer, slow: str) -> None:
-    with pytest.raises(KeyError):
-        with fs.connect(None, "GET", slow, decoder=fs.Parser()) as stream:
-            for _ in stream:
-                raise KeyError("caller's own error")
+    with pytest.raises(KeyError), fs.connect(None, "GET", slow, decoder=fs.Parser()) as stream:
+        for _ in stream:
+            raise KeyError("caller's own error")
     assert_hung_up(server)
 
 
@@ -200,9 +199,8 @@ ERROR_BODIES = [
 @pytest.mark.parametrize(("status", "body", "message"), ERROR_BODIES)
 def test_error_status_is_a_stream_error(server: StreamServer, status: int, body: bytes, message: str) -> None:
     server.serve("/err", Script([body], status=status, content_type="application/json"))
-    with pytest.raises(fs.StreamError) as info:
-        with fs.connect(None, "POST", server.url("/err"), decoder=fs.Parser()):
-            pytest.fail("no stream on an error status")
+    with pytest.raises(fs.StreamError) as info, fs.connect(None, "POST", server.url("/err"), decoder=fs.Parser()):
+        pytest.fail("no stream on an error status")
     assert type(info.value) is fs.StreamError
     assert info.value.status_code == status and info.value.provider_message == message
     assert f"HTTP {status}" in str(info.value) and message in str(info.value)
@@ -335,7 +333,7 @@ def _same_after_merging(a: list[object], b: list[object]) -> bool:
 
 def slow_chat() -> list[bytes]:
     head = {"choices": [{"index": 0, "delta": {"role": "assistant", "content": '{"items": ['}}]}
-    items = [{"choices": [{"index": 0, "delta": {"content": '"item-%04d", ' % i}}]} for i in range(SLOW_ITEMS)]
+    items = [{"choices": [{"index": 0, "delta": {"content": f'"item-{i:04d}", '}}]} for i in range(SLOW_ITEMS)]
     return sse(head, *items)
 
 
@@ -373,3 +371,18 @@ def test_provider_reset_keeps_per_target_snapshots(server: StreamServer) -> None
         with fs.connect(None, "POST", server.url("/v1/chat/completions")) as stream:
             list(stream)
     assert info.value.snapshot == {"choices[0]": {"items": ["item-0000", "item-0001", "item-0002"]}}
+
+
+def test_bad_decoder_options_fail_before_the_request(server: StreamServer) -> None:
+    server.serve("/v1/chat/completions", Script(slow_chat()[:3]))
+    with pytest.raises(fs.UsageError, match="format must be one of"):
+        with fs.connect(None, "POST", server.url("/v1/chat/completions"), format="openai"):
+            pass
+    assert server.visits == []
+
+
+def test_decoder_options_reach_the_decoder(server: StreamServer) -> None:
+    server.serve("/v1/chat/completions", Script(slow_chat()[:3]))
+    with fs.connect(None, "POST", server.url("/v1/chat/completions"), format="openai-chat", content="text") as stream:
+        events = list(stream)
+    assert [e.text for e in events if isinstance(e, fs.TextDelta)] == ['{"items": [', '"item-0000", ', '"item-0001", ']

@@ -56,7 +56,9 @@ PLAN = (
 )
 
 
-def feed_all(schema: Any, text: str, chunks: list[str] | None = None, **options: Any) -> tuple[fs.Parser, list[fs.Event]]:
+def feed_all(
+    schema: Any, text: str, chunks: list[str] | None = None, **options: Any
+) -> tuple[fs.Parser, list[fs.Event]]:
     parser = fs.Parser(schema, **options)
     events: list[fs.Event] = []
     for chunk in chunks if chunks is not None else [text]:
@@ -107,7 +109,9 @@ def test_snapshot_is_a_partial_model() -> None:
     assert snap.steps == [Step(title="passport"), Step(title="x")]
     assert snap.tags is None  # Whole: appears only when complete
     parser.feed("]}")
-    assert parser.snapshot == Plan(summary="Pack for Lisbon", kind=Kind.TASK, steps=[Step(title="passport"), Step(title="x")], tags=["a"])
+    assert parser.snapshot == Plan(
+        summary="Pack for Lisbon", kind=Kind.TASK, steps=[Step(title="passport"), Step(title="x")], tags=["a"]
+    )
 
 
 def test_live_deltas_only_for_live_strings() -> None:
@@ -287,7 +291,7 @@ CASES: list[tuple[Any, str]] = [
     (Strict, '{"n": "1", "s": "x", "extra": true}'),
     # a JSON type the schema does not expect
     (Plan, '{"summary": "s", "kind": "task", "steps": {"title": "x"}}'),
-    (Plan, '[1, 2]'),
+    (Plan, "[1, 2]"),
     (list[Step], '{"title": "x"}'),
     (Plan, '{"summary": "s", "kind": "task", "steps": null}'),
 ]
@@ -327,11 +331,20 @@ def test_unknown_keys_are_silent_extras_follow_pydantic() -> None:
     assert [e.path_text for e in events if isinstance(e, fs.ValueCompleted)] == ["$.title", "$"]
 
 
+def test_repeated_key_last_wins_as_in_pydantic() -> None:
+    text = '{"title": 1, "title": "ok"}'
+    _, events = feed_all(Step, text)
+    assert [e.path_text for e in events if isinstance(e, fs.ValueInvalid)] == ["$.title"]
+    assert events[-1] == fs.DocumentCompleted(Step.model_validate_json(text), 0)
+
+
 def test_multiple_documents() -> None:
-    parser, events = feed_all(Step, '{"title": "a"}\n{"title": "b", "minutes": 3}\n', multiple=True)
+    text = '{"title": "a"}\n{"title": 2}\n{"title": "b", "minutes": 3}\n'
+    parser, events = feed_all(Step, text, multiple=True)
     docs = [e for e in events if isinstance(e, fs.DocumentCompleted)]
     assert [d.value for d in docs] == [Step(title="a"), Step(title="b", minutes=3)]
-    assert [d.index for d in docs] == [0, 1]
+    assert [d.index for d in docs] == [0, 2]
+    assert [e.path_text for e in events if isinstance(e, fs.ValueInvalid)] == ["$.title", "$"]
 
 
 def test_untyped_parser_is_unchanged() -> None:
@@ -379,3 +392,81 @@ def test_async_twins() -> None:
     items, last = asyncio.run(main())
     assert items == [Step(title="a"), Step(title="b", minutes=1)]
     assert last == Plan.model_validate_json(PLAN)
+
+
+def test_cli_parse_with_model(tmp_path: Any) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    text = (
+        '{"summary": "s", "kind": "task", "ownerName": "ana",'
+        ' "steps": [{"title": "a", "minutes": "x"}, {"title": "b"}]}'
+    )
+    (tmp_path / "doc.json").write_text(text)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fieldstream",
+            "parse",
+            str(tmp_path / "doc.json"),
+            "--jsonl",
+            "--model",
+            "tests.test_typed:Plan",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=root,
+    )
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {"event": "field", "path": "$.steps[1]", "value": Step(title="b").model_dump(mode="json")} in records
+    assert {"event": "field", "path": "$.ownerName", "value": "ana"} in records
+    invalid = [r for r in records if r["event"] == "invalid"]
+    assert [r["path"] for r in invalid] == ["$.steps[0].minutes", "$"]
+    assert invalid[0]["errors"][0]["type"] == "int_parsing"
+
+    good = '{"summary": "s", "kind": "note", "ownerName": "ana", "steps": [], "tags": ["t"]}'
+    result = subprocess.run(
+        [sys.executable, "-m", "fieldstream", "parse", "-", "--jsonl", "--model", "tests.test_typed:Plan"],
+        input=good,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=root,
+    )
+    done = json.loads(result.stdout.splitlines()[-1])
+    assert done == {"event": "done", "value": Plan.model_validate_json(good).model_dump(mode="json")}
+
+    # error contexts holding exceptions (a validator's ValueError) still print as JSON
+    bad = '{"a": 1, "b": 1}'
+    result = subprocess.run(
+        [sys.executable, "-m", "fieldstream", "parse", "-", "--jsonl", "--model", "tests.test_typed:WithInfo"],
+        input=bad,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=root,
+    )
+    last = json.loads(result.stdout.splitlines()[-1])
+    assert last["event"] == "invalid" and last["errors"][0]["ctx"] == {"error": "b must exceed a"}
+
+
+def test_cli_model_that_is_not_a_type() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    result = subprocess.run(
+        [sys.executable, "-m", "fieldstream", "parse", "-", "--model", "tests.test_typed:COUNTS"],
+        input="{}",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert result.returncode == 1
+    assert "not a pydantic model" in result.stderr and "Traceback" not in result.stderr

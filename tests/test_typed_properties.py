@@ -40,7 +40,22 @@ def _shout(value: str) -> str:
 _counter = itertools.count()
 
 # A spec is a tuple tree; ``build`` turns it into a type, ``values`` into JSON documents for it.
-LEAVES = ["int", "float", "str", "bool", "lit", "enum", "dt", "conint", "constr", "shout", "union", "tuple"]
+LEAVES = [
+    "int",
+    "float",
+    "str",
+    "bool",
+    "lit",
+    "enum",
+    "dt",
+    "conint",
+    "constr",
+    "shout",
+    "union",
+    "tuple",
+    "live",
+    "whole",
+]
 
 
 def specs() -> st.SearchStrategy[Any]:
@@ -78,6 +93,8 @@ def build(spec: Any) -> Any:
         "shout": Annotated[str, AfterValidator(_shout)],
         "union": Union[int, str],
         "tuple": tuple[int, str],
+        "live": Annotated[str, Field(max_length=4), fs.Live],  # live text, validated when complete
+        "whole": Annotated[list[int], fs.Whole],
     }
     if kind in simple:
         return simple[kind]
@@ -114,6 +131,8 @@ def values(spec: Any) -> st.SearchStrategy[Any]:
         "shout": text,
         "union": st.one_of(st.integers(-9, 9), text),
         "tuple": st.tuples(st.integers(-9, 9), text).map(list),
+        "live": st.text(max_size=5),
+        "whole": st.lists(st.integers(-9, 9), max_size=3),
     }
     wrong = st.sampled_from([None, "x", 1.5, -1, [], {}, "1", True, "purple", "abcdefg", [1]])
     if kind in table:

@@ -68,7 +68,8 @@ def _jsonable(value: Any) -> Any:
         from pydantic_core import to_jsonable_python
     except ImportError:  # pragma: no cover - plain JSON values need no pydantic
         return value
-    return to_jsonable_python(value)
+    # by_alias=False: the same as model_dump(mode="json"); error contexts may hold exceptions
+    return to_jsonable_python(value, by_alias=False, fallback=str)
 
 
 def _dumps(record: dict[str, Any]) -> str:
@@ -122,7 +123,10 @@ def _cmd_parse(args: argparse.Namespace, out: TextIO) -> int:
     from ._parser import Parser
 
     options: dict[str, Any] = {"prose": args.prose, "multiple": args.multiple}
-    parser = Parser(_load_model(args.model), **options) if args.model else Parser(**options)
+    try:
+        parser = Parser(_load_model(args.model), **options) if args.model else Parser(**options)
+    except FieldstreamError as exc:  # not a usable model, pydantic missing
+        raise SystemExit(f"fieldstream: {exc}") from None
     emit = (lambda e: out.write(_dumps(event_to_json(e)) + "\n")) if args.jsonl else (lambda e: _readable(e, out))
     try:
         for chunk in _read_chunks(args.file, args.chunk_size):

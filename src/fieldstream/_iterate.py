@@ -55,7 +55,9 @@ def _items(events: list[Event]) -> Iterator[Any]:
         if type(event) is ItemCompleted and len(event.path) == 1:
             yield event.value
         elif type(event) is ValueInvalid:  # the first invalid value, at any depth, ends the iteration
-            raise SchemaError("a value failed validation", path=format_path(event.path), errors=event.errors) from event.error
+            raise SchemaError(
+                "a value failed validation", path=format_path(event.path), errors=event.errors
+            ) from event.error
 
 
 def iter_items(chunks: Iterable[Chunk], schema: Any = None, /, **options: Any) -> Iterator[Any]:

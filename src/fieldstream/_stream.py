@@ -27,6 +27,7 @@ and :meth:`StreamDecoder.raise_for_faults` turns them into a :class:`StreamError
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from typing import Any, Literal, get_args
@@ -54,9 +55,8 @@ from ._stream_events import (
 
 __all__ = ["DEFAULT_MAX_TARGETS", "ContentMode", "StreamDecoder", "StreamFormat", "Target"]
 
-#: Most targets (choices, content blocks, tool calls) one stream may open; a
-#: hostile stream could otherwise make a parser per index without end.
-DEFAULT_MAX_TARGETS = 1000
+#: Most targets one stream may open (choices, tool calls, blocks); later ones are refused.
+DEFAULT_MAX_TARGETS = 10_000
 
 StreamFormat = Literal["auto", "openai-chat", "openai-responses", "anthropic", "gemini", "ollama"]
 ContentMode = Literal["auto", "json", "text"]
@@ -65,6 +65,12 @@ _WHITESPACE = b" \t\r\n"
 _BOM = b"\xef\xbb\xbf"
 _OPEN, _COMPLETED, _FAULTED = 0, 1, 2
 _PENDING, _JSON, _TEXT = "pending", "json", "text"
+_ENDINGS = {
+    "eof": "the stream ended",
+    "error": "the stream failed",
+    "cancelled": "the stream was cancelled",
+    "incomplete": "the target ended",
+}
 
 
 class Target:
@@ -145,10 +151,9 @@ class StreamDecoder:
     ``[``, else text), ``"json"`` or ``"text"``.
     ``status_code``: the HTTP status; at 400 and above the body is read as an
     error body and reported as :class:`ErrorReceived`.
-    ``max_event_size``: the longest SSE line/message or NDJSON line accepted; an
-    error body or a body that is not a stream is kept up to this many bytes.
-    ``max_targets``: the most targets one stream may open (a ``Malformed`` fault
-    carrying a :class:`LimitError` beyond, and the rest of the stream is ignored).
+    ``max_event_size``: the longest SSE line/message or NDJSON line accepted
+    (and the longest error body kept); ``max_targets``: the most targets kept
+    (``DEFAULT_MAX_TARGETS``); beyond either, a :class:`Malformed` fault.
     Other keyword options go to every :class:`Parser` (``max_depth``, ...).
     """
 
@@ -171,19 +176,24 @@ class StreamDecoder:
         for forbidden in ("multiple", "prose"):
             if forbidden in parser_options:
                 raise UsageError(f"{forbidden}= does not apply to provider streams (each target holds one document)")
-        try:
-            Parser(**parser_options)  # reject unknown or bad options now, not mid-stream
+        try:  # reject unknown or bad options (and unusable schemas) now, not mid-stream
+            Parser(**parser_options)
+            for probe in (schema, *(tools or {}).values()):
+                if probe is not None:
+                    Parser(probe, **parser_options)
         except TypeError as exc:
             raise UsageError(f"unknown parser option: {exc}") from None
+        except ImportError as exc:
+            raise UsageError(f"a schema needs pydantic: pip install 'fieldstream[pydantic]' ({exc})") from None
         for name, limit in (("max_event_size", max_event_size), ("max_targets", max_targets)):
             if type(limit) is not int or limit < 1:
                 raise UsageError(f"{name} must be a positive int, got {limit!r}")
+        self.max_targets = max_targets
         self.schema = schema
         self.tools = dict(tools) if tools else {}
         self.content = content
         self.status_code = status_code
         self.max_event_size = max_event_size
-        self.max_targets = max_targets
         self.parser_options = parser_options
         #: Every target seen so far, by source (a source equals its path string).
         self.targets: dict[Source, Target] = {}
@@ -196,16 +206,19 @@ class StreamDecoder:
         self.response_id: str | None = None
         self._format: str | None = None if format == "auto" else format
         self._provider: Any = None if format == "auto" else make_provider(format)
-        self.framing: str | None = None  # "sse", "ndjson", "json-array", "error-body", "text"
+        #: How the body is framed: "sse", "ndjson", "json-array", "error-body", "text" or
+        #: "payloads" (fed with feed_payload); None until the first non-blank byte.
+        self.framing: str | None = None
         self._framer: Any = None
         self._head = b""
-        self._body: list[bytes] = []  # error-body and text framings keep the body (up to max_event_size)
-        self._body_len = 0
+        self._body: list[bytes] = []  # error-body and text framings keep the whole body
+        self._body_size = 0
         self._array_parser: Parser | None = None
         self._array_items = 0  # array items handed on as payloads
         self._ended = False
         self._errored = False
         self._broken = False  # the wire format failed; later input is ignored
+        self._too_many = False  # max_targets was reached
         self._closed = False
         self._result: StreamCompleted | None = None
 
@@ -235,14 +248,35 @@ class StreamDecoder:
         if self.framing is None:
             data = self._head + bytes(data)
             if not self._choose_framing(data):
-                self._head = data
+                # Only blanks so far: they mean nothing in any framing; keep a possible BOM start.
+                self._head = data if len(data) < 3 else b""
                 return out
             self._head = b""
         self._feed_framing(bytes(data), out)
         return out
 
-    def close(self) -> list[StreamEvent]:
-        """End the input: flush the framing, end every open target, return :class:`StreamCompleted` last."""
+    def feed_payload(self, payload: Any, event: str | None = None) -> list[StreamEvent]:
+        """Decode one payload that was already framed and parsed (an SDK chunk as a dict).
+
+        ``payload`` is what one SSE message's data or one NDJSON line holds, as
+        plain JSON values (``chunk.model_dump()`` of an SDK object); ``event`` the
+        SSE event name, if any.  Use it instead of :meth:`feed`, not with it.
+        """
+        if self._closed:
+            raise UsageError("feed_payload() after close(): create a new StreamDecoder for a new stream")
+        if self.framing not in (None, "payloads"):
+            raise UsageError(f"feed_payload() after feed(): this decoder reads {self.framing} bytes")
+        self.framing = "payloads"
+        out: list[StreamEvent] = []
+        self._payload(payload, event, out)
+        return out
+
+    def close(self, *, cancelled: bool = False) -> list[StreamEvent]:
+        """End the input: flush the framing, end every open target, return :class:`StreamCompleted` last.
+
+        ``cancelled=True`` says the caller stopped reading (the user hit "stop"):
+        open targets end as :class:`Truncated` with reason ``"cancelled"``.
+        """
         if self._closed:
             raise UsageError("close() called twice")
         self._closed = True
@@ -250,19 +284,22 @@ class StreamDecoder:
         if not self._broken:
             if self.framing is None:  # only blanks came, or nothing
                 self._choose_framing(self._head)
-            self._close_framing(out)
+            if self.framing != "payloads":
+                self._close_framing(out)
         if self._provider is not None:
             for step in self._provider.end():
                 self._apply(step, out)
-        if self._errored:
+        if cancelled:
+            reason, cut = "cancelled", True
+        elif self._errored:
             reason, cut = "error", True
         elif self._ended:
             reason, cut = "incomplete", False
         else:
             reason, cut = "eof", True
-        for target in list(self.targets.values()):
-            if target.open:
-                self._end(target, reason, cut, out)
+        still_open = [target for target in self.targets.values() if target.open]
+        for target in still_open:
+            self._end(target, reason, cut, out)
         values = {t.source.path: t.value for t in self.targets.values() if t.done}
         self._result = StreamCompleted(
             usage=self.usage,
@@ -270,7 +307,7 @@ class StreamDecoder:
             model=self.model,
             response_id=self.response_id,
             format=self._format,
-            complete=self._ended and not self._errored,
+            complete=self._ended and not self._errored and not (cancelled and still_open),
             values=values,
         )
         out.append(self._result)
@@ -312,7 +349,8 @@ class StreamDecoder:
             self._framer = NDJSONDecoder(max_line_length=self.max_event_size)
         elif first == b"[":
             self.framing = "json-array"
-            self._array_parser = Parser(deltas=False)
+            # Items are handed on as they complete; the parser need not keep them.
+            self._array_parser = Parser(deltas=False, keep_items=False)
         elif first in b"dei:r" or head.startswith(b"retry"):
             self.framing = "sse"
             self._framer = SSEDecoder(max_line_length=self.max_event_size, max_event_size=self.max_event_size)
@@ -337,10 +375,10 @@ class StreamDecoder:
                     raise
                 self._array_events(events, out)
             else:
-                room = self.max_event_size - self._body_len
-                if room > 0:  # the message is at the start; the rest need not be held
-                    self._body.append(data[:room])
-                    self._body_len += min(room, len(data))
+                self._body.append(data)
+                self._body_size += len(data)
+                if self._body_size > self.max_event_size:
+                    raise LimitError(f"{framing} body longer than {self.max_event_size} bytes", offset=self._body_size)
         except FieldstreamError as exc:
             self._break(exc, out)
 
@@ -437,22 +475,25 @@ class StreamDecoder:
             self._format = format
             provider = self._provider = make_provider(format)
         try:
-            for step in provider.step(payload, event):
-                self._apply(step, out)
-        except (LookupError, TypeError, ValueError, AttributeError) as exc:
-            # A payload of the wrong shape (hostile, or another format's): a fault, never a crash.
-            self._fault(Malformed(None, f"{self._format} payload not understood: {exc!r}", None, None, exc), out)
+            steps = provider.step(payload, event)
+        except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
+            # Providers read untrusted JSON: a payload of the wrong shape is reported, not raised.
+            message = f"unexpected {self._format} payload ({type(exc).__name__}: {exc})"
+            self._fault(Malformed(None, message, None, json.dumps(payload)[:1000], exc), out)
+            return
+        for step in steps:
+            self._apply(step, out)
 
     def _apply(self, step: tuple[Any, ...], out: list[StreamEvent]) -> None:
         tag = step[0]
         if tag == "text":
             target = self.targets.get(step[1]) or self._start(step[1], out)
-            if type(step[2]) is not str:  # a hostile or wrong-format payload: an object where text belongs
-                if target.open:
-                    message = f"expected text, got {type(step[2]).__name__}: {json.dumps(step[2])[:200]}"
-                    self._cut(target, Malformed(target.source, message, None, target.raw), out)
+            if target is None:
                 return
-            self._text(target, step[2], out)
+            if isinstance(step[2], str):
+                self._text(target, step[2], out)
+            else:  # a delta of the wrong type in a damaged payload
+                self._fault(Malformed(None, f"{target.source} got a {type(step[2]).__name__} where text belongs"), out)
         elif tag == "open":
             if step[1] not in self.targets:
                 self._start(step[1], out)
@@ -493,9 +534,13 @@ class StreamDecoder:
 
     # -- targets -----------------------------------------------------------
 
-    def _start(self, source: Source, out: list[StreamEvent]) -> Target:
+    def _start(self, source: Source, out: list[StreamEvent]) -> Target | None:
         if len(self.targets) >= self.max_targets:
-            raise LimitError(f"stream opened more than max_targets={self.max_targets} targets")
+            if not self._too_many:
+                self._too_many = True
+                message = f"more than max_targets={self.max_targets} targets; later ones are ignored"
+                self._fault(Malformed(None, message, error=LimitError(message)), out)
+            return None
         if source.kind == "tool_call":
             mode = _JSON
         elif source.kind == "content":
@@ -561,8 +606,8 @@ class StreamDecoder:
             try:
                 events = parser.close()
             except ParseError:
-                message = "the stream ended" if reason in ("eof", "error") else f"the target ended ({reason})"
-                self._cut(target, Truncated(source, f"{message} before its JSON was complete", None, None, reason), out)
+                message = _ENDINGS.get(reason, f"the target was cut ({reason})") + " before its JSON was complete"
+                self._cut(target, Truncated(source, message, None, None, reason), out)
                 return
             except FieldstreamError as exc:
                 self._malformed(target, exc, out)
@@ -570,6 +615,10 @@ class StreamDecoder:
             self._forward(target, events, out)
             return
         text = target.raw
+        if target.mode == _PENDING:  # nothing but blanks came: that is the text
+            target.mode = _TEXT
+            if text:
+                out.append(TextDelta(source, text))
         if cut:
             self._cut(target, Truncated(source, f"the text was cut ({reason})", text, text, reason), out)
         elif source.kind == "refusal":
@@ -577,7 +626,7 @@ class StreamDecoder:
         else:
             target._state = _COMPLETED
             target._value = text
-            out.append(TargetCompleted(source, text, text, json=False))
+            out.append(TargetCompleted(source, text, text, is_json=False))
 
     def _cut(self, target: Target, fault: Fault, out: list[StreamEvent]) -> None:
         if fault.snapshot is None and target.mode == _JSON:
@@ -596,8 +645,6 @@ class StreamDecoder:
 
 
 def _with(fault: Fault, **changes: Any) -> Fault:
-    import dataclasses
-
     return dataclasses.replace(fault, **changes)
 
 

@@ -38,12 +38,12 @@ A child that fails makes its parents fail too; only the failing value gets a
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from ._errors import SchemaError, UsageError
-from ._events import DocumentCompleted, Event, ItemCompleted, StringDelta, ValueCompleted, ValueInvalid
+from ._events import DocumentCompleted, Event, StringDelta, ValueInvalid
 from ._parser import _S_STRING, Parser, _completed
-from ._paths import format_path
+from ._paths import Path, format_path
 
 try:
     from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -61,7 +61,14 @@ _dumps = json.JSONEncoder(ensure_ascii=True, allow_nan=True, separators=(",", ":
 _STR_CONSTRAINTS = frozenset(
     ("pattern", "max_length", "min_length", "strip_whitespace", "to_lower", "to_upper", "coerce_numbers_to_str")
 )
-_STR_CONFIG = ("str_strip_whitespace", "str_to_lower", "str_to_upper", "str_max_length", "str_min_length", "str_pattern")
+_STR_CONFIG = (
+    "str_strip_whitespace",
+    "str_to_lower",
+    "str_to_upper",
+    "str_max_length",
+    "str_min_length",
+    "str_pattern",
+)
 
 
 class _Plan:
@@ -96,7 +103,7 @@ class _Plan:
         schema = self.strip(schema)
         if self.def_list:
             schema = {"type": "definitions", "schema": schema, "definitions": list(self.def_list)}
-        return SchemaValidator(schema, config or None)
+        return SchemaValidator(schema, cast(Any, config) or None)
 
 
 def _copy(schema: dict[str, Any], /, **changes: Any) -> dict[str, Any]:
@@ -122,8 +129,23 @@ class _Node:
     """How to stream and validate the values at one place of the schema."""
 
     __slots__ = (
-        "plan", "schema", "config", "kind", "live", "wrappers", "container", "child_config",
-        "keys", "names", "extra", "cls", "_children", "_item", "_validator", "_assembler", "_after",
+        "plan",
+        "schema",
+        "config",
+        "kind",
+        "live",
+        "wrappers",
+        "container",
+        "child_config",
+        "keys",
+        "names",
+        "extra",
+        "cls",
+        "_children",
+        "_item",
+        "_validator",
+        "_assembler",
+        "_after",
         "field_names",
     )
 
@@ -436,7 +458,9 @@ class TypedParser(Parser):
     Made by ``Parser(schema, ...)``.  Events carry validated values; a value that
     fails gives a :class:`ValueInvalid` (``on_invalid="event"``, the default) or
     raises :class:`SchemaError` (``on_invalid="raise"``).  ``snapshot`` is the
-    typed partial value: see the README section "Typed streaming".
+    typed partial value: see the README section "Typed streaming".  Other options
+    are the core parser's; with ``keep_items=False`` the validated items are still
+    kept here, since the final value is built from them.
     """
 
     def __init__(self, schema: Any, /, *, on_invalid: Literal["event", "raise"] = "event", **options: Any) -> None:
@@ -463,7 +487,7 @@ class TypedParser(Parser):
         if self._state == _S_STRING and self._parts:
             path = self._string_path
             node = self._enter(path)
-            if node is not _SKIPPED and node is not None and node.live:  # type: ignore[union-attr]
+            if node is not _SKIPPED and node is not None and node.live:
                 text = "".join(self._parts)
                 if path:
                     self._frames[len(path) - 1].place(path[-1], text)
@@ -483,7 +507,7 @@ class TypedParser(Parser):
 
     # -- the transformer -------------------------------------------------
 
-    def _enter(self, path: tuple) -> Any:
+    def _enter(self, path: Path) -> Any:
         """Open frames for the containers above ``path``; return the node at ``path``.
 
         Returns ``_SKIPPED`` inside a subtree validated whole (and marks it), or
@@ -521,7 +545,8 @@ class TypedParser(Parser):
                 continue
             if cls is DocumentCompleted:
                 if self._root_valid:
-                    out.append(DocumentCompleted(self._snap, event.index))
+                    out.append(DocumentCompleted(self._snap, cast(DocumentCompleted, event).index))
+                self._root_valid = False
                 del frames[:]
                 self._skip = None
                 continue
@@ -564,7 +589,7 @@ class TypedParser(Parser):
                     self._root_valid = True
                 else:
                     parent.put(path[-1], value)
-                out.append(_completed(cls, path, value))
+                out.append(_completed(cast(Any, cls), path, value))
                 continue
             if parent is not None:
                 parent.fail(path[-1])
@@ -578,15 +603,18 @@ class TypedParser(Parser):
             except ValidationError as exc:
                 self._invalid(out, path, raw, exc)
                 continue
-            self._snap = value  # pragma: no cover - only if the incremental pass disagreed
-            self._root_valid = True  # pragma: no cover
-            out.append(_completed(cls, path, value))  # pragma: no cover
+            # pydantic accepts it after all: a repeated key replaced the failing value
+            self._snap = value
+            self._root_valid = True
+            out.append(_completed(cast(Any, cls), path, value))
         return out
 
-    def _invalid(self, out: list[Event], path: tuple, raw: Any, error: ValidationError) -> None:
+    def _invalid(self, out: list[Event], path: Path, raw: Any, error: ValidationError) -> None:
         errors = error.errors()
         if self.on_invalid == "raise":
-            exc = SchemaError(f"{error.error_count()} validation error(s): {errors[0]['msg']}", path=format_path(path), errors=errors)
+            exc = SchemaError(
+                f"{error.error_count()} validation error(s): {errors[0]['msg']}", path=format_path(path), errors=errors
+            )
             self._raised = exc
             raise exc from error
         out.append(ValueInvalid(path, raw, errors, error))
@@ -594,6 +622,3 @@ class TypedParser(Parser):
     def __repr__(self) -> str:
         name = getattr(self.schema, "__name__", repr(self.schema))
         return f"<Parser({name}) documents={self._documents} offset={self._base}>"
-
-
-_ = ItemCompleted, ValueCompleted  # event classes are passed through by type(event)
