@@ -139,25 +139,25 @@ def test_too_many_targets_is_a_limit_fault_and_earlier_targets_keep_their_snapsh
         decoder.raise_for_faults()
 
 
-def test_default_target_limit_allows_many_and_stops_a_flood() -> None:
-    assert fs.DEFAULT_MAX_TARGETS == 1000
+def test_a_flood_of_targets_stops_at_the_limit() -> None:
+    assert fs.DEFAULT_MAX_TARGETS == 10_000
     body = b"".join(_chat(i, "[%d]" % i) for i in range(1001))
-    _, events = _decode(body, "whole")
+    _, events = _decode(body, "whole", max_targets=1000)
     assert sum(isinstance(e, fs.TargetCompleted) for e in events) == 1000
-    assert any(isinstance(e, fs.Malformed) and isinstance(e.error, fs.LimitError) for e in events)
+    assert sum(isinstance(e, fs.Malformed) and isinstance(e.error, fs.LimitError) for e in events) == 1
 
 
 @pytest.mark.parametrize("status", [None, 503])
-def test_a_huge_non_stream_body_is_held_only_up_to_max_event_size(status: int | None) -> None:
-    # An HTML page or error body of any size: only its first max_event_size bytes are kept.
-    page = b"<html>" + b"x" * 1_000_000
+def test_a_huge_non_stream_body_is_not_held_beyond_max_event_size(status: int | None) -> None:
+    # An HTML page or error body of any size gives a limit fault instead of growing a buffer.
     decoder = fs.StreamDecoder(status_code=status, max_event_size=100)
-    for i in range(0, len(page), 4096):
-        decoder.feed(page[i : i + 4096])
-    events = decoder.close()
-    fault = next(e for e in events if isinstance(e, fs.Fault))
-    held = fault.payload if isinstance(fault, fs.ErrorReceived) else fault.raw
-    assert held.startswith("<html>xxx") and len(held) <= 100
+    events: list[fs.StreamEvent] = []
+    for _ in range(250):
+        events += decoder.feed(b"<html>" + b"x" * 4090)
+    events += decoder.close()
+    faults = [e for e in events if isinstance(e, fs.Fault)]
+    assert len(faults) == 1 and isinstance(faults[0].error, fs.LimitError)
+    assert "longer than 100 bytes" in faults[0].message
 
 
 @pytest.mark.parametrize("how", SPLITS)
@@ -166,8 +166,9 @@ def test_an_object_where_text_belongs_is_a_fault_not_a_crash(how: str) -> None:
     body = b'{"model": "m", "response": "[1, "}\n{"model": "m", "response": {"x": 1}}\n'
     _, events = _decode(body, how, format="ollama")
     fault = next(e for e in events if isinstance(e, fs.Malformed))
-    assert "expected text, got dict" in fault.message
-    assert fault.snapshot == [1] and fault.raw == "[1, "
+    assert "got a dict where text belongs" in fault.message
+    cut = next(e for e in events if isinstance(e, fs.Truncated))
+    assert cut.snapshot == [1] and cut.raw == "[1, "
 
 
 def test_a_provider_that_cannot_read_a_payload_gives_a_fault() -> None:
@@ -177,7 +178,7 @@ def test_a_provider_that_cannot_read_a_payload_gives_a_fault() -> None:
     }
     payload = {"candidates": [{"content": {"parts": [call]}}]}
     _, events = _decode(b"data: " + json.dumps(payload).encode() + b"\n\n", "whole", format="gemini")
-    assert any(isinstance(e, fs.Malformed) and "unsupported jsonPath" in e.message for e in events)
+    assert any(isinstance(e, fs.Malformed) and "jsonPath" in e.message for e in events)
 
 
 @pytest.mark.parametrize("how", SPLITS)
@@ -190,3 +191,22 @@ def test_a_json_array_body_with_a_syntax_error_keeps_the_items_before_it(how: st
     decoder, events = _decode(body, how, format="gemini")
     assert decoder.result.values == {"candidates[0]": {"a": 1}}
     assert any(isinstance(e, fs.Malformed) for e in events)
+
+
+@pytest.mark.parametrize("how", SPLITS)
+def test_events_completed_before_a_fault_ride_on_the_error(how: str) -> None:
+    # feed() raises instead of returning; what it completed first is on error.events.
+    text = '{"a": 1, "b": [2, "three"], "c": x}'
+    parser = fs.Parser()
+    events: list[fs.Event] = []
+    with pytest.raises(fs.ParseError) as info:
+        for chunk in chunked(text, how):
+            events += parser.feed(chunk)
+    events += info.value.events
+    completed = [e for e in events if not isinstance(e, fs.StringDelta)]
+    assert completed == [
+        fs.ValueCompleted(("a",), 1),
+        fs.ItemCompleted(("b", 0), 2),
+        fs.ItemCompleted(("b", 1), "three"),
+        fs.ValueCompleted(("b",), [2, "three"]),
+    ]

@@ -40,8 +40,11 @@ class ParseError(FieldstreamError):
     ``offset`` counts characters (code points) of decoded text from the start of
     the input, ``line`` and ``column`` are 1-based, ``path`` is the JSON path of
     the value being parsed, in ``$.a[0].b`` form.  ``snapshot`` is the partial
-    value parsed before the fault.
+    value parsed before the fault.  ``events`` holds the events that the failing
+    ``feed()`` completed before the fault (it raised instead of returning them).
     """
+
+    events: list[Any]
 
     def __init__(
         self,
@@ -59,6 +62,7 @@ class ParseError(FieldstreamError):
         self.column = column
         self.path = path
         self.snapshot = snapshot
+        self.events = []
         super().__init__(f"{message} at line {line} column {column} (offset {offset}) at {path}")
 
 

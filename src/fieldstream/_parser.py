@@ -237,18 +237,22 @@ class Parser:
         """
         if self._state >= _S_ERROR:
             self._refuse("feed")
-        if type(chunk) is not str:
-            chunk = self._decode(chunk, final=False)
-        elif self._decoder is not None and self._decoder.getstate()[0]:
-            raise UsageError("a str chunk was fed while a UTF-8 character from a bytes chunk is unfinished")
         events: list[Event] = []
-        if chunk:
-            pending = self._pending
-            if pending:
-                self._pending = ""
-                self._run(pending + chunk, len(pending), events)
-            else:
-                self._run(chunk, 0, events)
+        try:
+            if type(chunk) is not str:
+                chunk = self._decode(chunk, events, final=False)
+            elif self._decoder is not None and self._decoder.getstate()[0]:
+                raise UsageError("a str chunk was fed while a UTF-8 character from a bytes chunk is unfinished")
+            if chunk:
+                pending = self._pending
+                if pending:
+                    self._pending = ""
+                    self._run(pending + chunk, len(pending), events)
+                else:
+                    self._run(chunk, 0, events)
+        except ParseError as exc:
+            exc.events = events  # completed before the fault: raising must not lose them
+            raise
         return events
 
     def close(self) -> list[Event]:
@@ -262,7 +266,7 @@ class Parser:
             self._refuse("close")
         events: list[Event] = []
         if self._decoder is not None:
-            tail = self._decode(b"", final=True)
+            tail = self._decode(b"", events, final=True)
             if tail:
                 self._run(tail, 0, events)
         state = self._state
@@ -655,7 +659,7 @@ class Parser:
 
     # -- errors ----------------------------------------------------------
 
-    def _decode(self, chunk: Any, *, final: bool) -> str:
+    def _decode(self, chunk: Any, events: list[Event], *, final: bool) -> str:
         if not isinstance(chunk, (bytes, bytearray, memoryview)):
             raise UsageError(f"feed() takes str or bytes, not {type(chunk).__name__}")
         if self._decoder is None:
@@ -669,7 +673,7 @@ class Parser:
             if good:
                 pending = self._pending
                 self._pending = ""
-                self._run(pending + good, len(pending), [])
+                self._run(pending + good, len(pending), events)
             if self._state == _S_STRING:
                 self._place_partial_string()
             pending = self._pending

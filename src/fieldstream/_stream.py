@@ -214,7 +214,6 @@ class StreamDecoder:
         self._body: list[bytes] = []  # error-body and text framings keep the whole body
         self._body_size = 0
         self._array_parser: Parser | None = None
-        self._array_items = 0  # array items handed on as payloads
         self._ended = False
         self._errored = False
         self._broken = False  # the wire format failed; later input is ignored
@@ -370,8 +369,8 @@ class StreamDecoder:
             elif framing == "json-array":
                 try:
                     events = self._array_parser.feed(data)  # type: ignore[union-attr]
-                except ParseError:
-                    self._array_rescue(out)
+                except ParseError as exc:
+                    self._array_events(exc.events, out)  # items completed before the fault
                     raise
                 self._array_events(events, out)
             else:
@@ -423,29 +422,7 @@ class StreamDecoder:
     def _array_events(self, events: list[Any], out: list[StreamEvent]) -> None:
         for event in events:
             if type(event) is ItemCompleted and len(event.path) == 1:
-                self._array_items += 1
                 self._payload(event.value, None, out)
-
-    def _array_rescue(self, out: list[StreamEvent]) -> None:
-        """After a syntax error, hand on the items completed earlier in the failing chunk.
-
-        ``feed()`` returns no events when it raises, so whether an item gets through
-        would otherwise depend on how the body was cut.  Items before the one being
-        parsed are complete; that one is too if the error came after it (the path
-        has no deeper step) and it is a container.
-        """
-        parser = self._array_parser
-        assert parser is not None
-        items = parser.snapshot
-        path = parser.path
-        if not isinstance(items, list) or not path:
-            return
-        end = path[0]
-        if len(path) == 1 and end < len(items) and isinstance(items[end], (dict, list)):
-            end += 1
-        for item in items[self._array_items : end]:
-            self._array_items += 1
-            self._payload(item, None, out)
 
     def _error_body(self, body: bytes, out: list[StreamEvent]) -> None:
         try:
