@@ -52,13 +52,13 @@ def mutated_documents(draw: st.DrawFn) -> bytes:
     return bytes(data)
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(head=header, body=mutated_documents())
 def test_parser_mutated_documents(head: bytes, body: bytes) -> None:
     fuzz_parser(head + body)
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(head=header, body=st.binary(max_size=200))
 def test_parser_random_bytes(head: bytes, body: bytes) -> None:
     fuzz_parser(head + body)
@@ -135,11 +135,11 @@ def test_atheris_bounded_run(tmp_path: Path) -> None:
     summary = tmp_path / "fuzz.json"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
     proc = subprocess.run(
-        [sys.executable, "-m", "fuzz.run", "--runs", "1500", "--json", str(summary)],
+        [sys.executable, "-m", "fuzz.run", "--runs", "800", "--json", str(summary)],
         check=False, capture_output=True, text=True, cwd=ROOT, env=env, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     results = json.loads(summary.read_text())["results"]
     assert {r["target"] for r in results} == set(TARGETS)
     for result in results:
-        assert result["ok"] and result["executions"] >= 1500, result
+        assert result["ok"] and result["executions"] >= 800, result
