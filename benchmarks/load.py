@@ -135,10 +135,12 @@ async def run_wave(port: int, streams: int, chunks: int) -> dict[str, Any]:
     timeout = httpx.Timeout(120.0, pool=120.0)
     async with httpx.AsyncClient(limits=limits, timeout=timeout) as client:
         started = time.perf_counter()
+        cpu = time.process_time()
         outcomes = await asyncio.gather(
             *(_one(client, url, k, chunks, latencies) for k in range(streams)), return_exceptions=True
         )
         seconds = time.perf_counter() - started
+        cpu = time.process_time() - cpu
     problems = [repr(o) if isinstance(o, BaseException) else o for o in outcomes if o is not None]
     latencies.sort()
 
@@ -151,6 +153,9 @@ async def run_wave(port: int, streams: int, chunks: int) -> dict[str, Any]:
         "seconds": round(seconds, 2),
         "items": len(latencies),
         "items_per_s": round(len(latencies) / seconds),
+        # CPU the client spent, per item: what the machine's other work cannot inflate
+        "client_cpu_s": round(cpu, 2),
+        "client_cpu_us_per_item": round(1e6 * cpu / max(1, len(latencies))),
         "latency_ms": {"p50": pct(50), "p90": pct(90), "p99": pct(99), "max": pct(100),
                        "mean": round(1000 * statistics.fmean(latencies), 2) if latencies else 0.0},
         "ok_streams": streams - len(problems),
@@ -184,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
             lat = wave["latency_ms"]
             print(
                 f"wave {len(waves)}: {wave['ok_streams']}/{wave['streams']} streams exact, {wave['items']:,} items"
-                f" in {wave['seconds']} s ({wave['items_per_s']:,}/s); latency ms p50 {lat['p50']} p90 {lat['p90']}"
+                f" in {wave['seconds']} s ({wave['items_per_s']:,}/s, client CPU {wave['client_cpu_us_per_item']} us/item); latency ms p50 {lat['p50']} p90 {lat['p90']}"
                 f" p99 {lat['p99']} max {lat['max']}; client RSS {wave['rss_mb']} MB",
                 flush=True,
             )

@@ -128,6 +128,9 @@ def _check_consistent(events: Sequence[Any], snapshot: Any, parser: Any, *, comp
     if parser.multiple or not parser.keep_items:
         return
     repeated = {path for path, count in counts.items() if count > 1}
+    if not complete:  # a key given again, whose new value was being parsed at the fault
+        current = tuple(parser.path)
+        repeated |= {current[:i] for i in range(len(current) + 1) if current[:i] in counts}
 
     def shadowed(path: tuple) -> bool:
         return any(path[:i] in repeated for i in range(len(path) + 1))
