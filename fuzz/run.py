@@ -44,7 +44,8 @@ def _worker(target: str, argv: list[str]) -> None:
     with atheris.instrument_imports(include=["fieldstream", "fuzz"]):
         from fuzz.targets import TARGETS
 
-    atheris.Setup([sys.argv[0], *argv], TARGETS[target])
+    # libFuzzer's -merge re-runs argv[0] as a program: the parent passes an executable wrapper.
+    atheris.Setup([os.environ.get("FUZZ_ARGV0", sys.argv[0]), *argv], TARGETS[target])
     atheris.Fuzz()
 
 
@@ -92,21 +93,13 @@ def run_target(target: str, *, seconds: int | None, runs: int | None, merge: boo
             result["log_tail"] = log[-4000:]
         elif merge and target not in WIRE_TARGETS:
             # Wire-target finds derive from the recorded streams, which stay in ../shared.
+            wrapper = Path(scratch) / "worker.sh"
+            wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m fuzz.run --worker {target} -- "$@"\n')
+            wrapper.chmod(0o755)
             subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "fuzz.run",
-                    "--worker",
-                    target,
-                    "--",
-                    "-merge=1",
-                    f"-max_len={max_len}",
-                    str(seeds),
-                    scratch,
-                ],
+                [str(wrapper), "-merge=1", f"-max_len={max_len}", str(seeds), scratch],
                 capture_output=True,
-                env=env,
+                env={**env, "FUZZ_ARGV0": str(wrapper)},
                 cwd=HERE.parent,
                 check=True,
             )
