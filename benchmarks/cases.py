@@ -16,13 +16,15 @@ from functools import lru_cache
 
 from .generate import KINDS, generate
 
-__all__ = ["CHUNKS", "SIZES", "Case", "Stream", "build", "leaf_ends", "matrix"]
+__all__ = ["CHUNKS", "CORE", "SIZES", "Case", "Stream", "build", "leaf_ends", "matrix"]
 
 #: Document sizes in characters (~1 KB to ~1 MB; 4k/15k/60k are the core benchmark's).
 SIZES = (1_000, 4_000, 15_000, 60_000, 250_000, 1_000_000)
 #: Chunk sizes in characters (1 to 8 is the realistic token size).
 CHUNKS = (1, 4, 16, 64)
 QUICK_SIZES = (500, 2_000)
+#: The core benchmark (issues 3 and 4): never skipped below ``--core-budget``.
+CORE = frozenset({"records-4k-c4", "records-15k-c4", "records-60k-c4"})
 
 
 @dataclass

@@ -8,14 +8,19 @@ Per (competitor, case) the worker process does, on the same prepared inputs:
 
 1. *estimate*: skip the case if the time measured on a smaller size of the same
    kind and chunk size, scaled by the growth seen so far (or the competitor's
-   declared exponent), exceeds ``--budget`` seconds for one run;
+   declared exponent), exceeds ``--budget`` seconds for one run
+   (``--core-budget`` for the core cases, records 4k/15k/60k in 4-character
+   chunks, which the issue's acceptance ratios need);
 2. *warm-up* run, then ``repeats`` timed runs (as many as fit in ``--target``
    seconds, 1 to ``--repeats``) measuring process CPU time; we report the
-   **minimum** (the least disturbed run) and the median;
+   **minimum** (the least disturbed run) and the median.  A run longer than
+   ``--budget`` is timed once (its warm-up is the measurement);
 3. one *instrumented* run timing every chunk (``perf_counter``) and, after
    each, counting the leaves exposed as complete (untimed), which gives the
    per-chunk latency percentiles and the time-to-complete of every leaf; the
-   exposure count is skipped when it would take more than the budget;
+   exposure count is skipped when it would take more than the budget.  Short
+   cases get two more passes and keep, per chunk, the smallest latency, so that
+   other processes preempting us do not pose as p99;
 4. one run under ``tracemalloc`` for the peak of Python allocations (skipped
    above ``--memory-limit`` seconds per run);
 5. the final value is compared with ``json.loads(text)``.
@@ -40,7 +45,7 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
-from .cases import build, matrix
+from .cases import CORE, build, matrix
 from .competitors import COMPETITORS, load
 
 ROOT = Path(__file__).resolve().parent
@@ -69,13 +74,32 @@ def _percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[index]
 
 
-def _instrumented(module: Any, case: Any, prepared: list[tuple[list[Any], Any]], *, exposure: bool) -> dict[str, Any]:
+def _instrumented(
+    module: Any, case: Any, prepared: list[tuple[list[Any], Any]], *, exposure: bool, passes: int = 1
+) -> dict[str, Any]:
+    out = _instrumented_pass(module, case, prepared, exposure=exposure)
+    latencies = out.pop("latencies")
+    for _ in range(passes - 1):  # per chunk, the least disturbed of the passes (other load preempts us)
+        again = _instrumented_pass(module, case, prepared, exposure=False)["latencies"]
+        latencies = [min(a, b) for a, b in zip(latencies, again)]
+    latencies.sort()
+    out.update(
+        p50_us=_percentile(latencies, 0.50) * 1e6,
+        p99_us=_percentile(latencies, 0.99) * 1e6,
+        max_us=(latencies[-1] if latencies else math.nan) * 1e6,
+        latency_passes=passes,
+    )
+    return out
+
+
+def _instrumented_pass(module: Any, case: Any, prepared: list[tuple[list[Any], Any]], *, exposure: bool) -> dict[str, Any]:
     latencies: list[float] = []
     finishes: list[float] = []
     delays_chunks: list[int] = []
     delays_time: list[float] = []
     first_field: list[tuple[float, int]] = []
     correct = True
+    cpu_start = time.process_time()
     for stream, (inputs, context) in zip(case.streams, prepared):
         session = module.Session(context)
         cumulative: list[float] = []
@@ -113,13 +137,11 @@ def _instrumented(module: Any, case: Any, prepared: list[tuple[list[Any], Any]],
             delays_time.append(cumulative[shown] - (cumulative[last_char_chunk - 1] if last_char_chunk else 0.0))
             if j == 0:
                 first_field.append((cumulative[shown], shown))
-    latencies.sort()
     out: dict[str, Any] = {
         "chunks": len(latencies),
-        "p50_us": _percentile(latencies, 0.50) * 1e6,
-        "p99_us": _percentile(latencies, 0.99) * 1e6,
-        "max_us": (latencies[-1] if latencies else math.nan) * 1e6,
+        "latencies": latencies,
         "finish_us": sum(finishes) * 1e6,
+        "process_s": time.process_time() - cpu_start,
         "correct": correct,
     }
     if exposure and delays_chunks:
@@ -158,23 +180,35 @@ def worker(name: str, config: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         key = (case.kind, case.chunk)
         estimate = _estimate(history.get(key, []), case.size, module.GROWTH)
-        if estimate is not None and estimate > config["budget"]:
+        limit = config["core_budget"] if case.id in CORE else config["budget"]
+        if estimate is not None and estimate > limit:
             row.update(status="skipped", reason=f"over budget (estimated {estimate:.1f} s per run)", estimate_s=estimate)
             continue
         try:
             prepared = [module.prepare(stream) for stream in case.streams]
             gc.collect()
-            warm = _run_once(module, prepared)
-            repeats = max(1, min(config["repeats"], int(config["target"] / max(warm, 1e-9))))
-            times = []
-            for _ in range(repeats):
-                gc.collect()
-                times.append(_run_once(module, prepared))
-            row.update(status="ok", total_ms=min(times) * 1e3, median_ms=statistics.median(times) * 1e3, repeats=repeats)
+            if estimate is not None and estimate > config["budget"]:
+                # A long core case: one instrumented run is the measurement (the
+                # per-chunk clock adds well under 0.1% to chunks this slow).
+                measured = _instrumented(module, case, prepared, exposure=False)
+                warm = measured.pop("process_s")
+                times = [warm]
+                row.update(measured, timing_note="one instrumented run (over budget for repeats)")
+            else:
+                warm = _run_once(module, prepared)
+                repeats = min(config["repeats"], int(config["target"] / max(warm, 1e-9)))
+                times = [warm] if repeats < 1 else []  # a run over the target: the warm-up is the measurement
+                for _ in range(repeats):
+                    gc.collect()
+                    times.append(_run_once(module, prepared))
+                exposure = warm * 4 < config["budget"]
+                passes = 3 if warm * 3 < config["target"] else 1
+                measured = _instrumented(module, case, prepared, exposure=exposure, passes=passes)
+                measured.pop("process_s")
+                row.update(measured)
+            row.update(status="ok", total_ms=min(times) * 1e3, median_ms=statistics.median(times) * 1e3, repeats=len(times))
             history.setdefault(key, []).append((case.size, min(times)))
-            exposure = warm * 4 < config["budget"]
-            row.update(_instrumented(module, case, prepared, exposure=exposure))
-            if not exposure:
+            if "ttc_mean_chunks" not in row:
                 row["ttc_note"] = "exposure not counted (over budget)"
             if warm < config["memory_limit"]:
                 gc.collect()
@@ -254,8 +288,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", help="comma-separated competitor names (NAME or module)")
     ap.add_argument("--cases", help="comma-separated case ids (default: the full matrix)")
     ap.add_argument("--no-corpus", action="store_true", help="leave out the recorded corpus streams")
-    ap.add_argument("--budget", type=float, default=2.5, help="skip a case whose one run is estimated above this (s)")
-    ap.add_argument("--target", type=float, default=0.6, help="time to spend on timed repeats per case (s)")
+    ap.add_argument("--budget", type=float, default=1.5, help="skip a case whose one run is estimated above this (s)")
+    ap.add_argument("--core-budget", type=float, default=20.0, help="the same, for the core cases (records 4k/15k/60k, 4-char chunks)")
+    ap.add_argument("--target", type=float, default=0.5, help="time to spend on timed repeats per case (s)")
     ap.add_argument("--repeats", type=int, default=5, help="most timed repeats per case")
     ap.add_argument("--memory-limit", type=float, default=0.5, help="measure memory only for runs under this (s)")
     ap.add_argument("--name", default=None, help="results file name (default: full, or quick)")
@@ -276,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     case_ids = args.cases.split(",") if args.cases else matrix(quick=args.quick, corpus=not args.no_corpus)
     if args.quick:  # a smoke run: seconds, not minutes
         args.budget, args.target, args.repeats, args.memory_limit = min(args.budget, 0.15), 0.02, 1, 0.05
-    config = {"budget": args.budget, "target": args.target, "repeats": args.repeats, "memory_limit": args.memory_limit}
+    config = {"budget": args.budget, "core_budget": args.core_budget, "target": args.target, "repeats": args.repeats, "memory_limit": args.memory_limit}
     data = run(names, case_ids, config)
 
     from .report import write
