@@ -21,6 +21,8 @@ from ._events import (
     ValueCompleted,
     ValueInvalid,
 )
+from ._iterate import aiter_items, aiter_snapshots, iter_items, iter_snapshots
+from ._markers import Live, StreamMode, Whole
 from ._parser import (
     DEFAULT_MAX_DEPTH,
     DEFAULT_MAX_NUMBER_LENGTH,
@@ -41,16 +43,23 @@ __all__ = [
     "IncompleteError",
     "ItemCompleted",
     "LimitError",
+    "Live",
     "ParseError",
     "Parser",
     "Path",
     "SchemaError",
     "StreamError",
+    "StreamMode",
     "StringDelta",
     "TransportError",
     "UsageError",
     "ValueCompleted",
     "ValueInvalid",
+    "Whole",
     "__version__",
+    "aiter_items",
+    "aiter_snapshots",
     "format_path",
+    "iter_items",
+    "iter_snapshots",
 ]
