@@ -26,8 +26,12 @@ def prepare(stream: Any) -> tuple[list[Any], Any]:
     return stream.chunks, None
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def leaf_events(events: list[Any]) -> int:
-    return sum(1 for e in events if isinstance(e, ValueCompleted) and not isinstance(e.value, (dict, list)))
+    """Completion events of scalar leaves (containers, and typed models, are not leaves)."""
+    return sum(1 for e in events if isinstance(e, ValueCompleted) and isinstance(e.value, _SCALARS))
 
 
 class Session:
