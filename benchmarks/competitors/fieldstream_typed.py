@@ -41,7 +41,6 @@ class Session:
         self.parser = fieldstream.Parser(model)
         self.events: list[Any] = []
         self.count = 0
-        self.document: Any = None
 
     def feed(self, chunk: str) -> None:
         self.events = self.parser.feed(chunk)
@@ -50,11 +49,8 @@ class Session:
         self.events = self.parser.close()
 
     def exposed(self) -> int:
-        for e in self.events:
-            if isinstance(e, fieldstream.DocumentCompleted):
-                self.document = e.value
         self.count += leaf_events(self.events)
         return self.count
 
     def value(self) -> Any:
-        return plain(self.document)
+        return plain(self.parser.snapshot)  # the validated model once the document is complete
