@@ -67,12 +67,14 @@ def test_smoke_run_light_peers(tmp_path: Path) -> None:
         assert (tmp_path / "smoke.png").stat().st_size > 10_000
 
 
-@pytest.mark.parametrize("name", sorted(HEAVY))
-def test_smoke_run_heavy_peer(tmp_path: Path, name: str) -> None:
-    pytest.importorskip(HEAVY[name])
-    data = harness(tmp_path, "--only", f"fieldstream,{name}", "--cases", "records-500-c4", "--no-plot")
-    row = next(r for r in data["results"] if r["competitor"] == name)
-    assert row["status"] == "ok" and row["correct"] is True, row
+def test_smoke_run_heavy_peers(tmp_path: Path) -> None:
+    installed = [name for name, module in sorted(HEAVY.items()) if importlib.util.find_spec(module)]
+    if not installed:
+        pytest.skip("none of the heavy peers is installed (pip install '.[bench]')")
+    data = harness(tmp_path, "--only", ",".join(installed), "--cases", "records-500-c4", "--no-plot")
+    for name in installed:
+        row = next(r for r in data["results"] if r["competitor"] == name)
+        assert row["status"] == "ok" and row["correct"] is True, row
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
