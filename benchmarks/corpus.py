@@ -93,7 +93,7 @@ def payloads(root: Path = CORPUS) -> list[Payload]:
         expected = json.loads(expected_path.read_text("utf-8"))
         stream = expected_path.with_name(expected["file"])
         assembled = set(_strings(expected["assembled"]))
-        for key, fragments in _fragments(expected["format"], stream).items():
+        for fragments in _fragments(expected["format"], stream).values():
             text = "".join(fragments)
             try:
                 value = json.loads(text)

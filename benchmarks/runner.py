@@ -216,7 +216,7 @@ def worker(name: str, config: dict[str, Any]) -> list[dict[str, Any]]:
                 _run_once(module, prepared)
                 row["peak_kib"] = tracemalloc.get_traced_memory()[1] / 1024
                 tracemalloc.stop()
-        except Exception as exc:  # a competitor that fails on an input is a result, not a crash
+        except Exception as exc:  # noqa: BLE001 - a competitor that fails on an input is a result, not a crash
             row.update(status="error", reason=f"{type(exc).__name__}: {exc}"[:300])
     return results
 

@@ -42,7 +42,7 @@ class Session:
         self.buffer += chunk
         try:
             self.partial = self.loads(self.buffer)
-        except Exception:  # nothing parseable yet (an empty or blank buffer)
+        except Exception:  # noqa: BLE001, S110 - nothing parseable yet (an empty or blank buffer)
             pass
 
     def finish(self) -> None:
