@@ -28,6 +28,7 @@ from ._parser import (
     Parser,
 )
 from ._paths import Path, format_path
+from ._sse_encode import SSE_HEADERS, SSEEncoder, sse_encode, to_sse, to_sse_dicts
 
 __version__ = "0.1.0"
 
@@ -44,6 +45,8 @@ __all__ = [
     "ParseError",
     "Parser",
     "Path",
+    "SSEEncoder",
+    "SSE_HEADERS",
     "SchemaError",
     "StreamError",
     "StringDelta",
@@ -53,4 +56,7 @@ __all__ = [
     "ValueInvalid",
     "__version__",
     "format_path",
+    "sse_encode",
+    "to_sse",
+    "to_sse_dicts",
 ]
