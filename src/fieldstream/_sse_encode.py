@@ -211,46 +211,76 @@ def _sync_frames(events: Iterable[Any], encoder: SSEEncoder, snapshot: Callable[
     yield encoder.end()
 
 
+_KEEPALIVE = object()
+
+
+async def _with_keepalives(events: AsyncIterable[Any], keepalive: float) -> AsyncIterator[Any]:
+    """``events`` with ``_KEEPALIVE`` inserted after each ``keepalive`` seconds of silence.
+
+    The source runs in one pump task (so context managers inside it, such as an
+    httpx response, are entered and left in the same task) and hands over one
+    item at a time; closing this generator cancels the pump, which closes the source.
+    """
+    queue: asyncio.Queue[tuple[int, Any]] = asyncio.Queue(maxsize=1)
+
+    async def pump() -> None:
+        iterator = aiter(events)
+        try:
+            async for event in iterator:
+                await queue.put((0, event))
+            await queue.put((1, None))
+        except Exception as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
+            await queue.put((2, exc))
+        finally:
+            aclose = getattr(iterator, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    task = asyncio.ensure_future(pump())
+    try:
+        while True:
+            try:
+                kind, item = await asyncio.wait_for(queue.get(), keepalive)
+            except asyncio.TimeoutError:
+                yield _KEEPALIVE
+                continue
+            if kind == 1:
+                return
+            if kind == 2:
+                raise item
+            yield item
+    finally:
+        if not task.done():
+            task.cancel()
+            try:
+                await task
+            except BaseException:  # noqa: BLE001 - only waiting for the source's cleanup
+                pass
+
+
 async def _async_frames(
     events: AsyncIterable[Any],
     encoder: SSEEncoder,
     snapshot: Callable[[], Any] | None,
     keepalive: float | None,
 ) -> AsyncIterator[bytes]:
-    iterator = aiter(events)
-    pending: asyncio.Future[Any] | None = None
+    source = aiter(events) if keepalive is None else _with_keepalives(events, keepalive)
     try:
-        while True:
-            if pending is None:
-                pending = asyncio.ensure_future(anext(iterator))
-            try:
-                # shield: a keep-alive timeout must not cancel the source's next step
-                event = await asyncio.wait_for(asyncio.shield(pending), keepalive)
-            except asyncio.TimeoutError:
-                yield encoder.keepalive()
-                continue
-            except StopAsyncIteration:
-                pending = None
-                break
-            except FieldstreamError as exc:
-                pending = None
-                yield encoder.error(exc, snapshot=snapshot() if snapshot else None)
-                return
-            pending = None
-            yield encoder.encode(event)
-            if encoder.finished:
-                return
+        try:
+            async for event in source:
+                if event is _KEEPALIVE:
+                    yield encoder.keepalive()
+                    continue
+                yield encoder.encode(event)
+                if encoder.finished:
+                    return
+        except FieldstreamError as exc:
+            yield encoder.error(exc, snapshot=snapshot() if snapshot else None)
+            return
         yield encoder.end()
     finally:
-        # The client went away (or we are done): stop the source's pending step and
-        # close the source, so an upstream HTTP call is closed too.
-        if pending is not None and not pending.done():
-            pending.cancel()
-            try:
-                await pending
-            except BaseException:  # noqa: BLE001 - we only wait for the cancellation to land
-                pass
-        aclose = getattr(iterator, "aclose", None)
+        # Done, or the client went away: close the source, so an upstream call closes too.
+        aclose = getattr(source, "aclose", None)
         if aclose is not None:
             await aclose()
 
