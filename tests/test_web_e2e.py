@@ -1,0 +1,205 @@
+"""The web example end to end: the app under uvicorn on loopback, the page in headless Chromium.
+
+Needs Debian's ``chromium`` (``.ci/run`` installs it) and Playwright's Python package;
+Playwright's own browser downloads are never used.  Every wait is for a condition,
+with generous timeouts, so a slow machine only makes it slower.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .asgi_server import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "examples" / "web" / "app.py"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WAIT_MS = 60_000
+
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+
+
+def load_app() -> Any:
+    spec = importlib.util.spec_from_file_location("fieldstream_web_example", APP)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def example() -> Any:
+    pytest.importorskip("starlette")
+    pytest.importorskip("uvicorn")
+    return load_app()
+
+
+@pytest.fixture(scope="module")
+def server(example: Any) -> Iterator[str]:
+    """``python examples/web/app.py --port N``, exactly as the README runs it (replay mode)."""
+    import httpx
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+    proc = subprocess.Popen(
+        [sys.executable, str(APP), "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            try:
+                httpx.get(url + "/stats", timeout=5).raise_for_status()
+                break
+            except httpx.HTTPError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the example did not start:\n{proc.stdout.read() if proc.stdout else ''}")
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            proc.kill()
+            proc.communicate()
+
+
+def stats(server: str) -> dict[str, int]:
+    import httpx
+
+    return httpx.get(server + "/stats", timeout=30).json()  # type: ignore[no-any-return]
+
+
+def wait_for_stats(server: str, check: Any, timeout: float = 60.0) -> dict[str, int]:
+    deadline = time.monotonic() + timeout
+    while True:
+        now = stats(server)
+        if check(now) or time.monotonic() > deadline:
+            return now
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    page = browser.new_page(viewport={"width": 900, "height": 560})
+    page.set_default_timeout(WAIT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    page.close()
+    assert errors == [], errors  # no JavaScript errors on the page
+
+
+def rendered(page: Any) -> dict[str, str]:
+    """Completed fields as the page shows them: data-path -> text."""
+    return page.eval_on_selector_all(
+        "#tree .node.complete", "nodes => Object.fromEntries(nodes.map(n => [n.dataset.path, n.innerText]))"
+    )
+
+
+def two_thirds(example: Any) -> int:
+    _, timing = example.recording()
+    return len(timing) * 2 // 3
+
+
+def frames_in_first(example: Any, chunks: int) -> int:
+    """How many SSE data frames the first ``chunks`` upstream chunks make."""
+    body, timing = example.recording()
+    decoder = example.make_decoder()
+    return len(decoder.feed(body[: sum(int(step["n"]) for step in timing[:chunks])]))
+
+
+def test_fields_render_live_and_stop_closes_the_upstream(server: str, page: Any, example: Any) -> None:
+    before = stats(server)
+    # the upstream goes quiet halfway (a slow model): what is on screen came before the end
+    page.goto(f"{server}/?autostart&stall_after={two_thirds(example)}")
+    expected = frames_in_first(example, two_thirds(example))
+    page.wait_for_function(f"document.getElementById('tree').dataset.frames === '{expected}'")  # all drawn
+    assert page.get_attribute("#status", "data-state") == "streaming"
+    fields = rendered(page)
+    assert "San Francisco" in fields["$.location"]
+    assert page.is_enabled("#stop")
+    assert wait_for_stats(server, lambda s: s["open"] > before["open"])["open"] == before["open"] + 1
+    shot = os.environ.get("FIELDSTREAM_WEB_SCREENSHOT")
+    if shot:
+        page.screenshot(path=shot)
+
+    page.click("#stop")
+    after = wait_for_stats(server, lambda s: s["closed_early"] > before["closed_early"] and s["open"] == before["open"])
+    assert after["closed_early"] == before["closed_early"] + 1  # the upstream call was closed
+    assert after["open"] == before["open"]
+    assert after["completed"] == before["completed"]
+    assert page.get_attribute("#status", "data-state") == "stopped"
+    assert rendered(page) == fields  # stopping keeps what was shown
+
+
+def test_a_whole_stream_renders_progressively_and_ends(server: str, page: Any, example: Any) -> None:
+    before = stats(server)
+    page.goto(f"{server}/?autostart")
+    # fields are on screen while the stream is still running...
+    page.wait_for_function(
+        "document.querySelectorAll('#tree .node.complete').length > 0"
+        " && document.getElementById('status').dataset.state === 'streaming'"
+    )
+    # ...and the end arrives later, with everything rendered
+    page.wait_for_selector("#status[data-state=done]")
+    assert int(page.get_attribute("body", "data-fields-before-end")) > 0
+    body, _ = example.recording()
+    decoder = example.make_decoder()
+    events = decoder.feed(body) + decoder.close()
+    final = [e for e in events if type(e).__name__ == "DocumentCompleted"][-1].value
+    fields = rendered(page)
+    assert json.loads(json.dumps(final)) == final
+    assert len(page.query_selector_all("#tree .node")) == len(fields)  # no pending or typing node is left
+    assert "Wednesday" in fields["$.forecast[2]"]
+    assert fields["$.weather.humidity"] == "humidity: " + final["weather"]["humidity"]
+    assert page.is_hidden("#error")
+    after = wait_for_stats(server, lambda s: s["completed"] > before["completed"])
+    assert after["completed"] == before["completed"] + 1
+    assert after["closed_early"] == before["closed_early"]
+
+
+def test_a_mid_stream_error_is_shown_and_what_was_rendered_stays(server: str, page: Any, example: Any) -> None:
+    page.goto(f"{server}/?autostart&fail_after={two_thirds(example)}")
+    page.wait_for_selector("#error:not([hidden])")
+    assert "injected failure" in page.inner_text("#error")
+    assert page.get_attribute("#status", "data-state") == "error"
+    fields = rendered(page)
+    assert "San Francisco" in fields["$.location"]
+    assert len(fields) >= 3
+    assert page.is_disabled("#stop")
