@@ -88,7 +88,7 @@ def test_a_mid_stream_error_ends_with_an_error_frame_carrying_the_snapshot() -> 
     assert [f["event"] for f in frames].count("error") == 1
     error = frames[-1]
     assert error["event"] == "error"
-    assert error["data"]["kind"] == "ParseError"
+    assert error["data"]["exception"] == "ParseError"
     assert error["data"]["snapshot"] == {"a": [1, 2], "b": "hi"}
     assert error["data"]["path"] == "$.b"  # the parser was just past $.b
     assert "x" in error["data"]["message"]
@@ -98,7 +98,7 @@ def test_a_mid_stream_error_ends_with_an_error_frame_carrying_the_snapshot() -> 
 
 def test_a_truncated_stream_reports_incomplete() -> None:
     frames = parse_sse(b"".join(fs.to_sse(broken_source('{"a": "par'))).decode())
-    assert frames[-1]["data"]["kind"] == "IncompleteError"
+    assert frames[-1]["data"]["exception"] == "IncompleteError"
     assert frames[-1]["data"]["snapshot"] == {"a": "par"}
 
 
@@ -112,7 +112,7 @@ def test_snapshot_callable_wins_and_stream_errors_are_framed() -> None:
         "event": "error",
         "message": "upstream said: overloaded",
         "snapshot": {"kept": True},
-        "kind": "StreamError",
+        "exception": "StreamError",
     }
     # without a snapshot callable, the last complete document is kept
     frames = parse_sse(b"".join(fs.to_sse(source())).decode())

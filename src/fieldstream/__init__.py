@@ -13,6 +13,24 @@ from ._errors import (
     TransportError,
     UsageError,
 )
+from ._ndjson import DEFAULT_MAX_NDJSON_LINE_LENGTH, NDJSONDecoder
+from ._sse import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_LENGTH, SSEDecoder, SSEMessage
+from ._stream import StreamDecoder, Target
+from ._stream_events import (
+    ErrorReceived,
+    Fault,
+    Malformed,
+    Refused,
+    Source,
+    StreamCompleted,
+    StreamEvent,
+    TargetCompleted,
+    TargetEvent,
+    TargetStarted,
+    TextDelta,
+    Truncated,
+)
+from ._stream_json import stream_event_to_json
 from ._events import (
     DocumentCompleted,
     Event,
@@ -27,36 +45,62 @@ from ._parser import (
     DEFAULT_MAX_STRING_LENGTH,
     Parser,
 )
+from ._httpx import AsyncEventStream, EventStream, aconnect, connect
 from ._paths import Path, format_path
 from ._sse_encode import SSE_HEADERS, SSEEncoder, sse_encode, to_sse, to_sse_dicts
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AsyncEventStream",
     "DEFAULT_MAX_DEPTH",
+    "DEFAULT_MAX_EVENT_SIZE",
+    "DEFAULT_MAX_LINE_LENGTH",
+    "DEFAULT_MAX_NDJSON_LINE_LENGTH",
     "DEFAULT_MAX_NUMBER_LENGTH",
     "DEFAULT_MAX_STRING_LENGTH",
     "DocumentCompleted",
+    "ErrorReceived",
     "Event",
+    "EventStream",
+    "Fault",
     "FieldstreamError",
     "IncompleteError",
     "ItemCompleted",
     "LimitError",
+    "Malformed",
+    "NDJSONDecoder",
     "ParseError",
     "Parser",
     "Path",
+    "Refused",
+    "SSEDecoder",
     "SSEEncoder",
+    "SSEMessage",
     "SSE_HEADERS",
     "SchemaError",
+    "Source",
+    "StreamCompleted",
+    "StreamDecoder",
     "StreamError",
+    "StreamEvent",
     "StringDelta",
+    "Target",
+    "TargetCompleted",
+    "TargetEvent",
+    "TargetStarted",
+    "TextDelta",
     "TransportError",
+    "Truncated",
     "UsageError",
     "ValueCompleted",
     "ValueInvalid",
     "__version__",
+    "aconnect",
+    "connect",
     "format_path",
     "sse_encode",
+    "stream_event_to_json",
     "to_sse",
     "to_sse_dicts",
 ]

@@ -22,7 +22,9 @@ __all__ = ["event_to_json", "main"]
 
 # Further subcommands, one private module each, with ``register(subparsers)``;
 # a module's handler gets ``(args, out)`` and returns the exit status.
-_COMMAND_MODULES: list[str] = []
+_COMMAND_MODULES: list[str] = [
+    "._cli_record",
+]
 
 
 def event_to_json(event: Event, **extra: Any) -> dict[str, Any]:

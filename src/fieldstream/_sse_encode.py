@@ -7,13 +7,16 @@ the stream) into the bytes of one SSE frame and counts ids.  Each frame's
 ``data:`` line is the event's JSONL record, the same one ``fieldstream parse
 --jsonl`` prints, so a browser and a shell script read one format; the frame's
 ``event:`` line is the record's ``"event"`` name (``field``, ``delta``, ``done``,
-``invalid``), so ``EventSource.addEventListener("field", ...)`` works.
+``invalid``; for :class:`StreamDecoder` events also ``start``, ``error`` and
+``end``, with a ``"source"`` key), so ``EventSource.addEventListener("field", ...)``
+works.
 
-Two frames are the encoder's own: ``end`` closes every stream that finished
-(with ``usage`` and ``finish_reasons`` when the source reported them), and
-``error`` replaces the rest of a stream whose source raised a
-:class:`FieldstreamError` mid-way; it carries the message and the last good
-snapshot, so a page can say what happened and keep what it rendered.
+Every stream ends with one ``end`` frame: the source's :class:`StreamCompleted`
+(usage, finish reasons), or the encoder's own ``{"event": "end"}`` when the
+source had none.  A source that raises a :class:`FieldstreamError` mid-way ends
+instead with an ``error`` frame carrying the message, the exception's class name
+(``"exception"``) and the last good snapshot, so a page can say what happened
+and keep what it rendered.
 
 :func:`to_sse` is the I/O shell: it wraps a sync or an async iterable of events
 and yields frames, for Starlette's ``StreamingResponse``; the async form sends a
@@ -29,8 +32,11 @@ import json
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from typing import Any, overload
 
+from ._cli import error_to_json, event_to_json
 from ._errors import FieldstreamError, UsageError
 from ._events import Event
+from ._stream_events import StreamEvent
+from ._stream_json import stream_event_to_json
 
 __all__ = ["SSE_HEADERS", "SSEEncoder", "sse_encode", "to_sse", "to_sse_dicts"]
 
@@ -46,24 +52,13 @@ SSE_HEADERS: dict[str, str] = {
 #: Seconds of silence after which the async :func:`to_sse` sends a keep-alive comment.
 DEFAULT_KEEPALIVE = 15.0
 
-_STREAM_END_NAMES = frozenset({"completed", "end"})
-_STREAM_FAULT_NAMES = frozenset({"fault", "error"})
-
 
 def _record(event: Any) -> dict[str, Any]:
-    # Core events have the CLI's record; stream events (providers) their own.
+    # Core events have the CLI's record; stream events (StreamDecoder's) theirs.
     if isinstance(event, Event):
-        from ._cli import event_to_json
-
         return event_to_json(event)
-    import fieldstream  # stream events and their records come from the providers modules
-
-    stream_event_to_json = getattr(fieldstream, "stream_event_to_json", None)
-    if stream_event_to_json is not None:
-        try:
-            return stream_event_to_json(event)  # type: ignore[no-any-return]
-        except (TypeError, ValueError):
-            pass
+    if isinstance(event, StreamEvent):
+        return stream_event_to_json(event)
     raise UsageError(f"cannot encode {event!r} as a server-sent event: not a fieldstream event")
 
 
@@ -114,20 +109,20 @@ class SSEEncoder:
     def record(self, event: Any) -> tuple[str, dict[str, Any]]:
         """The SSE event name and the data record for ``event``."""
         record = _record(event)
-        name = str(record.get("event", "message"))
-        if name in _STREAM_END_NAMES:
-            name = "end"
-        elif name in _STREAM_FAULT_NAMES:
-            name = "error"
-        elif name == "done":
-            self.last_value = record.get("value")
+        name = str(record["event"])
+        if name == "done" and "source" not in record:
+            self.last_value = record["value"]
         return name, record
 
     def encode(self, event: Any) -> bytes:
-        """One frame for one event; a provider's completed event becomes the ``end`` frame."""
+        """One frame for one event.
+
+        A :class:`StreamCompleted` event is the ``end`` frame and ends the stream;
+        a :class:`Fault` is an ``error`` frame for its target, and the stream goes on.
+        """
         self._check()
         name, record = self.record(event)
-        if name in ("end", "error"):
+        if name == "end":
             self.finished = True
         return _frame(name, _dumps(record), self._take_id())
 
@@ -148,14 +143,12 @@ class SSEEncoder:
         ``snapshot`` defaults to the error's own (a :class:`ParseError` carries
         one), else to the last completed document.
         """
-        from ._cli import error_to_json
-
         self._check()
         if snapshot is None:
             snapshot = getattr(error, "snapshot", None)
         if snapshot is None:
             snapshot = self.last_value
-        record = error_to_json(error, snapshot=snapshot, kind=type(error).__name__)
+        record = error_to_json(error, snapshot=snapshot, exception=type(error).__name__)
         self.finished = True
         return _frame("error", _dumps(record), self._take_id())
 
