@@ -13,8 +13,8 @@ OpenAI-compatible endpoint at ``OPENAI_BASE_URL`` (default
 ``StreamingResponse(fieldstream.to_sse(events), headers=fieldstream.SSE_HEADERS)``.
 Query options for demos and tests (the page passes its own query string on):
 
-    fail_after=N    cut the stream with an error after N upstream chunks
-    stall_after=N   let the upstream go quiet after N chunks (a slow model), until stopped
+    fail_after=N    cut the stream with an error after N events
+    stall_after=N   let the upstream go quiet after N events (a slow model), until stopped
     speed=X         replay X times faster than recorded (default 1)
 
 ``GET /stats`` counts upstream calls: ``open``, ``completed``, ``closed_early``
@@ -47,7 +47,7 @@ log = logging.getLogger("fieldstream.web")
 
 PAGE = Path(__file__).with_name("index.html")
 #: The bundled recording (in the package) and its timing sidecar.
-RECORDING = "openai_chat_weather"
+RECORDING = "openai_chat_json_object.sse"
 SYSTEM = "Answer with one JSON object only."
 
 #: Upstream calls, for the page's Stop button to be checkable from outside.
@@ -61,24 +61,18 @@ class InjectedError(fieldstream.StreamError):
 def recording() -> tuple[bytes, list[dict[str, float]]]:
     """The recording's bytes and its timing lines ``{"t": seconds, "n": bytes}``.
 
-    The bundled one, or the ``.sse`` file named by ``FIELDSTREAM_RECORDING``
-    (with its ``.timing.jsonl`` sidecar, or else one SSE event every 30 ms).
+    The bundled one, or the raw body file named by ``FIELDSTREAM_RECORDING`` (made
+    with ``fieldstream record``) with its ``NAME.timing.jsonl`` sidecar.
     """
     path = os.environ.get("FIELDSTREAM_RECORDING")
     if path:
         body = Path(path).read_bytes()
-        sidecar = Path(path).with_suffix(".timing.jsonl")
-        timing_text = sidecar.read_text() if sidecar.exists() else None
+        timing = Path(path + ".timing.jsonl").read_text("utf-8")
     else:
         data = resources.files("fieldstream").joinpath("_data")
-        body = data.joinpath(f"{RECORDING}.sse").read_bytes()
-        timing_text = data.joinpath(f"{RECORDING}.timing.jsonl").read_text()
-    if timing_text is None:
-        frames = body.split(b"\n\n")
-        timing = [{"t": 0.03 * i, "n": len(f) + 2} for i, f in enumerate(frames)]
-    else:
-        timing = [json.loads(line) for line in timing_text.splitlines() if line.strip()]
-    return body, timing
+        body = data.joinpath(RECORDING).read_bytes()
+        timing = data.joinpath(RECORDING + ".timing.jsonl").read_text("utf-8")
+    return body, [json.loads(line) for line in timing.splitlines() if line.strip()]
 
 
 async def replay(speed: float) -> AsyncIterator[bytes]:
@@ -97,8 +91,21 @@ async def replay(speed: float) -> AsyncIterator[bytes]:
         yield body[offset:]
 
 
-async def live(prompt: str) -> AsyncIterator[bytes]:
-    """The raw body of a streamed chat completion from an OpenAI-compatible endpoint."""
+async def replayed(decoder: fieldstream.StreamDecoder, speed: float) -> AsyncIterator[Any]:
+    """Events of the replayed recording."""
+    chunks = replay(speed)
+    try:
+        async for chunk in chunks:
+            for event in decoder.feed(chunk):
+                yield event
+        for event in decoder.close():
+            yield event
+    finally:
+        await chunks.aclose()
+
+
+async def live(decoder: fieldstream.StreamDecoder, prompt: str) -> AsyncIterator[Any]:
+    """Events of a streamed chat completion from an OpenAI-compatible endpoint."""
     import httpx
 
     base = os.environ.get("OPENAI_BASE_URL", "https://api.openai.com/v1").rstrip("/")
@@ -110,42 +117,35 @@ async def live(prompt: str) -> AsyncIterator[bytes]:
         "messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": prompt}],
     }
     headers = {"Authorization": f"Bearer {os.environ['OPENAI_API_KEY']}"}
-    timeout = httpx.Timeout(600.0, connect=10.0)
-    try:
-        async with httpx.AsyncClient(timeout=timeout) as client:
-            async with client.stream("POST", f"{base}/chat/completions", json=request, headers=headers) as response:
-                if response.status_code >= 400:
-                    body = (await response.aread()).decode("utf-8", "replace")
-                    raise fieldstream.StreamError(f"the endpoint answered {response.status_code}: {body[:300]}")
-                async for chunk in response.aiter_bytes():
-                    yield chunk
-    except httpx.HTTPError as exc:
-        raise fieldstream.TransportError(f"{type(exc).__name__}: {exc}") from exc
+    async with httpx.AsyncClient(timeout=httpx.Timeout(600.0, connect=10.0)) as client:
+        # leaving this block (end, error, or the client went away) closes the response
+        async with fieldstream.aconnect(
+            client, "POST", f"{base}/chat/completions", decoder=decoder, json=request, headers=headers
+        ) as stream:
+            async for event in stream:
+                yield event
 
 
 async def upstream(
-    prompt: str, decoder: Any, *, speed: float, fail_after: int | None, stall_after: int | None
+    prompt: str, decoder: fieldstream.StreamDecoder, *, speed: float, fail_after: int | None, stall_after: int | None
 ) -> AsyncIterator[Any]:
-    """Events decoded from the upstream body; counts how the upstream call ended."""
-    source = live(prompt) if os.environ.get("OPENAI_API_KEY") else replay(speed)
+    """The upstream's events; counts how the upstream call ended."""
+    events = live(decoder, prompt) if os.environ.get("OPENAI_API_KEY") else replayed(decoder, speed)
     STATS["started"] += 1
     STATS["open"] += 1
     finished = False
     try:
         count = 0
-        async for chunk in source:
+        async for event in events:
             if fail_after is not None and count >= fail_after:
-                raise InjectedError(f"injected failure after {count} upstream chunks (fail_after={fail_after})")
+                raise InjectedError(f"injected failure after {count} events (fail_after={fail_after})")
             if stall_after is not None and count >= stall_after:
                 await asyncio.Event().wait()  # quiet until the client leaves
             count += 1
-            for event in decoder.feed(chunk):
-                yield event
-        for event in decoder.close():
             yield event
         finished = True
     finally:
-        await source.aclose()  # closes the HTTP response (or stops the replay)
+        await events.aclose()  # closes the HTTP response (or stops the replay)
         STATS["open"] -= 1
         if finished:
             STATS["completed"] += 1
@@ -154,35 +154,9 @@ async def upstream(
             log.warning("upstream closed before its end (client left, pressed Stop, or an error)")
 
 
-def make_decoder() -> Any:
-    """Chat-completion SSE bytes in, fieldstream events out."""
-    if hasattr(fieldstream, "StreamDecoder"):
-        return fieldstream.StreamDecoder("openai-chat")
-    return _ChatContent()
-
-
-class _ChatContent:
-    """TEMPORARY until StreamDecoder lands: SSE data lines -> choices[0].delta.content -> Parser."""
-
-    def __init__(self) -> None:
-        self.parser = fieldstream.Parser()
-        self.buffer = b""
-
-    def feed(self, chunk: bytes) -> list[Any]:
-        self.buffer += chunk
-        *lines, self.buffer = self.buffer.split(b"\n")
-        events: list[Any] = []
-        for line in lines:
-            if not line.startswith(b"data:") or line[5:].strip() == b"[DONE]":
-                continue
-            for choice in json.loads(line[5:]).get("choices", []):
-                content = (choice.get("delta") or {}).get("content")
-                if choice.get("index", 0) == 0 and content:
-                    events.extend(self.parser.feed(content))
-        return events
-
-    def close(self) -> list[Any]:
-        return self.parser.close()
+def make_decoder() -> fieldstream.StreamDecoder:
+    """Chat-completion SSE bytes in, fieldstream stream events out."""
+    return fieldstream.StreamDecoder("openai-chat")
 
 
 async def index(request: Request) -> HTMLResponse:
@@ -207,10 +181,9 @@ async def stream(request: Request) -> StreamingResponse:
     return StreamingResponse(frames, headers=fieldstream.SSE_HEADERS)
 
 
-def snapshot(decoder: Any) -> Any:
-    """The last good partial value, for an error frame."""
-    targets = getattr(decoder, "targets", None)
-    return {str(k): v for k, v in targets.items()} if targets is not None else decoder.parser.snapshot
+def snapshot(decoder: fieldstream.StreamDecoder) -> dict[str, Any]:
+    """The last good partial value of each target, for an error frame."""
+    return {str(source): target.snapshot for source, target in decoder.targets.items()}
 
 
 async def stats(request: Request) -> JSONResponse:
