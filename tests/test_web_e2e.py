@@ -7,6 +7,7 @@ with generous timeouts, so a slow machine only makes it slower.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -22,7 +23,7 @@ import pytest
 
 import fieldstream
 
-from .asgi_server import free_port
+from .asgi_server import free_port, serve
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "examples" / "web" / "app.py"
@@ -57,13 +58,13 @@ def example() -> Any:
     return load_app()
 
 
-@pytest.fixture(scope="module")
-def server(example: Any) -> Iterator[str]:
-    """``python examples/web/app.py --port N``, exactly as the README runs it (replay mode)."""
+@contextlib.contextmanager
+def run_example(**env_vars: str) -> Iterator[str]:
+    """``python examples/web/app.py --port N``, exactly as the README runs it."""
     import httpx
 
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")} | env_vars
     proc = subprocess.Popen(
         [sys.executable, str(APP), "--port", str(port)],
         env=env,
@@ -90,6 +91,13 @@ def server(example: Any) -> Iterator[str]:
         except subprocess.TimeoutExpired:  # pragma: no cover
             proc.kill()
             proc.communicate()
+
+
+@pytest.fixture(scope="module")
+def server(example: Any) -> Iterator[str]:
+    """The example in replay mode."""
+    with run_example() as url:
+        yield url
 
 
 def stats(server: str) -> dict[str, int]:
@@ -200,3 +208,62 @@ def test_a_mid_stream_error_is_shown_and_what_was_rendered_stays(server: str, pa
     assert "San Francisco" in fields["$.location"]
     assert len(fields) >= 3
     assert page.is_disabled("#stop")
+
+
+def fake_openai(body: bytes, stall_at: int, seen: dict[str, Any]) -> Any:
+    """An OpenAI-compatible endpoint on loopback: streams ``body[:stall_at]``, then goes quiet.
+
+    ``seen`` gets the request and counts streams that ended because the client closed them.
+    """
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import StreamingResponse
+    from starlette.routing import Route
+
+    async def completions(request: Request) -> StreamingResponse:
+        seen["request"] = await request.json()
+        seen["authorization"] = request.headers.get("authorization")
+
+        async def chunks() -> Any:
+            import asyncio
+
+            try:
+                for i in range(0, stall_at, 200):
+                    yield body[i : min(i + 200, stall_at)]
+                    await asyncio.sleep(0.01)
+                seen["stalled"] = True
+                await asyncio.Event().wait()  # a model thinking, until the client leaves
+            finally:
+                seen["closed"] = seen.get("closed", 0) + 1
+
+        return StreamingResponse(chunks(), media_type="text/event-stream")
+
+    return Starlette(routes=[Route("/v1/chat/completions", completions, methods=["POST"])])
+
+
+def test_live_mode_stop_closes_the_http_response_upstream(example: Any, browser: Any) -> None:
+    body, _ = example.recording()
+    stall_at = body.index(b"Tuesday")  # the forecast is under way
+    seen: dict[str, Any] = {}
+    with serve(fake_openai(body, stall_at, seen)) as upstream_url:
+        with run_example(OPENAI_API_KEY="sk-test", OPENAI_BASE_URL=upstream_url + "/v1") as url:
+            page = browser.new_page()
+            page.set_default_timeout(WAIT_MS)
+            try:
+                page.goto(f"{url}/?autostart")
+                page.wait_for_selector('#tree .node.complete[data-path="$.forecast[0]"]')
+                assert page.get_attribute("#status", "data-state") == "streaming"
+                assert "Monday" in rendered(page)["$.forecast[0]"]
+                page.click("#stop")
+                after = wait_for_stats(url, lambda s: s["closed_early"] == 1)
+                assert after == {"started": 1, "open": 0, "completed": 0, "closed_early": 1}
+                deadline = time.monotonic() + 60
+                while seen.get("closed") != 1 and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                assert seen.get("closed") == 1  # the provider saw its response closed
+                assert seen["stalled"] is True
+            finally:
+                page.close()
+    assert seen["authorization"] == "Bearer sk-test"
+    assert seen["request"]["stream"] is True
+    assert seen["request"]["response_format"] == {"type": "json_object"}
