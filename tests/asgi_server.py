@@ -52,7 +52,7 @@ def parse_sse(text: str) -> list[dict[str, Any]]:
                 frame["comment"] = line[1:].strip()
                 continue
             key, _, value = line.partition(":")
-            value = value[1:] if value.startswith(" ") else value
+            value = value.removeprefix(" ")
             if key == "data":
                 data.append(value)
             else:

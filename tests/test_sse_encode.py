@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,8 @@ import fieldstream as fs
 from fieldstream._cli import event_to_json
 
 from .asgi_server import parse_sse, serve
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "streams"
 from .splits import SPLITS, chunked
 
 DOC = '{"title": "Caf\\u00e9 \\"Nord\\"", "tags": ["a", "b\\nc"], "n": 3, "ok": true, "notes": "line1\\nline2"}'
@@ -74,6 +77,40 @@ def test_only_events_can_be_encoded() -> None:
 def test_keepalive_must_be_positive() -> None:
     with pytest.raises(fs.UsageError, match="keepalive"):
         fs.to_sse([], keepalive=0)
+
+
+def decoded(body: bytes, how: str = "whole") -> list[fs.StreamEvent]:
+    decoder = fs.StreamDecoder()
+    events: list[fs.StreamEvent] = []
+    for chunk in chunked(body, how):
+        events.extend(decoder.feed(chunk))
+    return events + decoder.close()
+
+
+@pytest.mark.parametrize("how", ["whole", "random-1"])
+def test_stream_events_carry_their_records_and_the_provider_end(how: str) -> None:
+    from importlib import resources
+
+    body = resources.files("fieldstream").joinpath("_data/openai_chat_json_object.sse").read_bytes()
+    events = decoded(body, how)
+    frames = parse_sse(b"".join(fs.to_sse(iter(events))).decode())
+    assert [f["data"] for f in frames] == [fs.stream_event_to_json(e) for e in events]
+    assert frames[0]["event"] == "start"
+    end = frames[-1]  # the provider's own end, with usage; no second end frame
+    assert end["event"] == "end"
+    assert end["data"]["usage"]["total_tokens"] == 196
+    assert end["data"]["finish_reasons"] == {"choices[0]": "stop"}
+    assert frames[-2]["event"] == "done"
+    assert frames[-2]["data"]["source"] == "choices[0]"
+    assert frames[-2]["data"]["value"]["location"] == "San Francisco, CA"
+
+
+def test_a_target_fault_is_an_error_frame_and_the_stream_goes_on_to_its_end() -> None:
+    body = (CORPUS / "openai_chat_completions" / "oai_py_json_schema_max_tokens_1.sse").read_bytes()
+    frames = parse_sse(fs.sse_encode(decoded(body)).decode())
+    assert [f["event"] for f in frames] == ["start", "error", "end"]
+    assert frames[1]["data"]["kind"] == "truncated"
+    assert frames[2]["data"]["finish_reasons"] == {"choices[0]": "length"}
 
 
 def broken_source(text: str) -> Iterator[fs.Event]:

@@ -37,6 +37,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--disable-dev-shm-usage",  # containers often have a tiny /dev/shm
 ]
 WAIT_MS = 60_000
 
@@ -152,7 +153,7 @@ def two_thirds(example: Any) -> int:
 def test_fields_render_live_and_stop_closes_the_upstream(server: str, page: Any, example: Any) -> None:
     before = stats(server)
     # the upstream goes quiet halfway (a slow model): what is on screen came before the end
-    page.goto(f"{server}/?autostart&stall_after={two_thirds(example)}")
+    page.goto(f"{server}/?autostart&speed=4&stall_after={two_thirds(example)}")
     expected = two_thirds(example)  # events before the stall: all drawn
     page.wait_for_function(f"document.getElementById('tree').dataset.frames === '{expected}'")
     assert page.get_attribute("#status", "data-state") == "streaming"
@@ -175,7 +176,7 @@ def test_fields_render_live_and_stop_closes_the_upstream(server: str, page: Any,
 
 def test_a_whole_stream_renders_progressively_and_ends(server: str, page: Any, example: Any) -> None:
     before = stats(server)
-    page.goto(f"{server}/?autostart")
+    page.goto(f"{server}/?autostart&speed=2")  # the recording takes 7.4 s at speed 1
     # fields are on screen while the stream is still running...
     page.wait_for_function(
         "document.querySelectorAll('#tree .node.complete').length > 0"
@@ -200,7 +201,7 @@ def test_a_whole_stream_renders_progressively_and_ends(server: str, page: Any, e
 
 
 def test_a_mid_stream_error_is_shown_and_what_was_rendered_stays(server: str, page: Any, example: Any) -> None:
-    page.goto(f"{server}/?autostart&fail_after={two_thirds(example)}")
+    page.goto(f"{server}/?autostart&speed=4&fail_after={two_thirds(example)}")
     page.wait_for_selector("#error:not([hidden])")
     assert "injected failure" in page.inner_text("#error")
     assert page.get_attribute("#status", "data-state") == "error"
@@ -245,25 +246,27 @@ def test_live_mode_stop_closes_the_http_response_upstream(example: Any, browser:
     body, _ = example.recording()
     stall_at = body.index(b"Tuesday")  # the forecast is under way
     seen: dict[str, Any] = {}
-    with serve(fake_openai(body, stall_at, seen)) as upstream_url:
-        with run_example(OPENAI_API_KEY="sk-test", OPENAI_BASE_URL=upstream_url + "/v1") as url:
-            page = browser.new_page()
-            page.set_default_timeout(WAIT_MS)
-            try:
-                page.goto(f"{url}/?autostart")
-                page.wait_for_selector('#tree .node.complete[data-path="$.forecast[0]"]')
-                assert page.get_attribute("#status", "data-state") == "streaming"
-                assert "Monday" in rendered(page)["$.forecast[0]"]
-                page.click("#stop")
-                after = wait_for_stats(url, lambda s: s["closed_early"] == 1)
-                assert after == {"started": 1, "open": 0, "completed": 0, "closed_early": 1}
-                deadline = time.monotonic() + 60
-                while seen.get("closed") != 1 and time.monotonic() < deadline:
-                    time.sleep(0.05)
-                assert seen.get("closed") == 1  # the provider saw its response closed
-                assert seen["stalled"] is True
-            finally:
-                page.close()
+    with (
+        serve(fake_openai(body, stall_at, seen)) as upstream_url,
+        run_example(OPENAI_API_KEY="sk-test", OPENAI_BASE_URL=upstream_url + "/v1") as url,
+    ):
+        page = browser.new_page()
+        page.set_default_timeout(WAIT_MS)
+        try:
+            page.goto(f"{url}/?autostart")
+            page.wait_for_selector('#tree .node.complete[data-path="$.forecast[0]"]')
+            assert page.get_attribute("#status", "data-state") == "streaming"
+            assert "Monday" in rendered(page)["$.forecast[0]"]
+            page.click("#stop")
+            after = wait_for_stats(url, lambda s: s["closed_early"] == 1)
+            assert after == {"started": 1, "open": 0, "completed": 0, "closed_early": 1}
+            deadline = time.monotonic() + 60
+            while seen.get("closed") != 1 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert seen.get("closed") == 1  # the provider saw its response closed
+            assert seen["stalled"] is True
+        finally:
+            page.close()
     assert seen["authorization"] == "Bearer sk-test"
     assert seen["request"]["stream"] is True
     assert seen["request"]["response_format"] == {"type": "json_object"}

@@ -117,13 +117,14 @@ async def live(decoder: fieldstream.StreamDecoder, prompt: str) -> AsyncIterator
         "messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": prompt}],
     }
     headers = {"Authorization": f"Bearer {os.environ['OPENAI_API_KEY']}"}
-    async with httpx.AsyncClient(timeout=httpx.Timeout(600.0, connect=10.0)) as client:
-        # leaving this block (end, error, or the client went away) closes the response
-        async with fieldstream.aconnect(
-            client, "POST", f"{base}/chat/completions", decoder=decoder, json=request, headers=headers
-        ) as stream:
-            async for event in stream:
-                yield event
+    url = f"{base}/chat/completions"
+    # leaving this block (end, error, or the client went away) closes the response
+    async with (
+        httpx.AsyncClient(timeout=httpx.Timeout(600.0, connect=10.0)) as client,
+        fieldstream.aconnect(client, "POST", url, decoder=decoder, json=request, headers=headers) as stream,
+    ):
+        async for event in stream:
+            yield event
 
 
 async def upstream(

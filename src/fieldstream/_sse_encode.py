@@ -28,6 +28,7 @@ the same frames as the dicts sse-starlette's ``EventSourceResponse`` takes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from typing import Any, overload
@@ -245,10 +246,8 @@ async def _with_keepalives(events: AsyncIterable[Any], keepalive: float) -> Asyn
     finally:
         if not task.done():
             task.cancel()
-            try:
+            with contextlib.suppress(BaseException):  # only waiting for the source's cleanup
                 await task
-            except BaseException:  # noqa: BLE001 - only waiting for the source's cleanup
-                pass
 
 
 async def _async_frames(
