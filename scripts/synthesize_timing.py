@@ -20,7 +20,8 @@ COALESCE = 0.15  # chance that a read carries two events
 
 
 def main(path: str) -> None:
-    body = open(path, "rb").read()
+    with open(path, "rb") as f:
+        body = f.read()
     events = [e + b"\n\n" for e in body.split(b"\n\n")[:-1]]
     assert b"".join(events) == body, "expected an SSE body with \\n\\n separators"
     rng = random.Random(SEED)

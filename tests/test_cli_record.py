@@ -27,7 +27,7 @@ def events_of(body: bytes) -> list[bytes]:
 
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "fieldstream", *args], capture_output=True, text=True, timeout=60, cwd=cwd
+        [sys.executable, "-m", "fieldstream", *args], capture_output=True, text=True, timeout=60, cwd=cwd, check=False
     )
 
 
@@ -41,7 +41,7 @@ def test_record_saves_body_and_timing(server: StreamServer, tmp_path: Path) -> N
         "-H", "Authorization: Bearer sk-test", "-o", str(out),
     )
     assert result.returncode == 0, result.stderr
-    assert "saved %d bytes" % len(body) in result.stderr
+    assert f"saved {len(body)} bytes" in result.stderr
     assert out.read_bytes() == body
     reads = [json.loads(line) for line in (tmp_path / "loc.sse.timing.jsonl").read_text().splitlines()]
     assert sum(r["n"] for r in reads) == len(body)

@@ -10,20 +10,21 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 import fieldstream as fs
 
-from .streamserver import Script, StreamServer, running
+from .streamserver import Script, StreamServer, running, sse
 
 SLOW_ITEMS = 2000  # 2000 chunks x 10 ms: 20 s if nobody hangs up
 WAIT = 10.0  # generous upper bound for the server to notice; a pass is usually milliseconds
 
 
 def slow_array() -> list[bytes]:
-    return [b"["] + [b'"item-%04d", ' % i for i in range(SLOW_ITEMS)] + [b'"last"]']
+    return [b"["] + [f'"item-{i:04d}", '.encode() for i in range(SLOW_ITEMS)] + [b'"last"]']
 
 
 @pytest.fixture
@@ -96,10 +97,9 @@ def test_breaking_the_loop_closes_inside_the_block(server: StreamServer, slow: s
 
 
 def test_an_exception_closes(server: StreamServer, slow: str) -> None:
-    with pytest.raises(KeyError):
-        with fs.connect(None, "GET", slow, decoder=fs.Parser()) as stream:
-            for _ in stream:
-                raise KeyError("caller's own error")
+    with pytest.raises(KeyError), fs.connect(None, "GET", slow, decoder=fs.Parser()) as stream:
+        for _ in stream:
+            raise KeyError("caller's own error")
     assert_hung_up(server)
 
 
@@ -199,9 +199,8 @@ ERROR_BODIES = [
 @pytest.mark.parametrize(("status", "body", "message"), ERROR_BODIES)
 def test_error_status_is_a_stream_error(server: StreamServer, status: int, body: bytes, message: str) -> None:
     server.serve("/err", Script([body], status=status, content_type="application/json"))
-    with pytest.raises(fs.StreamError) as info:
-        with fs.connect(None, "POST", server.url("/err"), decoder=fs.Parser()):
-            pytest.fail("no stream on an error status")
+    with pytest.raises(fs.StreamError) as info, fs.connect(None, "POST", server.url("/err"), decoder=fs.Parser()):
+        pytest.fail("no stream on an error status")
     assert type(info.value) is fs.StreamError
     assert info.value.status_code == status and info.value.provider_message == message
     assert f"HTTP {status}" in str(info.value) and message in str(info.value)
@@ -275,3 +274,100 @@ def test_connection_refused_is_a_transport_error() -> None:
 
     with pytest.raises(fs.TransportError, match="ConnectError"):
         asyncio.run(main())
+
+
+# -- provider streams through the default StreamDecoder --------------------------------
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "streams"
+PROVIDER_STREAMS = [
+    # (recording, format), one per wire format
+    ("openai_chat_completions/oai_py_tools_parallel_two.sse", "openai-chat"),
+    ("openai_responses/llm_gpt4omini_json_schema_dog.sse", "openai-responses"),
+    ("anthropic_messages/ant_sdk_tool_use_get_weather.sse", "anthropic"),
+    ("gemini/pai_gemini3_json_schema_text.sse", "gemini"),
+    ("ollama/sk_llama32_tool_call.ndjson", "ollama"),
+]
+
+
+def split_reads(body: bytes) -> list[bytes]:
+    # uneven reads that cut events, lines and UTF-8 sequences anywhere
+    cuts = [0, *range(7, len(body), 97), len(body)]
+    return [body[a:b] for a, b in zip(cuts, cuts[1:]) if b > a]
+
+
+@pytest.mark.parametrize(("name", "format"), PROVIDER_STREAMS)
+def test_provider_stream_matches_the_decoder_fed_whole(server: StreamServer, name: str, format: str) -> None:
+    body = (CORPUS / name).read_bytes()
+    ctype = "application/x-ndjson" if name.endswith(".ndjson") else "text/event-stream"
+    server.serve("/v1/stream", Script(split_reads(body), content_type=ctype, delay=0.0005))
+    with fs.connect(None, "POST", server.url("/v1/stream"), json={"stream": True}) as stream:
+        events = list(stream)
+        targets = {str(s): t.snapshot for s, t in stream.decoder.targets.items()}
+    whole = fs.StreamDecoder()
+    expected = whole.feed(body) + whole.close()
+    assert [fs.stream_event_to_json(e) for e in events if not isinstance(e, fs.StreamCompleted)] == [
+        fs.stream_event_to_json(e) for e in expected if not isinstance(e, fs.StreamCompleted)
+    ] or _same_after_merging(events, expected)
+    assert isinstance(events[-1], fs.StreamCompleted) and events[-1].format == format
+    assert events[-1].values == expected[-1].values and events[-1].values
+    assert targets == {str(s): t.snapshot for s, t in whole.targets.items()}
+
+
+def _same_after_merging(a: list[object], b: list[object]) -> bool:
+    # Deltas may be cut differently by different reads; their joined text may not.
+    def merged(events: list[object]) -> list[object]:
+        out: list[object] = []
+        for e in events:
+            r = fs.stream_event_to_json(e)  # type: ignore[arg-type]
+            if r["event"] == "end":
+                continue
+            if out and r["event"] == "delta" and out[-1]["event"] == "delta" and (  # type: ignore[index]
+                out[-1]["source"], out[-1]["path"]) == (r["source"], r["path"]):  # type: ignore[index]
+                out[-1]["text"] += r["text"]  # type: ignore[index]
+            else:
+                out.append(r)
+        return out
+
+    return merged(a) == merged(b)
+
+
+def slow_chat() -> list[bytes]:
+    head = {"choices": [{"index": 0, "delta": {"role": "assistant", "content": '{"items": ['}}]}
+    items = [{"choices": [{"index": 0, "delta": {"content": f'"item-{i:04d}", '}}]} for i in range(SLOW_ITEMS)]
+    return sse(head, *items)
+
+
+def test_provider_stream_cancellation_sync_and_async(server: StreamServer) -> None:
+    server.serve("/v1/chat/completions", Script(slow_chat(), delay=0.01))
+    url = server.url("/v1/chat/completions")
+    with fs.connect(None, "POST", url, json={"stream": True}) as stream:
+        for event in stream:
+            if isinstance(event, fs.TargetEvent) and event.event.path == ("items", 2):
+                break
+        assert_hung_up(server)
+        assert stream.decoder.targets["choices[0]"].snapshot["items"][:2] == ["item-0000", "item-0001"]
+
+    async def consume(seen: asyncio.Event) -> None:
+        async with fs.aconnect(None, "POST", url, json={"stream": True}) as stream:
+            async for event in stream:
+                if isinstance(event, fs.TargetEvent):
+                    seen.set()
+
+    async def main() -> None:
+        seen = asyncio.Event()
+        task = asyncio.create_task(consume(seen))
+        await seen.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.to_thread(assert_hung_up, server)
+
+    asyncio.run(main())
+
+
+def test_provider_reset_keeps_per_target_snapshots(server: StreamServer) -> None:
+    server.serve("/v1/chat/completions", Script(slow_chat()[:4], delay=0.005, end="reset"))
+    with pytest.raises(fs.TransportError) as info:
+        with fs.connect(None, "POST", server.url("/v1/chat/completions")) as stream:
+            list(stream)
+    assert info.value.snapshot == {"choices[0]": {"items": ["item-0000", "item-0001", "item-0002"]}}

@@ -47,6 +47,7 @@ from ._parser import (
 )
 from ._httpx import AsyncEventStream, EventStream, aconnect, connect
 from ._paths import Path, format_path
+from ._sdk import afrom_sdk, from_sdk
 from ._sse_encode import SSE_HEADERS, SSEEncoder, sse_encode, to_sse, to_sse_dicts
 
 __version__ = "0.1.0"
@@ -97,8 +98,10 @@ __all__ = [
     "ValueInvalid",
     "__version__",
     "aconnect",
+    "afrom_sdk",
     "connect",
     "format_path",
+    "from_sdk",
     "sse_encode",
     "stream_event_to_json",
     "to_sse",

@@ -24,6 +24,7 @@ __all__ = ["event_to_json", "main"]
 # a module's handler gets ``(args, out)`` and returns the exit status.
 _COMMAND_MODULES: list[str] = [
     "._cli_record",
+    "._cli_replay",
 ]
 
 

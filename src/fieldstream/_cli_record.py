@@ -140,6 +140,6 @@ class _Progress:
         if self._live is not None:
             self._live.update(self._line())
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         if self._live is not None:
             self._live.__exit__(*exc_info)

@@ -57,9 +57,9 @@ def make_decoder(
     format: str, schema: Any, tools: Any, content: str, parser_options: dict[str, Any]
 ) -> Any:
     """The default decoder: ``fieldstream.StreamDecoder`` with these options."""
-    from . import StreamDecoder  # type: ignore[attr-defined]
+    from . import StreamDecoder
 
-    return StreamDecoder(format, schema=schema, tools=tools, content=content, **parser_options)
+    return StreamDecoder(format, schema=schema, tools=tools, content=content, **parser_options)  # type: ignore[arg-type]
 
 
 def _snapshot(decoder: Any) -> Any:
@@ -164,7 +164,7 @@ class EventStream(_Shell):
     def __enter__(self) -> EventStream:
         return self
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def __repr__(self) -> str:
@@ -209,7 +209,7 @@ class AsyncEventStream(_Shell):
     async def __aenter__(self) -> AsyncEventStream:
         return self
 
-    async def __aexit__(self, *exc_info: Any) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
     def __repr__(self) -> str:
