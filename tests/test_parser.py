@@ -368,3 +368,22 @@ def test_events_are_immutable() -> None:
     event = fs.ValueCompleted(path=("a",), value=1)
     with pytest.raises(AttributeError):
         event.value = 2  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("how", SPLITS)
+def test_keep_items_false_drops_completed_items(how: str) -> None:
+    text = '{"items": [{"id": 1, "tags": ["a", "b"]}, "two", 3, [4, [5]]], "after": [true]}'
+    parser = fs.Parser(keep_items=False)
+    events = []
+    sizes = []
+    for chunk in chunked(text, how):
+        events += parser.feed(chunk)
+        items = (parser.snapshot or {}).get("items", [])
+        sizes.append(len(items))
+    events += parser.close()
+    assert max(sizes) <= 1  # never more than the unfinished item
+    items = [e.value for e in events if isinstance(e, fs.ItemCompleted) and e.path[:1] == ("items",) and len(e.path) == 2]
+    assert items == [{"id": 1, "tags": ["a", "b"]}, "two", 3, [4, [5]]]
+    assert parser.snapshot == {"items": [], "after": []}
+    root = fs.Parser(keep_items=False)
+    assert [e.value for e in root.feed("[[1, 2], [3]] ") if isinstance(e, fs.ItemCompleted)] == [1, 2, [1, 2], 3, [3]]

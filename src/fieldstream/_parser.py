@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import codecs
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 from ._errors import IncompleteError, LimitError, ParseError, UsageError
 from ._events import DocumentCompleted, Event, ItemCompleted, StringDelta, ValueCompleted
-from ._paths import format_path
+from ._paths import Path, format_path
 
 __all__ = [
     "DEFAULT_MAX_DEPTH",
@@ -64,36 +65,40 @@ _S_PROSE = 11  # text before the first '{' or '[' (prose mode)
 _S_ERROR = 12
 _S_CLOSED = 13
 
-_WS = re.compile(r"[ \t\n\r]*")
-_STRING_RUN = re.compile(r'[^"\\\x00-\x1f]*')
-_NUMBER_RUN = re.compile(r"[0-9eE.+\-]*")
+# The run patterns (`*`) always match, so their `.match(...).end()` is safe; typed
+# as returning Any to say so to mypy without a None check on the hot path.
+_Runner = Callable[[str, int], Any]
+_WS: _Runner = re.compile(r"[ \t\n\r]*").match
+_STRING_RUN: _Runner = re.compile(r'[^"\\\x00-\x1f]*').match
+_NUMBER_RUN: _Runner = re.compile(r"[0-9eE.+\-]*").match
+_PROSE: _Runner = re.compile(r"[^{\[]*").match
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+\-]?[0-9]+)?")
-_PROSE = re.compile(r"[^{\[]*")
 _HEX4 = re.compile(r"[0-9a-fA-F]{4}")
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
-_LITERALS = {"t": ("true", True), "f": ("false", False), "n": ("null", None)}
+_LITERALS: dict[str, tuple[str, Any]] = {"t": ("true", True), "f": ("false", False), "n": ("null", None)}
 _NUMBER_START = frozenset("-0123456789")
 
-_new = object.__new__
-_set_path = ValueCompleted.path.__set__  # type: ignore[attr-defined]
-_set_value = ValueCompleted.value.__set__  # type: ignore[attr-defined]
-_set_delta_path = StringDelta.path.__set__  # type: ignore[attr-defined]
-_set_delta_text = StringDelta.text.__set__  # type: ignore[attr-defined]
+# The hot path builds frozen events without the dataclass __init__ (half the
+# cost): a new instance, then the slot descriptors set its fields directly.
+_new: Any = object.__new__
+_set_path: Any = vars(ValueCompleted)["path"].__set__
+_set_value: Any = vars(ValueCompleted)["value"].__set__
+_set_delta_path: Any = vars(StringDelta)["path"].__set__
+_set_delta_text: Any = vars(StringDelta)["text"].__set__
 
 
-def _completed(cls: type, path: tuple, value: Any) -> ValueCompleted:
-    # The hot path builds frozen events without the dataclass __init__ (half the cost).
-    event = _new(cls)
+def _completed(cls: type[ValueCompleted], path: Path, value: Any) -> ValueCompleted:
+    event: ValueCompleted = _new(cls)
     _set_path(event, path)
     _set_value(event, value)
-    return event  # type: ignore[no-any-return]
+    return event
 
 
-def _delta(path: tuple, text: str) -> StringDelta:
-    event = _new(StringDelta)
+def _delta(path: Path, text: str) -> StringDelta:
+    event: StringDelta = _new(StringDelta)
     _set_delta_path(event, path)
     _set_delta_text(event, text)
-    return event  # type: ignore[no-any-return]
+    return event
 
 
 def _describe(char: str) -> str:
@@ -127,6 +132,14 @@ class Parser:
         JSON); each ends with a :class:`DocumentCompleted`.
     ``deltas``
         Emit :class:`StringDelta` events (default ``True``).
+    ``keep_items``
+        Keep completed array items in their array (default ``True``).  With
+        ``False`` an item is dropped right after its :class:`ItemCompleted`
+        event, so an endless array streams in constant memory.  This applies to
+        the outermost arrays only (those not inside another array): each of
+        their items is delivered whole, nested arrays included, but the outer
+        array itself, in the snapshot and in later events, holds only its
+        unfinished item.
     ``max_depth``, ``max_string_length``, ``max_number_length``
         Limits against hostile input; exceeding one raises :class:`LimitError`.
 
@@ -139,7 +152,8 @@ class Parser:
         if schema is not None and cls is Parser:
             from ._typed import TypedParser  # lazy: pydantic is an optional extra
 
-            return super().__new__(TypedParser)
+            instance: Parser = super().__new__(TypedParser)
+            return instance
         return super().__new__(cls)
 
     def __init__(
@@ -150,6 +164,7 @@ class Parser:
         prose: bool = False,
         multiple: bool = False,
         deltas: bool = True,
+        keep_items: bool = True,
         max_depth: int = DEFAULT_MAX_DEPTH,
         max_string_length: int = DEFAULT_MAX_STRING_LENGTH,
         max_number_length: int = DEFAULT_MAX_NUMBER_LENGTH,
@@ -164,17 +179,19 @@ class Parser:
         self.prose = prose
         self.multiple = multiple
         self.deltas = deltas
+        self.keep_items = keep_items
         self.max_depth = max_depth
         self.max_string_length = max_string_length
         self.max_number_length = max_number_length
 
         self._state = _S_PROSE if prose else _S_VALUE
         self._stack: list[Any] = []  # open containers, innermost last
+        self._lists = 0  # how many of them are arrays (for keep_items=False)
         self._path: list[Any] = []  # key or index of the current value in each container
         self._pending = ""  # unfinished token prefix (number, literal, escape)
         self._parts: list[str] = []  # decoded text of the current string or key
         self._length = 0  # characters in _parts
-        self._string_path: tuple = ()  # path of the current string value
+        self._string_path: Path = ()  # path of the current string value
         self._placed = False  # the unfinished string was appended to its list by `snapshot`
         self._root: Any = None
         self._started = False  # the current document has begun
@@ -202,14 +219,9 @@ class Parser:
         return self._root
 
     @property
-    def path(self) -> tuple:
+    def path(self) -> Path:
         """The path of the value being parsed now (keys are known before values start)."""
         return tuple(self._path)
-
-    @property
-    def done(self) -> bool:
-        """Whether a complete top-level document has been parsed (and not a new one begun)."""
-        return self._state == _S_END or (self._documents > 0 and not self._started)
 
     @property
     def documents(self) -> int:
@@ -258,10 +270,7 @@ class Parser:
             buf, self._pending = self._pending, ""
             self._number(buf, 0, len(buf), events, final=True)
             state = self._state
-        if state == _S_END or (self.multiple and self._documents and not self._started):
-            self._state = _S_CLOSED
-            return events
-        if self.multiple and not self._started and state in (_S_VALUE, _S_PROSE):
+        if state == _S_END or (self.multiple and not self._started):  # NDJSON may be empty
             self._state = _S_CLOSED
             return events
         if not self._started:
@@ -273,7 +282,6 @@ class Parser:
         pending = self._pending
         self._pending = ""
         self._fail(what, pending, len(pending), IncompleteError)
-        raise AssertionError("unreachable")  # pragma: no cover
 
     # -- scanning --------------------------------------------------------
 
@@ -285,7 +293,7 @@ class Parser:
         stack = self._stack
         path = self._path
         append = events.append
-        ws = _WS.match
+        ws = _WS
         try:
             while pos < n:
                 if state == _S_STRING:
@@ -359,6 +367,7 @@ class Parser:
                             state = _S_FIRST_KEY
                         else:
                             path.append(0)
+                            self._lists += 1
                             state = _S_FIRST_ITEM
                         continue
                     if c == "]" and state == _S_FIRST_ITEM:
@@ -466,7 +475,7 @@ class Parser:
                     self._fail(f"unexpected {_describe(buf[pos])} after the JSON document", buf, pos)
 
                 if state == _S_PROSE:
-                    pos = _PROSE.match(buf, pos).end()
+                    pos = _PROSE(buf, pos).end()
                     if pos < n:
                         state = _S_VALUE
                     continue
@@ -477,22 +486,18 @@ class Parser:
                 self._place_partial_string()
                 exc.snapshot = self._root
             raise
-        finally:
-            if self._state < _S_ERROR:
-                self._state = state
-                self._account(buf, new)
-
-    def _account(self, buf: str, new: int) -> None:
-        """After a chunk: move the base offset past what was consumed, count newlines."""
-        count = buf.count("\n", new)  # the pending prefix never holds a newline
+        self._state = state
+        # Move the base offset past what was consumed; count newlines for error
+        # positions (the pending prefix never holds a newline).
+        count = buf.count("\n", new)
         if count:
             self._lines += count
             self._line_start = self._base + buf.rindex("\n", new) + 1
-        self._base += len(buf) - len(self._pending)
+        self._base += n - len(self._pending)
 
     def _string(self, buf: str, pos: int, n: int, pieces: list[str]) -> tuple[int, bool]:
         """Decode string text from ``pos``; return (new pos, whether the closing quote was seen)."""
-        run = _STRING_RUN.match
+        run = _STRING_RUN
         while True:
             end = run(buf, pos).end()
             if end > pos:
@@ -541,7 +546,7 @@ class Parser:
 
     def _number(self, buf: str, pos: int, n: int, events: list[Event], *, final: bool) -> int:
         """Scan a number at ``pos``; complete it, or keep its prefix pending."""
-        end = _NUMBER_RUN.match(buf, pos).end()
+        end: int = _NUMBER_RUN(buf, pos).end()
         if end - pos > self.max_number_length:
             self._fail(f"number longer than max_number_length={self.max_number_length}", buf, pos, LimitError)
         if end == n and not final:
@@ -586,9 +591,12 @@ class Parser:
         top = stack[-1]
         if type(top) is list:
             if self._placed:
-                top[-1] = value
                 self._placed = False
-            else:
+                if self.keep_items or self._lists > 1:
+                    top[-1] = value
+                else:
+                    top.pop()
+            elif self.keep_items or self._lists > 1:
                 top.append(value)
             events.append(_completed(ItemCompleted, tuple(self._path), value))
         else:
@@ -601,9 +609,15 @@ class Parser:
         stack = self._stack
         value = stack.pop()
         self._path.pop()
+        if type(value) is list:
+            self._lists -= 1
         if stack:
-            cls = ItemCompleted if type(stack[-1]) is list else ValueCompleted
-            events.append(_completed(cls, tuple(self._path), value))
+            if type(stack[-1]) is list:
+                events.append(_completed(ItemCompleted, tuple(self._path), value))
+                if not self.keep_items and self._lists == 1:
+                    stack[-1].pop()  # it was attached when it opened
+            else:
+                events.append(_completed(ValueCompleted, tuple(self._path), value))
             self._state = _S_AFTER
             return _S_AFTER
         events.append(_completed(ValueCompleted, (), value))
@@ -648,9 +662,8 @@ class Parser:
             self._pending = ""
             message = f"invalid UTF-8 ({exc.reason})"
             self._fail(message, pending, len(pending), ParseError, cause=exc)
-            raise AssertionError("unreachable")  # pragma: no cover
-
-    def _fail_limit_string(self, buf: str, pos: int) -> None:
+    
+    def _fail_limit_string(self, buf: str, pos: int) -> NoReturn:
         self._fail(f"string longer than max_string_length={self.max_string_length}", buf, pos, LimitError)
 
     def _fail(
@@ -660,7 +673,7 @@ class Parser:
         pos: int,
         cls: type[ParseError] = ParseError,
         cause: BaseException | None = None,
-    ) -> None:
+    ) -> NoReturn:
         """Enter the error state and raise ``cls`` located at ``buf[pos]``."""
         offset = self._base + pos
         newlines = buf.count("\n", 0, pos)
@@ -680,7 +693,7 @@ class Parser:
         self._error = error
         raise error from cause
 
-    def _refuse(self, what: str) -> None:
+    def _refuse(self, what: str) -> NoReturn:
         if self._state == _S_CLOSED:
             raise UsageError(f"{what}() after close(): create a new Parser for a new stream")
         raise UsageError(f"{what}() after a parse error ({self._error}): the parser cannot recover; create a new Parser")

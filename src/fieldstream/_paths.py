@@ -33,5 +33,5 @@ def format_path(path: Path) -> str:
         if type(step) is int:
             parts.append(f"[{step}]")
         else:
-            parts.append(_key(step))  # type: ignore[arg-type]
+            parts.append(_key(step))
     return "".join(parts)
