@@ -160,6 +160,7 @@ def test_fields_render_live_and_stop_closes_the_upstream(server: str, page: Any,
     fields = rendered(page)
     assert "San Francisco" in fields["$.location"]
     assert page.is_enabled("#stop")
+    assert "Replaying" in page.inner_text("#mode")
     assert wait_for_stats(server, lambda s: s["open"] > before["open"])["open"] == before["open"] + 1
     shot = os.environ.get("FIELDSTREAM_WEB_SCREENSHOT")
     if shot:
@@ -229,8 +230,8 @@ def fake_openai(body: bytes, stall_at: int, seen: dict[str, Any]) -> Any:
             import asyncio
 
             try:
-                for i in range(0, stall_at, 200):
-                    yield body[i : min(i + 200, stall_at)]
+                for i in range(0, stall_at, 1000):
+                    yield body[i : min(i + 1000, stall_at)]
                     await asyncio.sleep(0.01)
                 seen["stalled"] = True
                 await asyncio.Event().wait()  # a model thinking, until the client leaves
@@ -257,6 +258,7 @@ def test_live_mode_stop_closes_the_http_response_upstream(example: Any, browser:
             page.wait_for_selector('#tree .node.complete[data-path="$.forecast[0]"]')
             assert page.get_attribute("#status", "data-state") == "streaming"
             assert "Monday" in rendered(page)["$.forecast[0]"]
+            assert "live" in page.inner_text("#mode")
             page.click("#stop")
             after = wait_for_stats(url, lambda s: s["closed_early"] == 1)
             assert after == {"started": 1, "open": 0, "completed": 0, "closed_early": 1}

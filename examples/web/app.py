@@ -24,6 +24,7 @@ Query options for demos and tests (the page passes its own query string on):
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import logging
 import os
@@ -161,7 +162,11 @@ def make_decoder() -> fieldstream.StreamDecoder:
 
 
 async def index(request: Request) -> HTMLResponse:
-    return HTMLResponse(PAGE.read_text("utf-8"))
+    if os.environ.get("OPENAI_API_KEY"):
+        mode = f"Asking a live model ({os.environ.get('FIELDSTREAM_MODEL', 'gpt-4o-mini')})."
+    else:
+        mode = "Replaying a recorded gpt-4o stream with its timing; the prompt is not sent (set OPENAI_API_KEY)."
+    return HTMLResponse(PAGE.read_text("utf-8").replace("{{mode}}", html.escape(mode)))
 
 
 def _int(request: Request, name: str) -> int | None:
