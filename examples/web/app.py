@@ -3,6 +3,7 @@
 Run it (one command; needs ``pip install 'fieldstream[web]'``)::
 
     python examples/web/app.py            # then open http://127.0.0.1:8000
+    uvicorn examples.web.app:app          # the same, from the repository root
 
 Without configuration it replays the bundled recording of a real gpt-4o stream
 with its recorded timing.  With ``OPENAI_API_KEY`` set it streams from the
@@ -39,7 +40,7 @@ import fieldstream
 try:
     from starlette.applications import Starlette
     from starlette.requests import Request
-    from starlette.responses import HTMLResponse, JSONResponse, StreamingResponse
+    from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
     from starlette.routing import Route
 except ImportError:  # pragma: no cover - the example's own install hint
     raise SystemExit("this example needs the web extra: pip install 'fieldstream[web]'") from None
@@ -169,20 +170,23 @@ async def index(request: Request) -> HTMLResponse:
     return HTMLResponse(PAGE.read_text("utf-8").replace("{{mode}}", html.escape(mode)))
 
 
-def _int(request: Request, name: str) -> int | None:
+def _number(request: Request, name: str, kind: type, default: Any = None) -> Any:
     value = request.query_params.get(name)
-    return int(value) if value not in (None, "") else None
+    return kind(value) if value not in (None, "") else default
 
 
-async def stream(request: Request) -> StreamingResponse:
+async def stream(request: Request) -> Response:
+    try:
+        speed = _number(request, "speed", float, 1.0)
+        fail_after = _number(request, "fail_after", int)
+        stall_after = _number(request, "stall_after", int)
+    except ValueError as exc:
+        return PlainTextResponse(f"bad query option: {exc}", status_code=400)
+    if speed <= 0:
+        return PlainTextResponse("speed must be positive", status_code=400)
     decoder = make_decoder()
-    events = upstream(
-        request.query_params.get("prompt", ""),
-        decoder,
-        speed=float(request.query_params.get("speed") or 1.0),
-        fail_after=_int(request, "fail_after"),
-        stall_after=_int(request, "stall_after"),
-    )
+    prompt = request.query_params.get("prompt", "")
+    events = upstream(prompt, decoder, speed=speed, fail_after=fail_after, stall_after=stall_after)
     frames = fieldstream.to_sse(events, keepalive=5.0, snapshot=lambda: snapshot(decoder))
     return StreamingResponse(frames, headers=fieldstream.SSE_HEADERS)
 
