@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fieldstream as fs
 from fieldstream._cli import event_to_json
@@ -16,7 +18,8 @@ from fieldstream._cli import event_to_json
 from .asgi_server import parse_sse, serve
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "streams"
-from .splits import SPLITS, chunked
+from .splits import SPLITS, at_splits, chunked
+from .test_properties import documents
 
 DOC = '{"title": "Caf\\u00e9 \\"Nord\\"", "tags": ["a", "b\\nc"], "n": 3, "ok": true, "notes": "line1\\nline2"}'
 
@@ -28,6 +31,17 @@ def parse_events(text: str, how: str = "whole") -> list[fs.Event]:
         events.extend(parser.feed(chunk))
     events.extend(parser.close())
     return events
+
+
+def test_fieldstreams_own_sse_decoder_reads_the_frames_back() -> None:
+    events = parse_events(DOC, "per-char")
+    body = fs.sse_encode(events)
+    for how in SPLITS:
+        decoder = fs.SSEDecoder()
+        messages = [m for chunk in chunked(body, how) for m in decoder.feed(chunk)] + decoder.close()
+        assert [json.loads(m.data) for m in messages[:-1]] == [event_to_json(e) for e in events]
+        assert [m.event for m in messages] == [event_to_json(e)["event"] for e in events] + ["end"]
+        assert [m.id for m in messages] == [str(i) for i in range(1, len(events) + 2)]
 
 
 @pytest.mark.parametrize("how", SPLITS)
@@ -45,9 +59,22 @@ def test_frames_carry_the_jsonl_records_with_increasing_ids(how: str) -> None:
 
 
 def test_every_data_line_is_one_line() -> None:
-    body = fs.sse_encode(parse_events('{"a": "x\\ny\\r\\nz\\u2028"}', "per-char"))
+    body = fs.sse_encode(parse_events('{"a": "x\\ny\\r\\nz\\u2028\\u2029\\u0085\\u001c"}', "per-char"))
     for block in body.decode().split("\n\n")[:-1]:
-        assert [line.split(":", 1)[0] for line in block.split("\n")] in (["event", "data", "id"],)
+        assert [line.split(":", 1)[0] for line in block.splitlines()] == ["event", "data", "id"]
+    assert parse_sse(body.decode())[-2]["data"]["value"] == {"a": "x\ny\r\nz\u2028\u2029\x85\x1c"}
+
+
+@settings(max_examples=25, deadline=None)
+@given(documents, st.data())
+def test_any_document_round_trips_through_sse(value: object, data: st.DataObject) -> None:
+    text = json.dumps(value, ensure_ascii=False)
+    events = parse_events(text, data.draw(st.sampled_from(SPLITS)))
+    body = fs.sse_encode(events)
+    decoder = fs.SSEDecoder()
+    points = data.draw(st.lists(st.integers(0, len(body)), max_size=8))
+    messages = [m for chunk in at_splits(body, points) for m in decoder.feed(chunk)] + decoder.close()
+    assert [json.loads(m.data) for m in messages] == [event_to_json(e) for e in events] + [{"event": "end"}]
 
 
 def test_batch_without_end_and_without_ids() -> None:

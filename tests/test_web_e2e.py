@@ -191,7 +191,6 @@ def test_a_whole_stream_renders_progressively_and_ends(server: str, page: Any, e
     events = decoder.feed(body) + decoder.close()
     final = [e for e in events if isinstance(e, fieldstream.TargetCompleted)][-1].value
     fields = rendered(page)
-    assert json.loads(json.dumps(final)) == final
     assert len(page.query_selector_all("#tree .node")) == len(fields)  # no pending or typing node is left
     assert "Wednesday" in fields["$.forecast[2]"]
     assert fields["$.weather.humidity"] == "humidity: " + final["weather"]["humidity"]

@@ -70,8 +70,14 @@ def _frame(name: str, data: str, frame_id: int | None) -> bytes:
     return f"{head}data: {data}\n{tail}\n".encode()
 
 
+# Line breaks to Python's str.splitlines() that json.dumps leaves raw; escaped so that
+# a client splitting lines that way still sees one data line.
+_ESCAPE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
 def _dumps(record: dict[str, Any]) -> str:
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str)
+    text = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str)
+    return text.translate(_ESCAPE_BREAKS)
 
 
 class SSEEncoder:
