@@ -6,7 +6,9 @@ Run it (one command; needs ``pip install 'fieldstream[web]'``)::
     uvicorn examples.web.app:app          # the same, from the repository root
 
 Without configuration it replays the bundled recording of a real gpt-4o stream
-with its recorded timing.  With ``OPENAI_API_KEY`` set it streams from the
+with its timing sidecar (synthesized for the bundled recording, which came
+without timing; see ``src/fieldstream/_data/README.md``), or the recording named by
+``FIELDSTREAM_RECORDING`` (any provider format, e.g. made with ``fieldstream record``).  With ``OPENAI_API_KEY`` set it streams from the
 OpenAI-compatible endpoint at ``OPENAI_BASE_URL`` (default
 ``https://api.openai.com/v1``), model ``FIELDSTREAM_MODEL`` (default ``gpt-4o-mini``).
 
@@ -158,15 +160,15 @@ async def upstream(
 
 
 def make_decoder() -> fieldstream.StreamDecoder:
-    """Chat-completion SSE bytes in, fieldstream stream events out."""
-    return fieldstream.StreamDecoder("openai-chat")
+    """Provider bytes in, fieldstream stream events out (a replayed recording may be any format)."""
+    return fieldstream.StreamDecoder("openai-chat" if os.environ.get("OPENAI_API_KEY") else "auto")
 
 
 async def index(request: Request) -> HTMLResponse:
     if os.environ.get("OPENAI_API_KEY"):
         mode = f"Asking a live model ({os.environ.get('FIELDSTREAM_MODEL', 'gpt-4o-mini')})."
     else:
-        mode = "Replaying a recorded gpt-4o stream with its timing; the prompt is not sent (set OPENAI_API_KEY)."
+        mode = "Replaying a recorded stream with its timing; the prompt is not sent (set OPENAI_API_KEY)."
     return HTMLResponse(PAGE.read_text("utf-8").replace("{{mode}}", html.escape(mode)))
 
 
