@@ -39,6 +39,8 @@ from ._events import (
     ValueCompleted,
     ValueInvalid,
 )
+from ._iterate import aiter_items, aiter_snapshots, iter_items, iter_snapshots
+from ._markers import Live, StreamMode, Whole
 from ._parser import (
     DEFAULT_MAX_DEPTH,
     DEFAULT_MAX_NUMBER_LENGTH,
@@ -69,6 +71,7 @@ __all__ = [
     "IncompleteError",
     "ItemCompleted",
     "LimitError",
+    "Live",
     "Malformed",
     "NDJSONDecoder",
     "ParseError",
@@ -85,6 +88,7 @@ __all__ = [
     "StreamDecoder",
     "StreamError",
     "StreamEvent",
+    "StreamMode",
     "StringDelta",
     "Target",
     "TargetCompleted",
@@ -96,12 +100,17 @@ __all__ = [
     "UsageError",
     "ValueCompleted",
     "ValueInvalid",
+    "Whole",
     "__version__",
     "aconnect",
     "afrom_sdk",
+    "aiter_items",
+    "aiter_snapshots",
     "connect",
     "format_path",
     "from_sdk",
+    "iter_items",
+    "iter_snapshots",
     "sse_encode",
     "stream_event_to_json",
     "to_sse",

@@ -68,7 +68,8 @@ def _jsonable(value: Any) -> Any:
         from pydantic_core import to_jsonable_python
     except ImportError:  # pragma: no cover - plain JSON values need no pydantic
         return value
-    return to_jsonable_python(value)
+    # by_alias=False: the same as model_dump(mode="json"); error contexts may hold exceptions
+    return to_jsonable_python(value, by_alias=False, fallback=str)
 
 
 def _dumps(record: dict[str, Any]) -> str:

@@ -1,0 +1,82 @@
+"""Iteration sugar: feed a token stream (sync or async iterable of chunks), get updates.
+
+    for snapshot in iter_snapshots(tokens, Model): ...     the (typed) partial value after each change
+    for item in iter_items(tokens, list[Model]): ...        each top-level array item, validated, once complete
+
+``a``-prefixed twins take an async iterable.  The schema is optional: without
+one the values are plain JSON.  Keyword options go to :class:`Parser`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from typing import Any
+
+from ._errors import SchemaError
+from ._events import Event, ItemCompleted, ValueInvalid
+from ._parser import Parser
+from ._paths import format_path
+
+__all__ = ["aiter_items", "aiter_snapshots", "iter_items", "iter_snapshots"]
+
+Chunk = str | bytes
+
+
+def _parser(schema: Any, options: dict[str, Any]) -> Parser:
+    return Parser(schema, **options) if schema is not None else Parser(**options)
+
+
+def iter_snapshots(chunks: Iterable[Chunk], schema: Any = None, /, **options: Any) -> Iterator[Any]:
+    """Yield ``parser.snapshot`` after every chunk that produced an event.
+
+    The snapshot is a live object that later chunks extend: copy it to keep it.
+    The last one yielded is the complete (validated) value.
+    """
+    parser = _parser(schema, options)
+    for chunk in chunks:
+        if parser.feed(chunk):
+            yield parser.snapshot
+    if parser.close():
+        yield parser.snapshot
+
+
+async def aiter_snapshots(chunks: AsyncIterable[Chunk], schema: Any = None, /, **options: Any) -> AsyncIterator[Any]:
+    """Async twin of :func:`iter_snapshots`."""
+    parser = _parser(schema, options)
+    async for chunk in chunks:
+        if parser.feed(chunk):
+            yield parser.snapshot
+    if parser.close():
+        yield parser.snapshot
+
+
+def _items(events: list[Event]) -> Iterator[Any]:
+    for event in events:
+        if type(event) is ItemCompleted and len(event.path) == 1:
+            yield event.value
+        elif type(event) is ValueInvalid:  # the first invalid value, at any depth, ends the iteration
+            raise SchemaError(
+                "a value failed validation", path=format_path(event.path), errors=event.errors
+            ) from event.error
+
+
+def iter_items(chunks: Iterable[Chunk], schema: Any = None, /, **options: Any) -> Iterator[Any]:
+    """Yield each item of a top-level array as soon as it is complete (validated with a schema).
+
+    With ``list[Model]`` each item is a ``Model``; an invalid item raises
+    :class:`SchemaError` (pydantic's error as ``__cause__``).
+    """
+    parser = _parser(schema, options)
+    for chunk in chunks:
+        yield from _items(parser.feed(chunk))
+    yield from _items(parser.close())
+
+
+async def aiter_items(chunks: AsyncIterable[Chunk], schema: Any = None, /, **options: Any) -> AsyncIterator[Any]:
+    """Async twin of :func:`iter_items`."""
+    parser = _parser(schema, options)
+    async for chunk in chunks:
+        for item in _items(parser.feed(chunk)):
+            yield item
+    for item in _items(parser.close()):
+        yield item
