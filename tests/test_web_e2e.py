@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -47,6 +48,7 @@ def load_app() -> Any:
     spec = importlib.util.spec_from_file_location("fieldstream_web_example", APP)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # pydantic resolves the models' annotations through it
     spec.loader.exec_module(module)
     return module
 
@@ -192,7 +194,8 @@ def test_a_whole_stream_renders_progressively_and_ends(server: str, page: Any, e
     fields = rendered(page)
     assert len(page.query_selector_all("#tree .node")) == len(fields)  # no pending or typing node is left
     assert "Wednesday" in fields["$.forecast[2]"]
-    assert fields["$.weather.humidity"] == "humidity: " + final["weather"]["humidity"]
+    assert fields["$.weather.humidity"] == "humidity: " + final.weather.humidity  # a validated Report
+    assert page.query_selector("#tree .invalid") is None
     assert page.is_hidden("#error")
     after = wait_for_stats(server, lambda s: s["completed"] > before["completed"])
     assert after["completed"] == before["completed"] + 1
@@ -208,6 +211,34 @@ def test_a_mid_stream_error_is_shown_and_what_was_rendered_stays(server: str, pa
     assert "San Francisco" in fields["$.location"]
     assert len(fields) >= 3
     assert page.is_disabled("#stop")
+
+
+def chat_stream(document: dict[str, Any], piece: int = 4) -> bytes:
+    """An OpenAI chat-completions SSE body that types ``document`` a few characters at a time."""
+    text = json.dumps(document)
+    frames = [{"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}]
+    frames += [
+        {"choices": [{"index": 0, "delta": {"content": text[i : i + piece]}}]} for i in range(0, len(text), piece)
+    ]
+    frames += [{"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}]
+    body = "".join(f"data: {json.dumps(f)}\n\n" for f in frames) + "data: [DONE]\n\n"
+    return body.encode()
+
+
+REPORT = {
+    "location": "Lisbon",
+    "weather": {
+        "temperature": "21°C",
+        "condition": "Sunny",
+        "humidity": 64,  # a number where the schema wants a string: invalid
+        "windSpeed": "10 km/h",
+        "windDirection": "N",
+    },
+    "forecast": [
+        {"day": "Monday", "high": "23°C", "low": "15°C", "condition": "Sunny"},
+        {"day": "Tuesday", "high": "22°C", "low": "16°C", "condition": "Windy"},
+    ],
+}
 
 
 def fake_openai(body: bytes, stall_at: int, seen: dict[str, Any]) -> Any:
@@ -228,8 +259,8 @@ def fake_openai(body: bytes, stall_at: int, seen: dict[str, Any]) -> Any:
             import asyncio
 
             try:
-                for i in range(0, stall_at, 1000):
-                    yield body[i : min(i + 1000, stall_at)]
+                for i in range(0, stall_at, 300):
+                    yield body[i : min(i + 300, stall_at)]
                     await asyncio.sleep(0.01)
                 seen["stalled"] = True
                 await asyncio.Event().wait()  # a model thinking, until the client leaves
@@ -241,9 +272,9 @@ def fake_openai(body: bytes, stall_at: int, seen: dict[str, Any]) -> Any:
     return Starlette(routes=[Route("/v1/chat/completions", completions, methods=["POST"])])
 
 
-def test_live_mode_stop_closes_the_http_response_upstream(example: Any, browser: Any) -> None:
-    body, _ = example.recording()
-    stall_at = body.index(b"Tuesday")  # the forecast is under way
+def test_live_mode_validates_fields_and_stop_closes_the_http_response(example: Any, browser: Any) -> None:
+    body = chat_stream(REPORT)
+    stall_at = body.index(b"Tue")  # the second forecast day is on its way
     seen: dict[str, Any] = {}
     with (
         serve(fake_openai(body, stall_at, seen)) as upstream_url,
@@ -255,7 +286,14 @@ def test_live_mode_stop_closes_the_http_response_upstream(example: Any, browser:
             page.goto(f"{url}/?autostart")
             page.wait_for_selector('#tree .node.complete[data-path="$.forecast[0]"]')
             assert page.get_attribute("#status", "data-state") == "streaming"
-            assert "Monday" in rendered(page)["$.forecast[0]"]
+            fields = rendered(page)
+            assert "Monday" in fields["$.forecast[0]"]
+            # the number that fails the schema is shown, marked invalid with pydantic's message
+            humidity = page.locator('#tree [data-path="$.weather.humidity"]')
+            assert humidity.inner_text() == "humidity: 64"
+            assert "invalid" in humidity.get_attribute("class")
+            assert "valid string" in humidity.get_attribute("title")
+            assert "invalid" not in page.get_attribute('#tree [data-path="$.location"]', "class")
             assert "live" in page.inner_text("#mode")
             page.click("#stop")
             after = wait_for_stats(url, lambda s: s["closed_early"] == 1)
@@ -269,4 +307,4 @@ def test_live_mode_stop_closes_the_http_response_upstream(example: Any, browser:
             page.close()
     assert seen["authorization"] == "Bearer sk-test"
     assert seen["request"]["stream"] is True
-    assert seen["request"]["response_format"] == {"type": "json_object"}
+    assert seen["request"]["response_format"]["json_schema"]["schema"]["title"] == "Report"

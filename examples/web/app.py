@@ -5,7 +5,8 @@ Run it (one command; needs ``pip install 'fieldstream[web]'``)::
     python examples/web/app.py            # then open http://127.0.0.1:8000
     uvicorn examples.web.app:app          # the same, from the repository root
 
-Without configuration it replays the bundled recording of a real gpt-4o stream
+The answer is validated against ``Report`` field by field (``invalid`` events
+mark a value that failed).  Without configuration it replays the bundled recording of a real gpt-4o stream
 with its timing sidecar (synthesized for the bundled recording, which came
 without timing; see ``src/fieldstream/_data/README.md``), or the recording named by
 ``FIELDSTREAM_RECORDING`` (any provider format, e.g. made with ``fieldstream record``).  With ``OPENAI_API_KEY`` set it streams from the
@@ -40,6 +41,7 @@ from typing import Any
 import fieldstream
 
 try:
+    from pydantic import BaseModel
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
@@ -52,7 +54,31 @@ log = logging.getLogger("fieldstream.web")
 PAGE = Path(__file__).with_name("index.html")
 #: The bundled recording (in the package) and its timing sidecar.
 RECORDING = "openai_chat_json_object.sse"
-SYSTEM = "Answer with one JSON object only."
+SYSTEM = "You report the weather as JSON: the place, the weather now, and a forecast for the next days."
+
+
+class Now(BaseModel):
+    temperature: str
+    condition: str
+    humidity: str
+    windSpeed: str
+    windDirection: str
+
+
+class Day(BaseModel):
+    day: str
+    high: str
+    low: str
+    condition: str
+
+
+class Report(BaseModel):
+    """The answer's shape: each field is validated the moment it completes."""
+
+    location: str
+    weather: Now
+    forecast: list[Day]
+
 
 #: Upstream calls, for the page's Stop button to be checkable from outside.
 STATS = {"started": 0, "open": 0, "completed": 0, "closed_early": 0}
@@ -117,7 +143,10 @@ async def live(decoder: fieldstream.StreamDecoder, prompt: str) -> AsyncIterator
         "model": os.environ.get("FIELDSTREAM_MODEL", "gpt-4o-mini"),
         "stream": True,
         "stream_options": {"include_usage": True},
-        "response_format": {"type": "json_object"},
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {"name": "weather_report", "schema": Report.model_json_schema()},
+        },
         "messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": prompt}],
     }
     headers = {"Authorization": f"Bearer {os.environ['OPENAI_API_KEY']}"}
@@ -160,8 +189,12 @@ async def upstream(
 
 
 def make_decoder() -> fieldstream.StreamDecoder:
-    """Provider bytes in, fieldstream stream events out (a replayed recording may be any format)."""
-    return fieldstream.StreamDecoder("openai-chat" if os.environ.get("OPENAI_API_KEY") else "auto")
+    """Provider bytes in, typed stream events out (a recording of your own may be any format or shape)."""
+    if os.environ.get("OPENAI_API_KEY"):
+        return fieldstream.StreamDecoder("openai-chat", schema=Report)
+    if os.environ.get("FIELDSTREAM_RECORDING"):
+        return fieldstream.StreamDecoder("auto")
+    return fieldstream.StreamDecoder("openai-chat", schema=Report)
 
 
 async def index(request: Request) -> HTMLResponse:
