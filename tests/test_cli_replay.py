@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fieldstream._recording import UNTIMED_READ_SIZE, read_timing, timed_reads, to_wire_bytes
 
@@ -155,6 +157,16 @@ def test_short_and_long_sidecars() -> None:
     assert list(timed_reads(b"abc", [(0.1, 2), (0.2, 2), (0.3, 2)])) == [(0.1, b"ab"), (0.2, b"c")]
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300), st.one_of(st.none(), st.lists(st.integers(1, 50), max_size=20)))
+def test_reads_always_rebuild_the_body(body: bytes, sizes: list[int] | None) -> None:
+    timing = None if sizes is None else [(i / 10, n) for i, n in enumerate(sizes)]
+    reads = list(timed_reads(body, timing))
+    assert b"".join(c for _, c in reads) == body
+    assert all(c for _, c in reads)
+    assert [t for t, _ in reads] == sorted(t for t, _ in reads)
+
+
 def test_chunk_lists_become_sse() -> None:
     assert to_wire_bytes(Path("x.chunks.jsonl"), b'{"a": 1}\n\n{"b": 2}\n') == b'data: {"a": 1}\n\ndata: {"b": 2}\n\n'
     assert to_wire_bytes(Path("x.sse"), b"data: x\n\n") == b"data: x\n\n"
@@ -251,3 +263,42 @@ def test_missing_rich_gives_an_install_hint() -> None:
     assert status == 0
     assert "pip install 'fieldstream[cli]'" in screen
     assert "choices[0] done:" in screen  # and the plain view still plays it
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "openai_responses/vercel_responses_reasoning_fc.chunks.jsonl",
+        "anthropic_messages/vercel_sonnet45_json_output_format.chunks.jsonl",
+        "anthropic_messages/ant_sdk_tool_use_truncated_max_tokens.sse",
+        "gemini/pai_gemini3_json_schema_with_grounding.sse",  # CRLF framing
+        "ollama/sk_llama32_tool_call.ndjson",
+    ],
+)
+def test_replay_equals_the_decoder_fed_whole(name: str) -> None:
+    import fieldstream as fs
+
+    path = CORPUS / name
+    decoder = fs.StreamDecoder()
+    expected = [fs.stream_event_to_json(e) for e in decoder.feed(to_wire_bytes(path, path.read_bytes())) + decoder.close()]
+    for record in expected:
+        record.setdefault("source", None)
+    status, records = jsonl(str(path))
+    assert status == (1 if decoder.faults else 0)
+    assert merged(records) == json.loads(json.dumps(merged(expected)))
+    assert sum(r["event"] == "done" for r in records) == len(decoder.result.values) > 0
+
+
+def test_live_view_with_a_model(tmp_path: Path) -> None:
+    (tmp_path / "weather.py").write_text(
+        "from pydantic import BaseModel\n"
+        "class Day(BaseModel):\n    day: str\n    high: str\n"
+        "class Report(BaseModel):\n    location: str\n    forecast: list[Day]\n"
+    )
+    status, screen = run_in_terminal(
+        f"import sys; sys.path.insert(0, {str(tmp_path)!r})\n"
+        "from fieldstream._cli import main; raise SystemExit(main(['replay', '--no-delay', '--model', 'weather:Report']))"
+    )
+    assert status == 0
+    assert '"high": "20°C" ✓' in screen and '"location": "San Francisco, CA", ✓' in screen
+    assert "Partly Cloudy" not in screen  # the model has no weather field

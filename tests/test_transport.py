@@ -371,3 +371,18 @@ def test_provider_reset_keeps_per_target_snapshots(server: StreamServer) -> None
         with fs.connect(None, "POST", server.url("/v1/chat/completions")) as stream:
             list(stream)
     assert info.value.snapshot == {"choices[0]": {"items": ["item-0000", "item-0001", "item-0002"]}}
+
+
+def test_bad_decoder_options_fail_before_the_request(server: StreamServer) -> None:
+    server.serve("/v1/chat/completions", Script(slow_chat()[:3]))
+    with pytest.raises(fs.UsageError, match="format must be one of"):
+        with fs.connect(None, "POST", server.url("/v1/chat/completions"), format="openai"):
+            pass
+    assert server.visits == []
+
+
+def test_decoder_options_reach_the_decoder(server: StreamServer) -> None:
+    server.serve("/v1/chat/completions", Script(slow_chat()[:3]))
+    with fs.connect(None, "POST", server.url("/v1/chat/completions"), format="openai-chat", content="text") as stream:
+        events = list(stream)
+    assert [e.text for e in events if isinstance(e, fs.TextDelta)] == ['{"items": [', '"item-0000", ', '"item-0001", ']

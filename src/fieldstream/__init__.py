@@ -13,9 +13,29 @@ from ._errors import (
     TransportError,
     UsageError,
 )
+from ._events import (
+    DocumentCompleted,
+    Event,
+    ItemCompleted,
+    StringDelta,
+    ValueCompleted,
+    ValueInvalid,
+)
+from ._httpx import AsyncEventStream, EventStream, aconnect, connect
+from ._iterate import aiter_items, aiter_snapshots, iter_items, iter_snapshots
+from ._markers import Live, StreamMode, Whole
 from ._ndjson import DEFAULT_MAX_NDJSON_LINE_LENGTH, NDJSONDecoder
+from ._parser import (
+    DEFAULT_MAX_DEPTH,
+    DEFAULT_MAX_NUMBER_LENGTH,
+    DEFAULT_MAX_STRING_LENGTH,
+    Parser,
+)
+from ._paths import Path, format_path
+from ._sdk import afrom_sdk, from_sdk
 from ._sse import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_LENGTH, SSEDecoder, SSEMessage
-from ._stream import StreamDecoder, Target
+from ._sse_encode import SSE_HEADERS, SSEEncoder, sse_encode, to_sse, to_sse_dicts
+from ._stream import DEFAULT_MAX_TARGETS, StreamDecoder, Target
 from ._stream_events import (
     ErrorReceived,
     Fault,
@@ -31,26 +51,6 @@ from ._stream_events import (
     Truncated,
 )
 from ._stream_json import stream_event_to_json
-from ._events import (
-    DocumentCompleted,
-    Event,
-    ItemCompleted,
-    StringDelta,
-    ValueCompleted,
-    ValueInvalid,
-)
-from ._iterate import aiter_items, aiter_snapshots, iter_items, iter_snapshots
-from ._markers import Live, StreamMode, Whole
-from ._parser import (
-    DEFAULT_MAX_DEPTH,
-    DEFAULT_MAX_NUMBER_LENGTH,
-    DEFAULT_MAX_STRING_LENGTH,
-    Parser,
-)
-from ._httpx import AsyncEventStream, EventStream, aconnect, connect
-from ._paths import Path, format_path
-from ._sdk import afrom_sdk, from_sdk
-from ._sse_encode import SSE_HEADERS, SSEEncoder, sse_encode, to_sse, to_sse_dicts
 
 __version__ = "0.1.0"
 
@@ -62,6 +62,7 @@ __all__ = [
     "DEFAULT_MAX_NDJSON_LINE_LENGTH",
     "DEFAULT_MAX_NUMBER_LENGTH",
     "DEFAULT_MAX_STRING_LENGTH",
+    "DEFAULT_MAX_TARGETS",
     "DocumentCompleted",
     "ErrorReceived",
     "Event",

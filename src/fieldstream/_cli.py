@@ -128,7 +128,10 @@ def _cmd_parse(args: argparse.Namespace, out: TextIO) -> int:
     from ._parser import Parser
 
     options: dict[str, Any] = {"prose": args.prose, "multiple": args.multiple}
-    parser = Parser(_load_model(args.model), **options) if args.model else Parser(**options)
+    try:
+        parser = Parser(_load_model(args.model), **options) if args.model else Parser(**options)
+    except FieldstreamError as exc:  # not a usable model, pydantic missing
+        raise SystemExit(f"fieldstream: {exc}") from None
     emit = (lambda e: out.write(_dumps(event_to_json(e)) + "\n")) if args.jsonl else (lambda e: _readable(e, out))
     try:
         for chunk in _read_chunks(args.file, args.chunk_size):

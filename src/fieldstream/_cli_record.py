@@ -73,9 +73,9 @@ def _cmd_record(args: argparse.Namespace, out: TextIO) -> int:
     if body is not None and not any(k.lower() == "content-type" for k in headers):
         headers["content-type"] = "application/json"
     progress = _Progress()
-    start = time.perf_counter()
     try:
         with httpx.Client(timeout=httpx.Timeout(args.timeout, connect=10.0)) as client:
+            start = time.perf_counter()  # the request starts now (not with the client's setup)
             with client.stream(args.method, args.url, content=body, headers=headers) as response:
                 if response.status_code >= 400:
                     raise _status_error(response, response.read()[:MAX_ERROR_BODY])

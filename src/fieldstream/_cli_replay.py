@@ -213,10 +213,13 @@ class _LiveView:
             self._target(body, source, target)
         for fault in self.stream_faults:
             body.append(f"✗ {type(fault).__name__}: {fault.message}\n", style="bold red")
-        lines = list(body.split("\n"))
-        if tail is not None and len(lines) > tail - 1:  # keep the part being filled in on screen
-            lines = lines[len(lines) - (tail - 1) :]
-        return Text("\n").join([*lines, self._status()])
+        if tail is None:
+            return Text("\n").join([body, self._status()])
+        # Keep the part being filled in on screen: the last rows that fit above the status.
+        rows = list(body.wrap(self.console, self.console.width))
+        status = list(self._status().wrap(self.console, self.console.width))
+        room = max(tail - len(status), 1)
+        return Text("\n").join([*rows[-room:], *status])
 
     def _target(self, out: Any, source: Any, target: Any) -> None:
         done = self.done_paths.get(source.path, set())
@@ -226,6 +229,10 @@ class _LiveView:
         out.append(label, style="bold magenta")
         out.append(f"  {state[0]}\n", style=state[1])
         snapshot = target.snapshot
+        if not isinstance(snapshot, (dict, list, str, int, float, bool, type(None))):  # typed (--model)
+            from ._cli import _jsonable
+
+            snapshot = _jsonable(snapshot)
         if target.is_json or (target.done and not isinstance(snapshot, str)):
             if snapshot is not None:
                 self._value(out, snapshot, (), done, 1, target.done)

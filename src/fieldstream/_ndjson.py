@@ -14,6 +14,7 @@ its line number (the decoder then refuses more input).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from ._errors import LimitError, ParseError, UsageError
@@ -55,7 +56,10 @@ class NDJSONDecoder:
             raise UsageError("feed() after close() or after an error: create a new NDJSONDecoder")
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise UsageError(f"NDJSONDecoder.feed() takes bytes, not {type(data).__name__}")
-        data = bytes(data)
+        return list(self._iter_feed(bytes(data)))
+
+    def _iter_feed(self, data: bytes) -> Iterator[Any]:
+        # A generator, so that a caller sees the good lines before the bad one raises.
         out: list[Any] = []
         pos = 0
         while True:
@@ -70,6 +74,8 @@ class NDJSONDecoder:
             else:
                 line = data[pos:end]
             self._line(line, out)
+            yield from out
+            out.clear()
             self._offset += len(line) + 1
             pos = end + 1
         if pos < len(data):
@@ -77,7 +83,6 @@ class NDJSONDecoder:
             self._partial_len += len(data) - pos
             if self._partial_len > self.max_line_length:
                 self._fail(f"NDJSON line longer than {self.max_line_length} bytes", LimitError)
-        return out
 
     def close(self) -> list[Any]:
         """End the input and decode a last line that has no newline."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ._errors import LimitError, UsageError
@@ -104,13 +105,17 @@ class SSEDecoder:
             raise UsageError("feed() after close(): create a new SSEDecoder for a new stream")
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise UsageError(f"SSEDecoder.feed() takes bytes, not {type(data).__name__}")
-        return self._text(self._decoder.decode(data, False))
+        return list(self._iter_feed(data))
+
+    def _iter_feed(self, data: bytes | bytearray | memoryview) -> Iterator[SSEMessage]:
+        # A generator, so that a caller sees the messages before a limit error raises.
+        yield from self._text(self._decoder.decode(data, False))
 
     def close(self) -> list[SSEMessage]:
         """End the input: flush the last line and dispatch a final unterminated message."""
         if self._closed:
             raise UsageError("close() called twice")
-        out = self._text(self._decoder.decode(b"", True))
+        out = list(self._text(self._decoder.decode(b"", True)))
         self._closed = True
         if self._partial:
             line = "".join(self._partial)
@@ -119,16 +124,16 @@ class SSEDecoder:
         self._dispatch(out)
         return out
 
-    def _text(self, text: str) -> list[SSEMessage]:
+    def _text(self, text: str) -> Iterator[SSEMessage]:
         out: list[SSEMessage] = []
         if not text:
-            return out
+            return
         if not self._bom_checked:  # one leading BOM is not part of the stream
             self._bom_checked = True
             if text[0] == "\ufeff":
                 text = text[1:]
                 if not text:
-                    return out
+                    return
         start = 0
         if self._skip_lf:
             self._skip_lf = False
@@ -147,6 +152,9 @@ class SSEDecoder:
             if len(line) > self.max_line_length:
                 self._too_long("line", self.max_line_length)
             self._line(line, out)
+            if out:
+                yield from out
+                out.clear()
             pos = match.end()
         if pos < len(text):
             tail = text[pos:]
@@ -157,7 +165,6 @@ class SSEDecoder:
         elif text[-1] == "\r":
             self._skip_lf = True
         self._offset += len(text)
-        return out
 
     def _line(self, line: str, out: list[SSEMessage]) -> None:
         if not line:
@@ -179,14 +186,15 @@ class SSEDecoder:
         elif name == "id":
             if "\x00" not in value:
                 self.last_event_id = value
-        elif name == "retry":
-            if value.isdigit() and value.isascii():
-                self.retry = self._event_retry = int(value)
+        elif name == "retry" and value.isdigit() and value.isascii():
+            self.retry = self._event_retry = int(value)
         # Any other field name is ignored, as the standard says.
 
     def _dispatch(self, out: list[SSEMessage]) -> None:
         if self._data:
-            out.append(SSEMessage(self._event or "message", "\n".join(self._data), self.last_event_id, self._event_retry))
+            out.append(
+                SSEMessage(self._event or "message", "\n".join(self._data), self.last_event_id, self._event_retry)
+            )
         self._data = []
         self._data_len = 0
         self._event = ""

@@ -27,11 +27,12 @@ and :meth:`StreamDecoder.raise_for_faults` turns them into a :class:`StreamError
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from typing import Any, Literal, get_args
 
-from ._errors import FieldstreamError, ParseError, StreamError, UsageError
+from ._errors import FieldstreamError, LimitError, ParseError, StreamError, UsageError
 from ._events import DocumentCompleted, ItemCompleted
 from ._ndjson import NDJSONDecoder
 from ._parser import Parser
@@ -52,7 +53,10 @@ from ._stream_events import (
     Truncated,
 )
 
-__all__ = ["ContentMode", "StreamDecoder", "StreamFormat", "Target"]
+__all__ = ["DEFAULT_MAX_TARGETS", "ContentMode", "StreamDecoder", "StreamFormat", "Target"]
+
+#: Most targets one stream may open (choices, tool calls, blocks); later ones are refused.
+DEFAULT_MAX_TARGETS = 10_000
 
 StreamFormat = Literal["auto", "openai-chat", "openai-responses", "anthropic", "gemini", "ollama"]
 ContentMode = Literal["auto", "json", "text"]
@@ -61,6 +65,12 @@ _WHITESPACE = b" \t\r\n"
 _BOM = b"\xef\xbb\xbf"
 _OPEN, _COMPLETED, _FAULTED = 0, 1, 2
 _PENDING, _JSON, _TEXT = "pending", "json", "text"
+_ENDINGS = {
+    "eof": "the stream ended",
+    "error": "the stream failed",
+    "cancelled": "the stream was cancelled",
+    "incomplete": "the target ended",
+}
 
 
 class Target:
@@ -71,7 +81,7 @@ class Target:
     ``done``; ``fault`` the fault that ended it, if one did.
     """
 
-    __slots__ = ("source", "mode", "parser", "fault", "_raw", "_state", "_value")
+    __slots__ = ("_raw", "_state", "_value", "fault", "mode", "parser", "source")
 
     def __init__(self, source: Source, mode: str) -> None:
         self.source = source
@@ -141,7 +151,9 @@ class StreamDecoder:
     ``[``, else text), ``"json"`` or ``"text"``.
     ``status_code``: the HTTP status; at 400 and above the body is read as an
     error body and reported as :class:`ErrorReceived`.
-    ``max_event_size``: the longest SSE line/message or NDJSON line accepted.
+    ``max_event_size``: the longest SSE line/message or NDJSON line accepted
+    (and the longest error body kept); ``max_targets``: the most targets kept
+    (``DEFAULT_MAX_TARGETS``); beyond either, a :class:`Malformed` fault.
     Other keyword options go to every :class:`Parser` (``max_depth``, ...).
     """
 
@@ -154,6 +166,7 @@ class StreamDecoder:
         content: ContentMode = "auto",
         status_code: int | None = None,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+        max_targets: int = DEFAULT_MAX_TARGETS,
         **parser_options: Any,
     ) -> None:
         if format not in get_args(StreamFormat):
@@ -163,12 +176,19 @@ class StreamDecoder:
         for forbidden in ("multiple", "prose"):
             if forbidden in parser_options:
                 raise UsageError(f"{forbidden}= does not apply to provider streams (each target holds one document)")
-        try:
-            Parser(**parser_options)  # reject unknown or bad options now, not mid-stream
+        try:  # reject unknown or bad options (and unusable schemas) now, not mid-stream
+            Parser(**parser_options)
+            for probe in (schema, *(tools or {}).values()):
+                if probe is not None:
+                    Parser(probe, **parser_options)
         except TypeError as exc:
             raise UsageError(f"unknown parser option: {exc}") from None
-        if type(max_event_size) is not int or max_event_size < 1:
-            raise UsageError(f"max_event_size must be a positive int, got {max_event_size!r}")
+        except ImportError as exc:
+            raise UsageError(f"a schema needs pydantic: pip install 'fieldstream[pydantic]' ({exc})") from None
+        for name, limit in (("max_event_size", max_event_size), ("max_targets", max_targets)):
+            if type(limit) is not int or limit < 1:
+                raise UsageError(f"{name} must be a positive int, got {limit!r}")
+        self.max_targets = max_targets
         self.schema = schema
         self.tools = dict(tools) if tools else {}
         self.content = content
@@ -184,16 +204,20 @@ class StreamDecoder:
         self.finish_reasons: dict[str, Any] = {}
         self.model: str | None = None
         self.response_id: str | None = None
-        self._format = None if format == "auto" else format
+        self._format: str | None = None if format == "auto" else format
         self._provider: Any = None if format == "auto" else make_provider(format)
-        self.framing: str | None = None  # "sse", "ndjson", "json-array", "error-body", "text"
+        #: How the body is framed: "sse", "ndjson", "json-array", "error-body", "text" or
+        #: "payloads" (fed with feed_payload); None until the first non-blank byte.
+        self.framing: str | None = None
         self._framer: Any = None
         self._head = b""
         self._body: list[bytes] = []  # error-body and text framings keep the whole body
+        self._body_size = 0
         self._array_parser: Parser | None = None
         self._ended = False
         self._errored = False
         self._broken = False  # the wire format failed; later input is ignored
+        self._too_many = False  # max_targets was reached
         self._closed = False
         self._result: StreamCompleted | None = None
 
@@ -223,34 +247,58 @@ class StreamDecoder:
         if self.framing is None:
             data = self._head + bytes(data)
             if not self._choose_framing(data):
-                self._head = data
+                # Only blanks so far: they mean nothing in any framing; keep a possible BOM start.
+                self._head = data if len(data) < 3 else b""
                 return out
             self._head = b""
         self._feed_framing(bytes(data), out)
         return out
 
-    def close(self) -> list[StreamEvent]:
-        """End the input: flush the framing, end every open target, return :class:`StreamCompleted` last."""
+    def feed_payload(self, payload: Any, event: str | None = None) -> list[StreamEvent]:
+        """Decode one payload that was already framed and parsed (an SDK chunk as a dict).
+
+        ``payload`` is what one SSE message's data or one NDJSON line holds, as
+        plain JSON values (``chunk.model_dump()`` of an SDK object); ``event`` the
+        SSE event name, if any.  Use it instead of :meth:`feed`, not with it.
+        """
+        if self._closed:
+            raise UsageError("feed_payload() after close(): create a new StreamDecoder for a new stream")
+        if self.framing not in (None, "payloads"):
+            raise UsageError(f"feed_payload() after feed(): this decoder reads {self.framing} bytes")
+        self.framing = "payloads"
+        out: list[StreamEvent] = []
+        self._payload(payload, event, out)
+        return out
+
+    def close(self, *, cancelled: bool = False) -> list[StreamEvent]:
+        """End the input: flush the framing, end every open target, return :class:`StreamCompleted` last.
+
+        ``cancelled=True`` says the caller stopped reading (the user hit "stop"):
+        open targets end as :class:`Truncated` with reason ``"cancelled"``.
+        """
         if self._closed:
             raise UsageError("close() called twice")
         self._closed = True
         out: list[StreamEvent] = []
         if not self._broken:
-            if self.framing is None and self._head.strip(_WHITESPACE):  # pragma: no cover - chosen on first byte
+            if self.framing is None:  # only blanks came, or nothing
                 self._choose_framing(self._head)
-            self._close_framing(out)
+            if self.framing != "payloads":
+                self._close_framing(out)
         if self._provider is not None:
             for step in self._provider.end():
                 self._apply(step, out)
-        if self._errored:
+        if cancelled:
+            reason, cut = "cancelled", True
+        elif self._errored:
             reason, cut = "error", True
         elif self._ended:
             reason, cut = "incomplete", False
         else:
             reason, cut = "eof", True
-        for target in list(self.targets.values()):
-            if target.open:
-                self._end(target, reason, cut, out)
+        still_open = [target for target in self.targets.values() if target.open]
+        for target in still_open:
+            self._end(target, reason, cut, out)
         values = {t.source.path: t.value for t in self.targets.values() if t.done}
         self._result = StreamCompleted(
             usage=self.usage,
@@ -258,7 +306,7 @@ class StreamDecoder:
             model=self.model,
             response_id=self.response_id,
             format=self._format,
-            complete=self._ended and not self._errored,
+            complete=self._ended and not self._errored and not (cancelled and still_open),
             values=values,
         )
         out.append(self._result)
@@ -300,7 +348,8 @@ class StreamDecoder:
             self._framer = NDJSONDecoder(max_line_length=self.max_event_size)
         elif first == b"[":
             self.framing = "json-array"
-            self._array_parser = Parser(deltas=False)
+            # Items are handed on as they complete; the parser need not keep them.
+            self._array_parser = Parser(deltas=False, keep_items=False)
         elif first in b"dei:r" or head.startswith(b"retry"):
             self.framing = "sse"
             self._framer = SSEDecoder(max_line_length=self.max_event_size, max_event_size=self.max_event_size)
@@ -312,15 +361,18 @@ class StreamDecoder:
         framing = self.framing
         try:
             if framing == "sse":
-                for message in self._framer.feed(data):
+                for message in self._framer._iter_feed(data):
                     self._sse_message(message.data, message.event, out)
             elif framing == "ndjson":
-                for payload in self._framer.feed(data):
+                for payload in self._framer._iter_feed(data):
                     self._payload(payload, None, out)
             elif framing == "json-array":
                 self._array_events(self._array_parser.feed(data), out)  # type: ignore[union-attr]
             else:
                 self._body.append(data)
+                self._body_size += len(data)
+                if self._body_size > self.max_event_size:
+                    raise LimitError(f"{framing} body longer than {self.max_event_size} bytes", offset=self._body_size)
         except FieldstreamError as exc:
             self._break(exc, out)
 
@@ -386,26 +438,40 @@ class StreamDecoder:
         if provider is None:
             format = detect(payload, event)
             if format is None:
-                if isinstance(payload, dict) and ("error" in payload or payload.get("type") == "error" or event == "error"):
+                if isinstance(payload, dict) and (
+                    "error" in payload or payload.get("type") == "error" or event == "error"
+                ):
                     self._apply(error_step(payload), out)
                 return  # a ping or keep-alive before the first telling payload
             self._format = format
             provider = self._provider = make_provider(format)
-        for step in provider.step(payload, event):
+        try:
+            steps = provider.step(payload, event)
+        except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
+            # Providers read untrusted JSON: a payload of the wrong shape is reported, not raised.
+            message = f"unexpected {self._format} payload ({type(exc).__name__}: {exc})"
+            self._fault(Malformed(None, message, None, json.dumps(payload)[:1000], exc), out)
+            return
+        for step in steps:
             self._apply(step, out)
 
     def _apply(self, step: tuple[Any, ...], out: list[StreamEvent]) -> None:
         tag = step[0]
         if tag == "text":
             target = self.targets.get(step[1]) or self._start(step[1], out)
-            self._text(target, step[2], out)
+            if target is None:
+                return
+            if isinstance(step[2], str):
+                self._text(target, step[2], out)
+            else:  # a delta of the wrong type in a damaged payload
+                self._fault(Malformed(None, f"{target.source} got a {type(step[2]).__name__} where text belongs"), out)
         elif tag == "open":
             if step[1] not in self.targets:
                 self._start(step[1], out)
         elif tag == "end":
-            target = self.targets.get(step[1])
-            if target is not None and target.open:
-                self._end(target, "incomplete", False, out)
+            ending = self.targets.get(step[1])
+            if ending is not None and ending.open:
+                self._end(ending, "incomplete", False, out)
         elif tag == "close" or tag == "finish":
             if tag == "finish":
                 _, scope, reason, cut, prefix = step
@@ -439,7 +505,13 @@ class StreamDecoder:
 
     # -- targets -----------------------------------------------------------
 
-    def _start(self, source: Source, out: list[StreamEvent]) -> Target:
+    def _start(self, source: Source, out: list[StreamEvent]) -> Target | None:
+        if len(self.targets) >= self.max_targets:
+            if not self._too_many:
+                self._too_many = True
+                message = f"more than max_targets={self.max_targets} targets; later ones are ignored"
+                self._fault(Malformed(None, message, error=LimitError(message)), out)
+            return None
         if source.kind == "tool_call":
             mode = _JSON
         elif source.kind == "content":
@@ -505,8 +577,8 @@ class StreamDecoder:
             try:
                 events = parser.close()
             except ParseError:
-                message = "the stream ended" if reason in ("eof", "error") else f"the target ended ({reason})"
-                self._cut(target, Truncated(source, f"{message} before its JSON was complete", None, None, reason), out)
+                message = _ENDINGS.get(reason, f"the target was cut ({reason})") + " before its JSON was complete"
+                self._cut(target, Truncated(source, message, None, None, reason), out)
                 return
             except FieldstreamError as exc:
                 self._malformed(target, exc, out)
@@ -514,6 +586,10 @@ class StreamDecoder:
             self._forward(target, events, out)
             return
         text = target.raw
+        if target.mode == _PENDING:  # nothing but blanks came: that is the text
+            target.mode = _TEXT
+            if text:
+                out.append(TextDelta(source, text))
         if cut:
             self._cut(target, Truncated(source, f"the text was cut ({reason})", text, text, reason), out)
         elif source.kind == "refusal":
@@ -521,7 +597,7 @@ class StreamDecoder:
         else:
             target._state = _COMPLETED
             target._value = text
-            out.append(TargetCompleted(source, text, text, json=False))
+            out.append(TargetCompleted(source, text, text, is_json=False))
 
     def _cut(self, target: Target, fault: Fault, out: list[StreamEvent]) -> None:
         if fault.snapshot is None and target.mode == _JSON:
@@ -540,8 +616,6 @@ class StreamDecoder:
 
 
 def _with(fault: Fault, **changes: Any) -> Fault:
-    import dataclasses
-
     return dataclasses.replace(fault, **changes)
 
 
@@ -555,4 +629,3 @@ def _merge(old: dict[str, Any], new: Any) -> dict[str, Any]:
             elif value is not None:
                 merged[key] = value
     return merged
-

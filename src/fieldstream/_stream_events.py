@@ -126,14 +126,15 @@ class TextDelta(StreamEvent):
 class TargetCompleted(StreamEvent):
     """A target is complete: ``value`` is its parsed JSON (or validated) value, or its text.
 
-    ``raw`` is the text the provider sent for it.  A tool call whose arguments
-    were empty (``""``) completes with ``{}``.
+    ``raw`` is the text the provider sent for it; ``is_json`` says whether it was
+    parsed as JSON.  A tool call whose arguments were empty (``""``) completes
+    with ``{}``.
     """
 
     source: Source
     value: Any
     raw: str
-    json: bool = True
+    is_json: bool = True
 
     def __repr__(self) -> str:
         return f"TargetCompleted({self.source.path}, {_short(self.value)})"

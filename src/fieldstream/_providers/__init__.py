@@ -24,7 +24,14 @@ FORMATS = {
 }
 
 _ANTHROPIC_TYPES = frozenset(
-    {"message_start", "message_delta", "message_stop", "content_block_start", "content_block_delta", "content_block_stop"}
+    {
+        "message_start",
+        "message_delta",
+        "message_stop",
+        "content_block_start",
+        "content_block_delta",
+        "content_block_stop",
+    }
 )
 
 

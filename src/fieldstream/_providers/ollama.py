@@ -50,7 +50,9 @@ class Ollama:
                 source = Source(f"message.tool_calls[{self._calls}]", "tool_call", call.get("id"), function.get("name"))
                 self._calls += 1
                 arguments = function.get("arguments")
-                text = arguments if isinstance(arguments, str) else json.dumps(arguments if arguments is not None else {})
+                text = (
+                    arguments if isinstance(arguments, str) else json.dumps(arguments if arguments is not None else {})
+                )
                 steps += [("open", source), ("text", source, text), ("end", source)]
         elif "response" in payload:
             self._scope = "response"

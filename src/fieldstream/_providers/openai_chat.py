@@ -50,10 +50,18 @@ class OpenAIChat:
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         if not reasoning and delta.get("reasoning_details"):
             reasoning = "".join(d.get("text") or "" for d in delta["reasoning_details"] if isinstance(d, dict))
+        content = delta.get("content")
+        if isinstance(content, list):  # content parts (Mistral): text, and thinking as reasoning
+            parts = [p for p in content if isinstance(p, dict)]
+            thinking = [
+                t.get("text") or "" for p in parts if p.get("type") == "thinking" for t in p.get("thinking") or ()
+            ]
+            reasoning = (reasoning or "") + "".join(t for t in thinking if isinstance(t, str))
+            content = "".join(p.get("text") or "" for p in parts if p.get("type") == "text")
         if isinstance(reasoning, str) and reasoning:
             steps.append(("text", self._source(scope + ".reasoning", "reasoning"), reasoning))
-        if delta.get("content"):
-            steps.append(("text", self._source(scope, "content"), delta["content"]))
+        if content:
+            steps.append(("text", self._source(scope, "content"), content))
         if delta.get("refusal"):
             steps.append(("text", self._source(scope + ".refusal", "refusal"), delta["refusal"]))
         for call in delta.get("tool_calls") or ():

@@ -48,7 +48,7 @@ class OpenAIResponses:
         if not isinstance(payload, dict):
             return []
         kind = payload.get("type") or event or ""
-        if kind.endswith(".delta") or kind.endswith(".done"):
+        if kind.endswith((".delta", ".done")):
             name, _, phase = kind[len("response.") :].rpartition(".")
             if name in _TEXTS:
                 return self._text(payload, name, phase)
