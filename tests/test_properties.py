@@ -51,7 +51,7 @@ def same(a: object, b: object) -> bool:
     return json.dumps(a) == json.dumps(b)
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), value=documents)
 def test_any_split_gives_json_loads(data: st.DataObject, value: object) -> None:
     encoded = data.draw(encodings(value))
@@ -77,7 +77,7 @@ def test_deep_nesting(depth: int, leaf: object, data: st.DataObject) -> None:
     assert same(events[-1].value, value)
 
 
-@settings(max_examples=300)
+@settings(max_examples=120, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), value=documents)
 def test_every_prefix_is_either_incomplete_or_complete(data: st.DataObject, value: object) -> None:
     encoded = json.dumps(value)
@@ -93,7 +93,7 @@ def test_every_prefix_is_either_incomplete_or_complete(data: st.DataObject, valu
         assert cut < len(encoded)
 
 
-@settings(max_examples=300)
+@settings(max_examples=120, suppress_health_check=[HealthCheck.too_slow])
 @given(blob=st.binary(max_size=60), points=st.lists(st.integers(0, 60), max_size=6))
 def test_garbage_raises_only_library_errors(blob: bytes, points: list[int]) -> None:
     try:

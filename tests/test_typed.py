@@ -453,3 +453,20 @@ def test_cli_parse_with_model(tmp_path: Any) -> None:
     )
     last = json.loads(result.stdout.splitlines()[-1])
     assert last["event"] == "invalid" and last["errors"][0]["ctx"] == {"error": "b must exceed a"}
+
+
+def test_cli_model_that_is_not_a_type() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    result = subprocess.run(
+        [sys.executable, "-m", "fieldstream", "parse", "-", "--model", "tests.test_typed:COUNTS"],
+        input="{}",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert result.returncode == 1
+    assert "not a pydantic model" in result.stderr and "Traceback" not in result.stderr

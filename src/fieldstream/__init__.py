@@ -21,8 +21,10 @@ from ._events import (
     ValueCompleted,
     ValueInvalid,
 )
+from ._httpx import AsyncEventStream, EventStream, aconnect, connect
 from ._iterate import aiter_items, aiter_snapshots, iter_items, iter_snapshots
 from ._markers import Live, StreamMode, Whole
+from ._ndjson import DEFAULT_MAX_NDJSON_LINE_LENGTH, NDJSONDecoder
 from ._parser import (
     DEFAULT_MAX_DEPTH,
     DEFAULT_MAX_NUMBER_LENGTH,
@@ -30,36 +32,88 @@ from ._parser import (
     Parser,
 )
 from ._paths import Path, format_path
+from ._sdk import afrom_sdk, from_sdk
+from ._sse import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_LENGTH, SSEDecoder, SSEMessage
+from ._sse_encode import SSE_HEADERS, SSEEncoder, sse_encode, to_sse, to_sse_dicts
+from ._stream import DEFAULT_MAX_TARGETS, StreamDecoder, Target
+from ._stream_events import (
+    ErrorReceived,
+    Fault,
+    Malformed,
+    Refused,
+    Source,
+    StreamCompleted,
+    StreamEvent,
+    TargetCompleted,
+    TargetEvent,
+    TargetStarted,
+    TextDelta,
+    Truncated,
+)
+from ._stream_json import stream_event_to_json
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AsyncEventStream",
     "DEFAULT_MAX_DEPTH",
+    "DEFAULT_MAX_EVENT_SIZE",
+    "DEFAULT_MAX_LINE_LENGTH",
+    "DEFAULT_MAX_NDJSON_LINE_LENGTH",
     "DEFAULT_MAX_NUMBER_LENGTH",
     "DEFAULT_MAX_STRING_LENGTH",
+    "DEFAULT_MAX_TARGETS",
     "DocumentCompleted",
+    "ErrorReceived",
     "Event",
+    "EventStream",
+    "Fault",
     "FieldstreamError",
     "IncompleteError",
     "ItemCompleted",
     "LimitError",
     "Live",
+    "Malformed",
+    "NDJSONDecoder",
     "ParseError",
     "Parser",
     "Path",
+    "Refused",
+    "SSEDecoder",
+    "SSEEncoder",
+    "SSEMessage",
+    "SSE_HEADERS",
     "SchemaError",
+    "Source",
+    "StreamCompleted",
+    "StreamDecoder",
     "StreamError",
+    "StreamEvent",
     "StreamMode",
     "StringDelta",
+    "Target",
+    "TargetCompleted",
+    "TargetEvent",
+    "TargetStarted",
+    "TextDelta",
     "TransportError",
+    "Truncated",
     "UsageError",
     "ValueCompleted",
     "ValueInvalid",
     "Whole",
     "__version__",
+    "aconnect",
+    "afrom_sdk",
     "aiter_items",
     "aiter_snapshots",
+    "connect",
     "format_path",
+    "from_sdk",
     "iter_items",
     "iter_snapshots",
+    "sse_encode",
+    "stream_event_to_json",
+    "to_sse",
+    "to_sse_dicts",
 ]

@@ -24,6 +24,8 @@ __all__ = ["event_to_json", "main"]
 # a module's handler gets ``(args, out)`` and returns the exit status.
 _COMMAND_MODULES: list[str] = [
     "._cli_bench",
+    "._cli_record",
+    "._cli_replay",
 ]
 
 
@@ -37,7 +39,12 @@ def event_to_json(event: Event, **extra: Any) -> dict[str, Any]:
     elif isinstance(event, DocumentCompleted):
         record = {"event": "done", "value": _jsonable(event.value)}
     elif isinstance(event, ValueInvalid):
-        record = {"event": "invalid", "path": format_path(event.path), "errors": _jsonable(event.errors)}
+        record = {
+            "event": "invalid",
+            "path": format_path(event.path),
+            "errors": _jsonable(event.errors),
+            "value": _jsonable(event.value),  # the plain JSON value that failed
+        }
     else:  # pragma: no cover - every event type is listed above
         raise TypeError(f"unknown event {event!r}")
     record.update(extra)
@@ -122,7 +129,10 @@ def _cmd_parse(args: argparse.Namespace, out: TextIO) -> int:
     from ._parser import Parser
 
     options: dict[str, Any] = {"prose": args.prose, "multiple": args.multiple}
-    parser = Parser(_load_model(args.model), **options) if args.model else Parser(**options)
+    try:
+        parser = Parser(_load_model(args.model), **options) if args.model else Parser(**options)
+    except FieldstreamError as exc:  # not a usable model, pydantic missing
+        raise SystemExit(f"fieldstream: {exc}") from None
     emit = (lambda e: out.write(_dumps(event_to_json(e)) + "\n")) if args.jsonl else (lambda e: _readable(e, out))
     try:
         for chunk in _read_chunks(args.file, args.chunk_size):

@@ -458,7 +458,9 @@ class TypedParser(Parser):
     Made by ``Parser(schema, ...)``.  Events carry validated values; a value that
     fails gives a :class:`ValueInvalid` (``on_invalid="event"``, the default) or
     raises :class:`SchemaError` (``on_invalid="raise"``).  ``snapshot`` is the
-    typed partial value: see the README section "Typed streaming".
+    typed partial value: see the README section "Typed streaming".  Other options
+    are the core parser's; with ``keep_items=False`` the validated items are still
+    kept here, since the final value is built from them.
     """
 
     def __init__(self, schema: Any, /, *, on_invalid: Literal["event", "raise"] = "event", **options: Any) -> None:

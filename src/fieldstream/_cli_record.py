@@ -1,0 +1,145 @@
+"""``fieldstream record URL``: save a streamed response body and its timing sidecar.
+
+The body is written exactly as it arrives (raw bytes, every read flushed), and the
+sidecar ``NAME.timing.jsonl`` gets one ``{"t": seconds since the request started,
+"n": bytes}`` line per network read, so ``fieldstream replay NAME`` plays it back
+at the pace it came.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from ._errors import FieldstreamError, StreamError, TransportError
+from ._recording import sidecar_for
+
+__all__ = ["register"]
+
+_EXTENSIONS = {"text/event-stream": ".sse", "application/x-ndjson": ".ndjson", "application/json": ".json"}
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "record", help="POST a request and save the streamed body with its timing", description=__doc__
+    )
+    p.add_argument("url", help="the streaming endpoint, e.g. https://api.openai.com/v1/chat/completions")
+    p.add_argument("--data", "-d", metavar="JSON|@FILE", help="request body (JSON text, or @file to read it)")
+    p.add_argument(
+        "-H", "--header", action="append", default=[], metavar="'K: V'", help="request header (repeatable)"
+    )
+    p.add_argument("-X", "--method", default="POST", help="HTTP method (default POST)")
+    p.add_argument(
+        "-o", "--output", metavar="NAME", help="body file (default: recording.sse / .ndjson, by content type)"
+    )
+    p.add_argument("--timeout", type=float, default=600.0, metavar="S", help="read timeout in seconds (default 600)")
+    p.set_defaults(handler=_cmd_record)
+
+
+def _headers(lines: list[str]) -> dict[str, str]:
+    headers = {}
+    for line in lines:
+        key, sep, value = line.partition(":")
+        if not sep or not key.strip():
+            raise SystemExit(f"fieldstream record: -H takes 'Key: value', got {line!r}")
+        headers[key.strip()] = value.strip()
+    return headers
+
+
+def _body(data: str | None) -> bytes | None:
+    if data is None:
+        return None
+    text = Path(data[1:]).read_text("utf-8") if data.startswith("@") else data
+    try:
+        json.loads(text)
+    except ValueError as exc:
+        raise SystemExit(f"fieldstream record: --data is not JSON: {exc}") from None
+    return text.encode("utf-8")
+
+
+def _cmd_record(args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        import httpx
+    except ImportError:
+        raise SystemExit("fieldstream record needs httpx: pip install 'fieldstream[cli]'") from None
+    from ._httpx import MAX_ERROR_BODY, _not_a_stream, _status_error
+
+    headers = _headers(args.header)
+    body = _body(args.data)
+    if body is not None and not any(k.lower() == "content-type" for k in headers):
+        headers["content-type"] = "application/json"
+    progress = _Progress()
+    try:
+        with httpx.Client(timeout=httpx.Timeout(args.timeout, connect=10.0)) as client:
+            start = time.perf_counter()  # the request starts now (not with the client's setup)
+            with client.stream(args.method, args.url, content=body, headers=headers) as response:
+                if response.status_code >= 400:
+                    raise _status_error(response, response.read()[:MAX_ERROR_BODY])
+                error = _not_a_stream(response)
+                if error is not None:
+                    raise error
+                ctype = response.headers.get("content-type", "").split(";")[0].strip().lower()
+                path = Path(args.output or "recording" + _EXTENSIONS.get(ctype, ".txt"))
+                with path.open("wb") as data, sidecar_for(path).open("w", encoding="utf-8") as timing, progress:
+                    for chunk in response.iter_bytes():
+                        t = time.perf_counter() - start
+                        data.write(chunk)
+                        data.flush()
+                        timing.write(json.dumps({"t": round(t, 4), "n": len(chunk)}) + "\n")
+                        timing.flush()
+                        progress.update(len(chunk), t)
+    except httpx.HTTPError as exc:
+        error = TransportError(f"{type(exc).__name__} while recording {args.url}: {exc}")
+        return _fail(error)
+    except StreamError as exc:
+        return _fail(exc)
+    summary = f"saved {progress.bytes} bytes in {progress.reads} reads over {progress.elapsed:.2f} s"
+    print(f"{summary} to {path} (timing: {sidecar_for(path)})", file=sys.stderr)
+    return 0
+
+
+def _fail(error: FieldstreamError) -> int:
+    print(f"fieldstream record: {error}", file=sys.stderr)
+    return 1
+
+
+class _Progress:
+    """A live line on stderr (rich, when stderr is a terminal): bytes, reads, elapsed."""
+
+    def __init__(self) -> None:
+        self.bytes = self.reads = 0
+        self.elapsed = 0.0
+        self._live: Any = None
+
+    def __enter__(self) -> _Progress:
+        if sys.stderr.isatty():
+            try:
+                from rich.console import Console
+                from rich.live import Live
+            except ImportError:
+                return self  # no live line; the summary still prints
+            self._live = Live(self._line(), console=Console(stderr=True), refresh_per_second=12, transient=True)
+            self._live.__enter__()
+        return self
+
+    def _line(self) -> Any:
+        from rich.text import Text
+
+        return Text.assemble(
+            ("recording ", "bold"), f"{self.bytes:,} bytes  {self.reads} reads  {self.elapsed:.1f} s"
+        )
+
+    def update(self, n: int, t: float) -> None:
+        self.bytes += n
+        self.reads += 1
+        self.elapsed = t
+        if self._live is not None:
+            self._live.update(self._line())
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._live is not None:
+            self._live.__exit__(*exc_info)

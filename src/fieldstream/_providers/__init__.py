@@ -1,0 +1,59 @@
+"""One small module per wire format, and detection of the format from a payload.
+
+Each provider class is pure: it turns one decoded payload into steps (see
+:mod:`._steps`); the machinery that owns parsers and events lives in
+:mod:`fieldstream._stream`.  Modules are imported on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ._steps import Step, error_step
+
+__all__ = ["FORMATS", "Step", "detect", "error_step", "make_provider"]
+
+#: Format name -> "module:Class".
+FORMATS = {
+    "openai-chat": "openai_chat:OpenAIChat",
+    "openai-responses": "openai_responses:OpenAIResponses",
+    "anthropic": "anthropic:AnthropicMessages",
+    "gemini": "gemini:Gemini",
+    "ollama": "ollama:Ollama",
+}
+
+_ANTHROPIC_TYPES = frozenset(
+    {
+        "message_start",
+        "message_delta",
+        "message_stop",
+        "content_block_start",
+        "content_block_delta",
+        "content_block_stop",
+    }
+)
+
+
+def make_provider(format: str) -> Any:
+    module, _, name = FORMATS[format].partition(":")
+    return getattr(importlib.import_module(f".{module}", __name__), name)()
+
+
+def detect(payload: Any, event: str | None) -> str | None:
+    """The format a payload belongs to, or ``None`` when it does not tell (a ping, an error)."""
+    if not isinstance(payload, dict):
+        return None
+    kind = payload.get("type")
+    if isinstance(kind, str):
+        if kind in _ANTHROPIC_TYPES or event in _ANTHROPIC_TYPES:
+            return "anthropic"
+        if kind.startswith("response."):
+            return "openai-responses"
+    if "choices" in payload or payload.get("object") == "chat.completion.chunk":
+        return "openai-chat"
+    if "candidates" in payload or "usageMetadata" in payload or "promptFeedback" in payload:
+        return "gemini"
+    if "done" in payload and ("message" in payload or "response" in payload or "created_at" in payload):
+        return "ollama"
+    return None

@@ -1,0 +1,87 @@
+"""Anthropic Messages.
+
+Targets are content blocks, ``content[i]`` by block ``index``: ``text`` blocks
+(content; native structured output streams JSON as text), ``thinking`` blocks
+(reasoning) and ``tool_use``/``server_tool_use``/``mcp_tool_use`` blocks, whose
+``input_json_delta.partial_json`` fragments are the tool's JSON arguments (the
+``input: {}`` of ``content_block_start`` is a placeholder, and ``""`` alone means
+``{}``).  A block ends at ``content_block_stop``; a ``max_tokens`` stop cuts the
+blocks still open.  Usage comes in ``message_start`` and ``message_delta`` and is
+merged; ``ping`` is ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._stream_events import Source
+from ._steps import Step, error_step
+
+_TOOL_BLOCKS = frozenset({"tool_use", "server_tool_use", "mcp_tool_use"})
+_CUT = frozenset({"max_tokens", "model_context_window_exceeded"})
+
+
+class AnthropicMessages:
+    format = "anthropic"
+
+    def __init__(self) -> None:
+        self._blocks: dict[Any, Source] = {}
+
+    def step(self, payload: Any, event: str | None) -> list[Step]:
+        if not isinstance(payload, dict):
+            return []
+        kind = payload.get("type") or event
+        if kind == "content_block_delta":
+            source = self._blocks.get(payload.get("index"))
+            delta = payload.get("delta") or {}
+            text = delta.get("text") or delta.get("partial_json") or delta.get("thinking")
+            if source is None or not isinstance(text, str):
+                return []  # signature_delta, citations_delta, a block we do not track
+            return [("text", source, text)]
+        if kind == "content_block_start":
+            return self._start(payload.get("index"), payload.get("content_block") or {})
+        if kind == "content_block_stop":
+            source = self._blocks.get(payload.get("index"))
+            return [("end", source)] if source is not None else []
+        if kind == "message_start":
+            message = payload.get("message") or {}
+            steps: list[Step] = [("meta", message.get("model"), message.get("id"))]
+            if message.get("usage"):
+                steps.append(("usage", message["usage"], True))
+            return steps
+        if kind == "message_delta":
+            steps = []
+            if payload.get("usage"):
+                steps.append(("usage", payload["usage"], True))
+            reason = (payload.get("delta") or {}).get("stop_reason")
+            if reason:
+                steps.append(("finish", "message", reason, reason in _CUT, "content"))
+            return steps
+        if kind == "message_stop":
+            return [("ended",)]
+        if kind == "error" or "error" in payload:
+            return [error_step(payload)]
+        return []  # ping and event types added later
+
+    def _start(self, index: Any, block: dict[str, Any]) -> list[Step]:
+        kind = block.get("type")
+        path = f"content[{index}]"
+        if kind == "text":
+            source = Source(path, "content")
+            text = block.get("text")
+        elif kind in _TOOL_BLOCKS:
+            source = Source(path, "tool_call", block.get("id"), block.get("name"))
+            text = None  # `input` is a placeholder; the JSON streams as deltas
+        elif kind == "thinking":
+            source = Source(path, "reasoning")
+            text = block.get("thinking")
+        else:
+            return []  # tool results, redacted thinking: complete values, not streamed targets
+        self._blocks[index] = source
+        steps: list[Step] = [("open", source)]
+        if text:
+            steps.append(("text", source, text))
+        return steps
+
+    def end(self) -> list[Step]:
+        return []

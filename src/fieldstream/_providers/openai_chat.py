@@ -1,0 +1,87 @@
+"""OpenAI Chat Completions (and compatible: Groq, OpenRouter, DeepSeek, xAI, Mistral...).
+
+Targets: ``choices[i]`` (content), ``choices[i].refusal``, ``choices[i].reasoning``
+(``reasoning_content``/``reasoning``/``reasoning_details``), ``choices[i].tool_calls[j]``
+(arguments, keyed by the delta's ``index``; id and name come with the first delta)
+and ``choices[i].function_call`` (the legacy single call).  A choice's targets end
+at its ``finish_reason``; ``length`` and ``content_filter`` cut them.  Errors come
+as an ``event: error`` message or as a top-level ``"error"`` in a chunk.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._stream_events import Source
+from ._steps import Step, error_step
+
+_CUT = frozenset({"length", "content_filter"})
+
+
+class OpenAIChat:
+    format = "openai-chat"
+
+    def __init__(self) -> None:
+        self._sources: dict[str, Source] = {}
+
+    def _source(self, path: str, kind: Any, id: Any = None, name: Any = None) -> Source:
+        source = self._sources.get(path)
+        if source is None:
+            source = self._sources[path] = Source(path, kind, id, name)
+        return source
+
+    def step(self, payload: Any, event: str | None) -> list[Step]:
+        steps: list[Step] = []
+        if not isinstance(payload, dict):
+            return steps
+        if payload.get("model") or payload.get("id"):
+            steps.append(("meta", payload.get("model") or None, payload.get("id") or None))
+        for choice in payload.get("choices") or ():
+            self._choice(choice, steps)
+        if payload.get("usage"):
+            steps.append(("usage", payload["usage"], False))
+        if payload.get("error") or event == "error":
+            steps.append(error_step(payload))
+        return steps
+
+    def _choice(self, choice: dict[str, Any], steps: list[Step]) -> None:
+        scope = f"choices[{choice.get('index', 0)}]"
+        delta = choice.get("delta") or {}
+        reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+        if not reasoning and delta.get("reasoning_details"):
+            reasoning = "".join(d.get("text") or "" for d in delta["reasoning_details"] if isinstance(d, dict))
+        content = delta.get("content")
+        if isinstance(content, list):  # content parts (Mistral): text, and thinking as reasoning
+            parts = [p for p in content if isinstance(p, dict)]
+            thinking = [
+                t.get("text") or "" for p in parts if p.get("type") == "thinking" for t in p.get("thinking") or ()
+            ]
+            reasoning = (reasoning or "") + "".join(t for t in thinking if isinstance(t, str))
+            content = "".join(p.get("text") or "" for p in parts if p.get("type") == "text")
+        if isinstance(reasoning, str) and reasoning:
+            steps.append(("text", self._source(scope + ".reasoning", "reasoning"), reasoning))
+        if content:
+            steps.append(("text", self._source(scope, "content"), content))
+        if delta.get("refusal"):
+            steps.append(("text", self._source(scope + ".refusal", "refusal"), delta["refusal"]))
+        for call in delta.get("tool_calls") or ():
+            function = call.get("function") or {}
+            source = self._source(
+                f"{scope}.tool_calls[{call.get('index', 0)}]", "tool_call", call.get("id"), function.get("name")
+            )
+            steps.append(("open", source))
+            if function.get("arguments"):
+                steps.append(("text", source, function["arguments"]))
+        legacy = delta.get("function_call")
+        if legacy:
+            source = self._source(scope + ".function_call", "tool_call", None, legacy.get("name"))
+            steps.append(("open", source))
+            if legacy.get("arguments"):
+                steps.append(("text", source, legacy["arguments"]))
+        reason = choice.get("finish_reason")
+        if reason:
+            steps.append(("finish", scope, reason, reason in _CUT, scope))
+            steps.append(("ended",))
+
+    def end(self) -> list[Step]:
+        return []

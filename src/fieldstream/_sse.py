@@ -1,0 +1,205 @@
+"""A pure Server-Sent-Events decoder (WHATWG rules), no I/O.
+
+Theory of operation
+-------------------
+``feed(data)`` decodes UTF-8 incrementally (invalid bytes become U+FFFD, as the
+standard says), splits the text into lines at ``\\r\\n``, ``\\n`` or ``\\r``, and
+interprets each complete line at once: ``data:`` lines accumulate, ``event:``,
+``id:`` and ``retry:`` set fields, ``:`` lines are comments, and a blank line
+dispatches the message.  Only the unfinished last line is kept between calls,
+as a list of pieces (never re-joined until its end arrives), so every byte is
+scanned once.  A ``\\r`` at the very end of a chunk ends its line straight away
+(no waiting for the next byte); a ``\\n`` opening the next chunk is then skipped.
+
+Unlike a browser, ``close()`` dispatches a final message that was not followed
+by a blank line: recorded bodies and cut streams often end that way.
+
+Limits (keyword options, :class:`LimitError` beyond them) bound what the decoder
+may buffer: one line (``max_line_length``) and one message's data
+(``max_event_size``), both counted in characters.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ._errors import LimitError, UsageError
+
+__all__ = ["DEFAULT_MAX_EVENT_SIZE", "DEFAULT_MAX_LINE_LENGTH", "SSEDecoder", "SSEMessage"]
+
+#: Longest SSE line, in characters (``LimitError`` beyond).
+DEFAULT_MAX_LINE_LENGTH = 16 * 1024 * 1024
+#: Most data one SSE message may carry, in characters (``LimitError`` beyond).
+DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
+
+_EOL = re.compile(r"\r\n|\r|\n")
+
+
+@dataclass(frozen=True, slots=True)
+class SSEMessage:
+    """One dispatched SSE message.
+
+    ``event`` is the ``event:`` field (``"message"`` when absent), ``data`` the
+    ``data:`` lines joined with ``\\n``, ``id`` the last event id seen so far (it
+    persists across messages, as the standard says) and ``retry`` the ``retry:``
+    value given in this message, if any.
+    """
+
+    event: str = "message"
+    data: str = ""
+    id: str | None = None
+    retry: int | None = None
+
+    def __repr__(self) -> str:
+        data = self.data if len(self.data) <= 50 else self.data[:47] + "..."
+        return f"SSEMessage(event={self.event!r}, data={data!r}, id={self.id!r}, retry={self.retry!r})"
+
+
+class SSEDecoder:
+    """Incremental SSE decoder: ``feed(bytes)`` returns the messages it completed.
+
+    >>> d = SSEDecoder()
+    >>> d.feed(b"event: ping\\ndata: {}\\n\\ndata: a\\r")
+    [SSEMessage(event='ping', data='{}', id=None, retry=None)]
+    >>> d.feed(b"\\ndata: b")
+    []
+    >>> d.close()
+    [SSEMessage(event='message', data='a\\nb', id=None, retry=None)]
+    """
+
+    def __init__(
+        self,
+        *,
+        max_line_length: int = DEFAULT_MAX_LINE_LENGTH,
+        max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+    ) -> None:
+        for name, limit in (("max_line_length", max_line_length), ("max_event_size", max_event_size)):
+            if type(limit) is not int or limit < 1:
+                raise UsageError(f"{name} must be a positive int, got {limit!r}")
+        self.max_line_length = max_line_length
+        self.max_event_size = max_event_size
+        #: The last ``id:`` seen (what a client sends back as ``Last-Event-ID``).
+        self.last_event_id: str | None = None
+        #: The last ``retry:`` value seen, in milliseconds.
+        self.retry: int | None = None
+        #: How many comment lines (``: ...``) were seen.
+        self.comments = 0
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._partial: list[str] = []  # pieces of the unfinished line
+        self._partial_len = 0
+        self._skip_lf = False  # the last chunk ended with '\r'
+        self._bom_checked = False
+        self._data: list[str] = []
+        self._data_len = 0
+        self._event = ""
+        self._event_retry: int | None = None
+        self._offset = 0  # characters consumed (for error messages)
+        self._closed = False
+
+    def feed(self, data: bytes | bytearray | memoryview) -> list[SSEMessage]:
+        """Decode the next bytes and return the messages they completed."""
+        if self._closed:
+            raise UsageError("feed() after close(): create a new SSEDecoder for a new stream")
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise UsageError(f"SSEDecoder.feed() takes bytes, not {type(data).__name__}")
+        return list(self._iter_feed(data))
+
+    def _iter_feed(self, data: bytes | bytearray | memoryview) -> Iterator[SSEMessage]:
+        # A generator, so that a caller sees the messages before a limit error raises.
+        yield from self._text(self._decoder.decode(data, False))
+
+    def close(self) -> list[SSEMessage]:
+        """End the input: flush the last line and dispatch a final unterminated message."""
+        if self._closed:
+            raise UsageError("close() called twice")
+        out = list(self._text(self._decoder.decode(b"", True)))
+        self._closed = True
+        if self._partial:
+            line = "".join(self._partial)
+            self._partial = []
+            self._line(line, out)
+        self._dispatch(out)
+        return out
+
+    def _text(self, text: str) -> Iterator[SSEMessage]:
+        out: list[SSEMessage] = []
+        if not text:
+            return
+        if not self._bom_checked:  # one leading BOM is not part of the stream
+            self._bom_checked = True
+            if text[0] == "\ufeff":
+                text = text[1:]
+                if not text:
+                    return
+        start = 0
+        if self._skip_lf:
+            self._skip_lf = False
+            if text and text[0] == "\n":
+                start = 1
+        pos = start
+        for match in _EOL.finditer(text, start):
+            end = match.start()
+            if self._partial:
+                self._partial.append(text[pos:end])
+                line = "".join(self._partial)
+                self._partial = []
+                self._partial_len = 0
+            else:
+                line = text[pos:end]
+            if len(line) > self.max_line_length:
+                self._too_long("line", self.max_line_length)
+            self._line(line, out)
+            if out:
+                yield from out
+                out.clear()
+            pos = match.end()
+        if pos < len(text):
+            tail = text[pos:]
+            self._partial.append(tail)
+            self._partial_len += len(tail)
+            if self._partial_len > self.max_line_length:
+                self._too_long("line", self.max_line_length)
+        elif text[-1] == "\r":
+            self._skip_lf = True
+        self._offset += len(text)
+
+    def _line(self, line: str, out: list[SSEMessage]) -> None:
+        if not line:
+            self._dispatch(out)
+            return
+        if line[0] == ":":
+            self.comments += 1
+            return
+        name, colon, value = line.partition(":")
+        if colon and value[:1] == " ":
+            value = value[1:]
+        if name == "data":
+            self._data.append(value)
+            self._data_len += len(value) + 1
+            if self._data_len > self.max_event_size:
+                self._too_long("event data", self.max_event_size)
+        elif name == "event":
+            self._event = value
+        elif name == "id":
+            if "\x00" not in value:
+                self.last_event_id = value
+        elif name == "retry" and value.isdigit() and value.isascii():
+            self.retry = self._event_retry = int(value)
+        # Any other field name is ignored, as the standard says.
+
+    def _dispatch(self, out: list[SSEMessage]) -> None:
+        if self._data:
+            out.append(
+                SSEMessage(self._event or "message", "\n".join(self._data), self.last_event_id, self._event_retry)
+            )
+        self._data = []
+        self._data_len = 0
+        self._event = ""
+        self._event_retry = None
+
+    def _too_long(self, what: str, limit: int) -> None:
+        self._closed = True
+        raise LimitError(f"SSE {what} longer than {limit} characters", offset=self._offset)

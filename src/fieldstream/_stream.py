@@ -1,0 +1,631 @@
+"""StreamDecoder: raw provider bytes in, stream events out, no I/O.
+
+Theory of operation
+-------------------
+Three layers, each fed as bytes arrive and none waiting for more than it needs:
+
+1. *Framing*, chosen from the first non-blank byte unless an HTTP error status
+   was given: ``{`` means one JSON document per line (Ollama NDJSON, chunk
+   lists), ``[`` a JSON array of chunks (Gemini without ``alt=sse``), anything
+   else Server-Sent Events.  The framing decoder yields payloads; ``[DONE]`` is
+   an end marker, not a payload.
+2. *Provider*: the format named by ``format=`` or detected from the first
+   payload that tells (its ``type``, ``object`` or top-level keys); a small
+   pure class per format turns each payload into steps (:mod:`._providers`).
+3. *Targets*: each step addresses a target by :class:`Source`.  A JSON target
+   owns a :class:`Parser` fed with the fragments as they come; a text target
+   passes them on as :class:`TextDelta`.  With ``content="auto"`` a content
+   target waits only for its first non-blank character: ``{`` or ``[`` makes
+   it JSON.  Tool-call arguments are always JSON; ``""`` means ``{}``.
+
+Every target ends once, with :class:`TargetCompleted` or a :class:`Fault`
+carrying its last good snapshot.  ``close()`` ends the open targets (cut when
+the provider's end marker never came) and returns :class:`StreamCompleted`
+last.  Input faults never raise from ``feed()``/``close()``; they are events,
+and :meth:`StreamDecoder.raise_for_faults` turns them into a :class:`StreamError`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from typing import Any, Literal, get_args
+
+from ._errors import FieldstreamError, LimitError, ParseError, StreamError, UsageError
+from ._events import DocumentCompleted, ItemCompleted
+from ._ndjson import NDJSONDecoder
+from ._parser import Parser
+from ._providers import detect, error_step, make_provider
+from ._sse import DEFAULT_MAX_EVENT_SIZE, SSEDecoder
+from ._stream_events import (
+    ErrorReceived,
+    Fault,
+    Malformed,
+    Refused,
+    Source,
+    StreamCompleted,
+    StreamEvent,
+    TargetCompleted,
+    TargetEvent,
+    TargetStarted,
+    TextDelta,
+    Truncated,
+)
+
+__all__ = ["DEFAULT_MAX_TARGETS", "ContentMode", "StreamDecoder", "StreamFormat", "Target"]
+
+#: Most targets one stream may open (choices, tool calls, blocks); later ones are refused.
+DEFAULT_MAX_TARGETS = 10_000
+
+StreamFormat = Literal["auto", "openai-chat", "openai-responses", "anthropic", "gemini", "ollama"]
+ContentMode = Literal["auto", "json", "text"]
+
+_WHITESPACE = b" \t\r\n"
+_BOM = b"\xef\xbb\xbf"
+_OPEN, _COMPLETED, _FAULTED = 0, 1, 2
+_PENDING, _JSON, _TEXT = "pending", "json", "text"
+_ENDINGS = {
+    "eof": "the stream ended",
+    "error": "the stream failed",
+    "cancelled": "the stream was cancelled",
+    "incomplete": "the target ended",
+}
+
+
+class Target:
+    """The live state of one target: read ``snapshot`` while it streams.
+
+    ``snapshot`` is the partial JSON value (a live object, see ``Parser.snapshot``)
+    or the text so far; ``raw`` the text received; ``value`` the final value once
+    ``done``; ``fault`` the fault that ended it, if one did.
+    """
+
+    __slots__ = ("_raw", "_state", "_value", "fault", "mode", "parser", "source")
+
+    def __init__(self, source: Source, mode: str) -> None:
+        self.source = source
+        self.mode = mode  # "pending" (content="auto", nothing but blanks yet), "json" or "text"
+        self.parser: Parser | None = None
+        self.fault: Fault | None = None
+        self._raw: list[str] = []
+        self._state = _OPEN
+        self._value: Any = None
+
+    @property
+    def raw(self) -> str:
+        """All text the provider sent for this target."""
+        if len(self._raw) > 1:
+            self._raw[:] = ["".join(self._raw)]
+        return self._raw[0] if self._raw else ""
+
+    @property
+    def snapshot(self) -> Any:
+        """The partial value (JSON target) or the text so far (text target)."""
+        if self._state == _COMPLETED:
+            return self._value
+        if self.mode == _JSON:
+            return self.parser.snapshot if self.parser is not None else None
+        return self.raw
+
+    @property
+    def is_json(self) -> bool:
+        return self.mode == _JSON
+
+    @property
+    def done(self) -> bool:
+        """Whether the target completed (``value`` is final)."""
+        return self._state == _COMPLETED
+
+    @property
+    def open(self) -> bool:
+        return self._state == _OPEN
+
+    @property
+    def value(self) -> Any:
+        """The final value (``None`` until ``done``)."""
+        return self._value
+
+    def __repr__(self) -> str:
+        state = ("open", "done", "faulted")[self._state]
+        return f"<Target {self.source.path} {self.mode} {state}>"
+
+
+class StreamDecoder:
+    """Decode a provider's streamed response body into per-target events.
+
+    >>> d = StreamDecoder()
+    >>> events = d.feed(b'data: {"choices":[{"index":0,"delta":{"content":"{\\\\"a\\\\": 1}"}}]}\\n\\n')
+    >>> events
+    [TargetStarted(Source('choices[0]', content)), TargetEvent(choices[0], ValueCompleted($.a, 1)), TargetEvent(choices[0], ValueCompleted($, {'a': 1})), TargetCompleted(choices[0], {'a': 1})]
+    >>> d.feed(b'data: [DONE]\\n\\n')
+    []
+    >>> d.close()
+    [StreamCompleted(finish_reasons={}, usage=None)]
+
+    ``format``: ``"auto"`` (detected from the bytes) or one of ``"openai-chat"``,
+    ``"openai-responses"``, ``"anthropic"``, ``"gemini"``, ``"ollama"``.
+    ``schema``: a type for structured-output content, given to ``Parser(schema)``.
+    ``tools``: tool name -> type for that tool's arguments.
+    ``content``: ``"auto"`` (JSON when its first non-blank character is ``{`` or
+    ``[``, else text), ``"json"`` or ``"text"``.
+    ``status_code``: the HTTP status; at 400 and above the body is read as an
+    error body and reported as :class:`ErrorReceived`.
+    ``max_event_size``: the longest SSE line/message or NDJSON line accepted
+    (and the longest error body kept); ``max_targets``: the most targets kept
+    (``DEFAULT_MAX_TARGETS``); beyond either, a :class:`Malformed` fault.
+    Other keyword options go to every :class:`Parser` (``max_depth``, ...).
+    """
+
+    def __init__(
+        self,
+        format: StreamFormat = "auto",
+        *,
+        schema: Any = None,
+        tools: Mapping[str, Any] | None = None,
+        content: ContentMode = "auto",
+        status_code: int | None = None,
+        max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+        max_targets: int = DEFAULT_MAX_TARGETS,
+        **parser_options: Any,
+    ) -> None:
+        if format not in get_args(StreamFormat):
+            raise UsageError(f"format must be one of {', '.join(map(repr, get_args(StreamFormat)))}; got {format!r}")
+        if content not in get_args(ContentMode):
+            raise UsageError(f"content must be one of {', '.join(map(repr, get_args(ContentMode)))}; got {content!r}")
+        for forbidden in ("multiple", "prose"):
+            if forbidden in parser_options:
+                raise UsageError(f"{forbidden}= does not apply to provider streams (each target holds one document)")
+        try:  # reject unknown or bad options (and unusable schemas) now, not mid-stream
+            Parser(**parser_options)
+            for probe in (schema, *(tools or {}).values()):
+                if probe is not None:
+                    Parser(probe, **parser_options)
+        except TypeError as exc:
+            raise UsageError(f"unknown parser option: {exc}") from None
+        except ImportError as exc:
+            raise UsageError(f"a schema needs pydantic: pip install 'fieldstream[pydantic]' ({exc})") from None
+        for name, limit in (("max_event_size", max_event_size), ("max_targets", max_targets)):
+            if type(limit) is not int or limit < 1:
+                raise UsageError(f"{name} must be a positive int, got {limit!r}")
+        self.max_targets = max_targets
+        self.schema = schema
+        self.tools = dict(tools) if tools else {}
+        self.content = content
+        self.status_code = status_code
+        self.max_event_size = max_event_size
+        self.parser_options = parser_options
+        #: Every target seen so far, by source (a source equals its path string).
+        self.targets: dict[Source, Target] = {}
+        #: Every fault emitted so far.
+        self.faults: list[Fault] = []
+        #: Usage, merged across chunks; finish reasons by scope; model and response id.
+        self.usage: dict[str, Any] | None = None
+        self.finish_reasons: dict[str, Any] = {}
+        self.model: str | None = None
+        self.response_id: str | None = None
+        self._format: str | None = None if format == "auto" else format
+        self._provider: Any = None if format == "auto" else make_provider(format)
+        #: How the body is framed: "sse", "ndjson", "json-array", "error-body", "text" or
+        #: "payloads" (fed with feed_payload); None until the first non-blank byte.
+        self.framing: str | None = None
+        self._framer: Any = None
+        self._head = b""
+        self._body: list[bytes] = []  # error-body and text framings keep the whole body
+        self._body_size = 0
+        self._array_parser: Parser | None = None
+        self._ended = False
+        self._errored = False
+        self._broken = False  # the wire format failed; later input is ignored
+        self._too_many = False  # max_targets was reached
+        self._closed = False
+        self._result: StreamCompleted | None = None
+
+    # -- public API ------------------------------------------------------
+
+    @property
+    def format(self) -> str | None:
+        """The provider format (given, or detected once a payload told; ``None`` before)."""
+        return self._format
+
+    @property
+    def result(self) -> StreamCompleted:
+        """The :class:`StreamCompleted` event (after ``close()``): usage, finish reasons, values."""
+        if self._result is None:
+            raise UsageError("result is known after close()")
+        return self._result
+
+    def feed(self, data: bytes | bytearray | memoryview) -> list[StreamEvent]:
+        """Decode the next bytes of the body (split anywhere) and return the events they completed."""
+        if self._closed:
+            raise UsageError("feed() after close(): create a new StreamDecoder for a new stream")
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise UsageError(f"StreamDecoder.feed() takes bytes, not {type(data).__name__}")
+        out: list[StreamEvent] = []
+        if self._broken or not data:
+            return out
+        if self.framing is None:
+            data = self._head + bytes(data)
+            if not self._choose_framing(data):
+                # Only blanks so far: they mean nothing in any framing; keep a possible BOM start.
+                self._head = data if len(data) < 3 else b""
+                return out
+            self._head = b""
+        self._feed_framing(bytes(data), out)
+        return out
+
+    def feed_payload(self, payload: Any, event: str | None = None) -> list[StreamEvent]:
+        """Decode one payload that was already framed and parsed (an SDK chunk as a dict).
+
+        ``payload`` is what one SSE message's data or one NDJSON line holds, as
+        plain JSON values (``chunk.model_dump()`` of an SDK object); ``event`` the
+        SSE event name, if any.  Use it instead of :meth:`feed`, not with it.
+        """
+        if self._closed:
+            raise UsageError("feed_payload() after close(): create a new StreamDecoder for a new stream")
+        if self.framing not in (None, "payloads"):
+            raise UsageError(f"feed_payload() after feed(): this decoder reads {self.framing} bytes")
+        self.framing = "payloads"
+        out: list[StreamEvent] = []
+        self._payload(payload, event, out)
+        return out
+
+    def close(self, *, cancelled: bool = False) -> list[StreamEvent]:
+        """End the input: flush the framing, end every open target, return :class:`StreamCompleted` last.
+
+        ``cancelled=True`` says the caller stopped reading (the user hit "stop"):
+        open targets end as :class:`Truncated` with reason ``"cancelled"``.
+        """
+        if self._closed:
+            raise UsageError("close() called twice")
+        self._closed = True
+        out: list[StreamEvent] = []
+        if not self._broken:
+            if self.framing is None:  # only blanks came, or nothing
+                self._choose_framing(self._head)
+            if self.framing != "payloads":
+                self._close_framing(out)
+        if self._provider is not None:
+            for step in self._provider.end():
+                self._apply(step, out)
+        if cancelled:
+            reason, cut = "cancelled", True
+        elif self._errored:
+            reason, cut = "error", True
+        elif self._ended:
+            reason, cut = "incomplete", False
+        else:
+            reason, cut = "eof", True
+        still_open = [target for target in self.targets.values() if target.open]
+        for target in still_open:
+            self._end(target, reason, cut, out)
+        values = {t.source.path: t.value for t in self.targets.values() if t.done}
+        self._result = StreamCompleted(
+            usage=self.usage,
+            finish_reasons=dict(self.finish_reasons),
+            model=self.model,
+            response_id=self.response_id,
+            format=self._format,
+            complete=self._ended and not self._errored and not (cancelled and still_open),
+            values=values,
+        )
+        out.append(self._result)
+        return out
+
+    def raise_for_faults(self) -> None:
+        """Raise :class:`StreamError` for the first fault seen (with its snapshot and raw text), if any."""
+        if not self.faults:
+            return
+        fault = self.faults[0]
+        where = f" in {fault.source.path}" if fault.source is not None else ""
+        error = StreamError(
+            f"{type(fault).__name__}{where}: {fault.message}",
+            snapshot=fault.snapshot,
+            raw=fault.raw,
+            provider_message=fault.message if isinstance(fault, (ErrorReceived, Refused)) else None,
+            status_code=fault.status_code if isinstance(fault, ErrorReceived) else None,
+        )
+        error.fault = fault  # type: ignore[attr-defined]
+        raise error
+
+    def __repr__(self) -> str:
+        return f"<StreamDecoder format={self._format} framing={self.framing} targets={len(self.targets)}>"
+
+    # -- framing ---------------------------------------------------------
+
+    def _choose_framing(self, data: bytes) -> bool:
+        if self.status_code is not None and self.status_code >= 400:
+            self.framing = "error-body"
+            return True
+        if len(data) < 3 and _BOM.startswith(data):
+            return False  # maybe the start of a byte-order mark
+        head = (data[3:] if data.startswith(_BOM) else data).lstrip(_WHITESPACE)
+        if not head:
+            return False
+        first = head[:1]
+        if first == b"{":
+            self.framing = "ndjson"
+            self._framer = NDJSONDecoder(max_line_length=self.max_event_size)
+        elif first == b"[":
+            self.framing = "json-array"
+            # Items are handed on as they complete; the parser need not keep them.
+            self._array_parser = Parser(deltas=False, keep_items=False)
+        elif first in b"dei:r" or head.startswith(b"retry"):
+            self.framing = "sse"
+            self._framer = SSEDecoder(max_line_length=self.max_event_size, max_event_size=self.max_event_size)
+        else:
+            self.framing = "text"
+        return True
+
+    def _feed_framing(self, data: bytes, out: list[StreamEvent]) -> None:
+        framing = self.framing
+        try:
+            if framing == "sse":
+                for message in self._framer._iter_feed(data):
+                    self._sse_message(message.data, message.event, out)
+            elif framing == "ndjson":
+                for payload in self._framer._iter_feed(data):
+                    self._payload(payload, None, out)
+            elif framing == "json-array":
+                self._array_events(self._array_parser.feed(data), out)  # type: ignore[union-attr]
+            else:
+                self._body.append(data)
+                self._body_size += len(data)
+                if self._body_size > self.max_event_size:
+                    raise LimitError(f"{framing} body longer than {self.max_event_size} bytes", offset=self._body_size)
+        except FieldstreamError as exc:
+            self._break(exc, out)
+
+    def _close_framing(self, out: list[StreamEvent]) -> None:
+        framing = self.framing
+        try:
+            if framing == "sse":
+                for message in self._framer.close():
+                    self._sse_message(message.data, message.event, out)
+            elif framing == "ndjson":
+                for payload in self._framer.close():
+                    self._payload(payload, None, out)
+            elif framing == "json-array":
+                self._array_events(self._array_parser.close(), out)  # type: ignore[union-attr]
+            elif framing == "error-body":
+                self._error_body(b"".join(self._body), out)
+            elif framing == "text":
+                text = b"".join(self._body).decode("utf-8", "replace")
+                self._fault(Malformed(None, f"not a provider stream: {text[:200]!r}", None, text), out)
+        except FieldstreamError as exc:
+            self._break(exc, out)
+
+    def _break(self, exc: FieldstreamError, out: list[StreamEvent]) -> None:
+        self._broken = True
+        self._fault(Malformed(None, f"{self.framing} framing failed: {exc}", error=exc), out)
+
+    def _sse_message(self, data: str, event: str, out: list[StreamEvent]) -> None:
+        if data.strip() == "[DONE]":
+            self._ended = True
+            return
+        try:
+            payload = json.loads(data)
+        except ValueError:
+            if event == "error":  # an error message in plain text
+                self._apply(("error", data, None, None, data), out)
+            else:
+                self._fault(Malformed(None, f"SSE data is not JSON: {data[:200]!r}", None, data), out)
+            return
+        self._payload(payload, event, out)
+
+    def _array_events(self, events: list[Any], out: list[StreamEvent]) -> None:
+        for event in events:
+            if type(event) is ItemCompleted and len(event.path) == 1:
+                self._payload(event.value, None, out)
+
+    def _error_body(self, body: bytes, out: list[StreamEvent]) -> None:
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            payload = body.decode("utf-8", "replace")
+        if isinstance(payload, list) and payload and isinstance(payload[0], dict):
+            payload = payload[0]  # Gemini wraps its error bodies in a list
+        if isinstance(payload, dict):
+            step = error_step(payload)
+        else:
+            step = ("error", str(payload)[:1000] or f"HTTP {self.status_code}", None, None, payload)
+        self._apply(step, out)
+
+    # -- payloads and steps ------------------------------------------------
+
+    def _payload(self, payload: Any, event: str | None, out: list[StreamEvent]) -> None:
+        provider = self._provider
+        if provider is None:
+            format = detect(payload, event)
+            if format is None:
+                if isinstance(payload, dict) and (
+                    "error" in payload or payload.get("type") == "error" or event == "error"
+                ):
+                    self._apply(error_step(payload), out)
+                return  # a ping or keep-alive before the first telling payload
+            self._format = format
+            provider = self._provider = make_provider(format)
+        try:
+            steps = provider.step(payload, event)
+        except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
+            # Providers read untrusted JSON: a payload of the wrong shape is reported, not raised.
+            message = f"unexpected {self._format} payload ({type(exc).__name__}: {exc})"
+            self._fault(Malformed(None, message, None, json.dumps(payload)[:1000], exc), out)
+            return
+        for step in steps:
+            self._apply(step, out)
+
+    def _apply(self, step: tuple[Any, ...], out: list[StreamEvent]) -> None:
+        tag = step[0]
+        if tag == "text":
+            target = self.targets.get(step[1]) or self._start(step[1], out)
+            if target is None:
+                return
+            if isinstance(step[2], str):
+                self._text(target, step[2], out)
+            else:  # a delta of the wrong type in a damaged payload
+                self._fault(Malformed(None, f"{target.source} got a {type(step[2]).__name__} where text belongs"), out)
+        elif tag == "open":
+            if step[1] not in self.targets:
+                self._start(step[1], out)
+        elif tag == "end":
+            ending = self.targets.get(step[1])
+            if ending is not None and ending.open:
+                self._end(ending, "incomplete", False, out)
+        elif tag == "close" or tag == "finish":
+            if tag == "finish":
+                _, scope, reason, cut, prefix = step
+                self.finish_reasons[scope] = reason
+            else:
+                prefix, reason, cut = step[1], "incomplete", False
+            for target in list(self.targets.values()):
+                if target.open and target.source.within(prefix):
+                    self._end(target, reason if cut else "incomplete", cut, out)
+        elif tag == "usage":
+            if step[2] and self.usage is not None:
+                self.usage = _merge(self.usage, step[1])
+            else:
+                self.usage = dict(step[1]) if isinstance(step[1], dict) else step[1]
+        elif tag == "meta":
+            self.model = step[1] or self.model
+            self.response_id = self.response_id or step[2]
+        elif tag == "error":
+            _, message, code, kind, payload = step
+            status = self.status_code if self.framing == "error-body" else None
+            if status is None and isinstance(payload, dict) and isinstance(payload.get("error"), dict):
+                found = payload["error"].get("status_code")
+                status = found if isinstance(found, int) else None
+            self._fault(ErrorReceived(None, message, None, None, code, kind, status, payload), out)
+            self._errored = True
+            for target in list(self.targets.values()):
+                if target.open:
+                    self._end(target, "error", True, out)
+        elif tag == "ended":
+            self._ended = True
+
+    # -- targets -----------------------------------------------------------
+
+    def _start(self, source: Source, out: list[StreamEvent]) -> Target | None:
+        if len(self.targets) >= self.max_targets:
+            if not self._too_many:
+                self._too_many = True
+                message = f"more than max_targets={self.max_targets} targets; later ones are ignored"
+                self._fault(Malformed(None, message, error=LimitError(message)), out)
+            return None
+        if source.kind == "tool_call":
+            mode = _JSON
+        elif source.kind == "content":
+            mode = {"auto": _PENDING, "json": _JSON, "text": _TEXT}[self.content]
+        else:
+            mode = _TEXT
+        target = self.targets[source] = Target(source, mode)
+        if mode == _JSON:
+            target.parser = self._parser_for(source)
+        out.append(TargetStarted(source))
+        return target
+
+    def _parser_for(self, source: Source) -> Parser:
+        schema = self.schema if source.kind == "content" else self.tools.get(source.name or "")
+        if schema is None:
+            return Parser(**self.parser_options)
+        return Parser(schema, **self.parser_options)
+
+    def _text(self, target: Target, text: str, out: list[StreamEvent]) -> None:
+        target._raw.append(text)
+        if target._state != _OPEN or not text:
+            return
+        if target.mode == _PENDING:
+            if not text.strip():
+                return
+            target.mode = _JSON if text.lstrip()[0] in "{[" else _TEXT
+            text = target.raw
+            if target.mode == _JSON:
+                target.parser = self._parser_for(target.source)
+        if target.mode == _TEXT:
+            out.append(TextDelta(target.source, text))
+            return
+        try:
+            events = target.parser.feed(text)  # type: ignore[union-attr]
+        except FieldstreamError as exc:
+            self._malformed(target, exc, out)
+            return
+        self._forward(target, events, out)
+
+    def _forward(self, target: Target, events: list[Any], out: list[StreamEvent]) -> None:
+        source = target.source
+        for event in events:
+            if type(event) is DocumentCompleted:
+                target._state = _COMPLETED
+                target._value = event.value
+                out.append(TargetCompleted(source, event.value, target.raw))
+                return  # anything after the document is kept in `raw` only
+            out.append(TargetEvent(source, event))
+
+    def _end(self, target: Target, reason: str, cut: bool, out: list[StreamEvent]) -> None:
+        """End an open target: it completes, or it faults with its last good snapshot."""
+        source = target.source
+        if target.mode == _JSON:
+            parser = target.parser
+            assert parser is not None
+            if not target.raw.strip() and source.kind == "tool_call" and not cut:
+                # A tool called without arguments streams "" (Anthropic) or nothing at all.
+                try:
+                    self._forward(target, parser.feed("{}") + parser.close(), out)
+                except FieldstreamError as exc:
+                    self._malformed(target, exc, out)
+                return
+            try:
+                events = parser.close()
+            except ParseError:
+                message = _ENDINGS.get(reason, f"the target was cut ({reason})") + " before its JSON was complete"
+                self._cut(target, Truncated(source, message, None, None, reason), out)
+                return
+            except FieldstreamError as exc:
+                self._malformed(target, exc, out)
+                return
+            self._forward(target, events, out)
+            return
+        text = target.raw
+        if target.mode == _PENDING:  # nothing but blanks came: that is the text
+            target.mode = _TEXT
+            if text:
+                out.append(TextDelta(source, text))
+        if cut:
+            self._cut(target, Truncated(source, f"the text was cut ({reason})", text, text, reason), out)
+        elif source.kind == "refusal":
+            self._cut(target, Refused(source, text, text, text), out)
+        else:
+            target._state = _COMPLETED
+            target._value = text
+            out.append(TargetCompleted(source, text, text, is_json=False))
+
+    def _cut(self, target: Target, fault: Fault, out: list[StreamEvent]) -> None:
+        if fault.snapshot is None and target.mode == _JSON:
+            fault = _with(fault, snapshot=target.snapshot, raw=target.raw)
+        target._state = _FAULTED
+        target.fault = fault
+        self._fault(fault, out)
+
+    def _malformed(self, target: Target, exc: FieldstreamError, out: list[StreamEvent]) -> None:
+        snapshot = target.parser.snapshot if target.parser is not None else None
+        self._cut(target, Malformed(target.source, str(exc), snapshot, target.raw, exc), out)
+
+    def _fault(self, fault: Fault, out: list[StreamEvent]) -> None:
+        self.faults.append(fault)
+        out.append(fault)
+
+
+def _with(fault: Fault, **changes: Any) -> Fault:
+    return dataclasses.replace(fault, **changes)
+
+
+def _merge(old: dict[str, Any], new: Any) -> dict[str, Any]:
+    """Usage split over several chunks (Anthropic): later non-null values win, nested dicts merge."""
+    merged = dict(old)
+    if isinstance(new, dict):
+        for key, value in new.items():
+            if isinstance(value, dict) and isinstance(merged.get(key), dict):
+                merged[key] = _merge(merged[key], value)
+            elif value is not None:
+                merged[key] = value
+    return merged
