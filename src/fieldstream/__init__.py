@@ -34,6 +34,7 @@ from ._parser import (
 from ._paths import Path, format_path
 from ._sdk import afrom_sdk, from_sdk
 from ._sse import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_LENGTH, SSEDecoder, SSEMessage
+from ._sse_encode import SSE_HEADERS, SSEEncoder, sse_encode, to_sse, to_sse_dicts
 from ._stream import DEFAULT_MAX_TARGETS, StreamDecoder, Target
 from ._stream_events import (
     ErrorReceived,
@@ -79,7 +80,9 @@ __all__ = [
     "Path",
     "Refused",
     "SSEDecoder",
+    "SSEEncoder",
     "SSEMessage",
+    "SSE_HEADERS",
     "SchemaError",
     "Source",
     "StreamCompleted",
@@ -109,5 +112,8 @@ __all__ = [
     "from_sdk",
     "iter_items",
     "iter_snapshots",
+    "sse_encode",
     "stream_event_to_json",
+    "to_sse",
+    "to_sse_dicts",
 ]

@@ -23,6 +23,7 @@ __all__ = ["event_to_json", "main"]
 # Further subcommands, one private module each, with ``register(subparsers)``;
 # a module's handler gets ``(args, out)`` and returns the exit status.
 _COMMAND_MODULES: list[str] = [
+    "._cli_bench",
     "._cli_record",
     "._cli_replay",
 ]
@@ -38,7 +39,12 @@ def event_to_json(event: Event, **extra: Any) -> dict[str, Any]:
     elif isinstance(event, DocumentCompleted):
         record = {"event": "done", "value": _jsonable(event.value)}
     elif isinstance(event, ValueInvalid):
-        record = {"event": "invalid", "path": format_path(event.path), "errors": _jsonable(event.errors)}
+        record = {
+            "event": "invalid",
+            "path": format_path(event.path),
+            "errors": _jsonable(event.errors),
+            "value": _jsonable(event.value),  # the plain JSON value that failed
+        }
     else:  # pragma: no cover - every event type is listed above
         raise TypeError(f"unknown event {event!r}")
     record.update(extra)

@@ -243,6 +243,16 @@ class Parser:
                 chunk = self._decode(chunk, events, final=False)
             elif self._decoder is not None and self._decoder.getstate()[0]:
                 raise UsageError("a str chunk was fed while a UTF-8 character from a bytes chunk is unfinished")
+            if self._state == _S_STRING and not self._pending:
+                # Fast path for the commonest chunk, a piece of a string value being
+                # typed: all plain text (no quote, backslash or control character,
+                # hence no newline) is one delta, with no scanning loop.
+                n = len(chunk)
+                if n and _STRING_RUN(chunk, 0).end() == n and self._length + n <= self.max_string_length:
+                    self._parts.append(chunk)
+                    self._length += n
+                    self._base += n
+                    return [_delta(self._string_path, chunk)] if self.deltas else []
             if chunk:
                 pending = self._pending
                 if pending:

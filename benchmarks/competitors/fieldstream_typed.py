@@ -1,0 +1,56 @@
+"""fieldstream with a pydantic model: values validated as they complete (``Parser(Model)``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import fieldstream
+
+from ._common import plain, version
+from .fieldstream_plain import leaf_events
+
+NAME = "fieldstream-typed"
+LABEL = "fieldstream Parser(Model)"
+ROLE = "subject"
+GROWTH = 1.0
+SCHEMA = True
+
+
+def check() -> str | None:
+    try:
+        import pydantic  # noqa: F401
+
+        from fieldstream import _typed  # noqa: F401  (the typed parser, fieldstream[pydantic])
+    except ImportError as exc:
+        return f"typed parser not importable ({exc})"
+    return None
+
+
+def versions() -> dict[str, str]:
+    return {"fieldstream": fieldstream.__version__, "pydantic": version("pydantic")}
+
+
+def prepare(stream: Any) -> tuple[list[Any], Any]:
+    from ..schemas import MODELS
+
+    return stream.chunks, MODELS[stream.kind]
+
+
+class Session:
+    def __init__(self, model: Any) -> None:
+        self.parser = fieldstream.Parser(model)
+        self.events: list[Any] = []
+        self.count = 0
+
+    def feed(self, chunk: str) -> None:
+        self.events = self.parser.feed(chunk)
+
+    def finish(self) -> None:
+        self.events = self.parser.close()
+
+    def exposed(self) -> int:
+        self.count += leaf_events(self.events)
+        return self.count
+
+    def value(self) -> Any:
+        return plain(self.parser.snapshot)  # the validated model once the document is complete

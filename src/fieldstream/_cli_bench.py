@@ -1,0 +1,153 @@
+"""``fieldstream bench``: a quick, self-contained speed check from an install.
+
+Feeds generated record lists in small chunks to fieldstream and to whichever
+peers are installed (jiter re-parsing the buffer per chunk, ijson's C push
+parser, ``json.loads`` once at the end) in this one process, and prints the
+CPU time per stream with ratios to fieldstream.  The full harness, with every
+peer each in its own process, latency percentiles and plots, is
+``python -m benchmarks`` in a source checkout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import random
+import time
+from collections.abc import Callable
+from typing import Any, TextIO
+
+__all__ = ["register"]
+
+_WORDS = "stream parse token field value chunk model schema delta event latency record".split()
+
+
+def _document(size: int) -> str:
+    rng = random.Random(size)
+    items: list[dict[str, Any]] = []
+    length = 12
+    while length < size:
+        item = {
+            "id": len(items),
+            "name": " ".join(rng.choice(_WORDS) for _ in range(2)),
+            "active": rng.random() < 0.7,
+            "score": round(rng.uniform(0, 100), 3),
+            "tags": [rng.choice(_WORDS) for _ in range(rng.randint(1, 3))],
+            "note": None if rng.random() < 0.5 else "naïve “quoted” text\n",
+        }
+        items.append(item)
+        length += len(json.dumps(item, ensure_ascii=False)) + 2
+    return json.dumps({"items": items}, ensure_ascii=False)
+
+
+def _fieldstream(chunks: list[str]) -> Any:
+    from ._parser import Parser
+
+    parser = Parser()
+    for chunk in chunks:
+        parser.feed(chunk)
+    parser.close()
+    return parser.snapshot
+
+
+def _json_loads(chunks: list[str]) -> Any:
+    parts: list[str] = []
+    for chunk in chunks:  # receive the chunks as a stream would, then parse once
+        parts.append(chunk)  # noqa: PERF402
+    return json.loads("".join(parts))
+
+
+def _jiter(chunks: list[str]) -> Any:
+    import jiter
+
+    buffer = ""
+    for chunk in chunks:
+        buffer += chunk
+        if buffer.strip():
+            jiter.from_json(buffer.encode(), partial_mode=True)
+    return jiter.from_json(buffer.encode())
+
+
+def _ijson(chunks: list[str]) -> Any:
+    import ijson  # type: ignore[import-untyped]
+
+    events = ijson.sendable_list()
+    coro = ijson.get_backend("yajl2_c").basic_parse_coro(events, use_float=True)
+    builder = ijson.ObjectBuilder()
+    for chunk in chunks:
+        if chunk:
+            coro.send(chunk.encode())
+        for event, value in events:
+            builder.event(event, value)
+        del events[:]
+    coro.close()
+    return builder.value
+
+
+def _peers() -> list[tuple[str, Callable[[list[str]], Any]]]:
+    peers: list[tuple[str, Callable[[list[str]], Any]]] = [("fieldstream", _fieldstream)]
+    try:
+        import jiter  # noqa: F401
+
+        peers.append(("jiter re-parse/chunk", _jiter))
+    except ImportError:
+        pass
+    try:
+        import ijson
+
+        ijson.get_backend("yajl2_c")
+        peers.append(("ijson yajl2_c + builder", _ijson))
+    except ImportError:
+        pass
+    peers.append(("json.loads once", _json_loads))
+    return peers
+
+
+def _time(run: Callable[[list[str]], Any], chunks: list[str], repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        gc.collect()
+        start = time.process_time()
+        run(chunks)
+        best = min(best, time.process_time() - start)
+    return best
+
+
+def _cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
+    peers = _peers()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    rows: list[dict[str, Any]] = []
+    for size in sizes:
+        text = _document(size)
+        chunks = [text[i : i + args.chunk_size] for i in range(0, len(text), args.chunk_size)]
+        expected = json.loads(text)
+        row: dict[str, Any] = {"size": len(text), "chunks": len(chunks), "ms": {}}
+        for name, run in peers:
+            if run(chunks) != expected:  # also the warm-up
+                raise SystemExit(f"fieldstream bench: {name} returned a wrong value at {len(text)} characters")
+            row["ms"][name] = _time(run, chunks, args.repeats) * 1e3
+        rows.append(row)
+    if args.json:
+        out.write(json.dumps({"chunk_size": args.chunk_size, "timing": "CPU ms, min of repeats", "rows": rows}) + "\n")
+        return 0
+    names = [name for name, _ in peers]
+    out.write(f"CPU ms per stream ({args.chunk_size}-character chunks, best of {args.repeats}); x = ratio to fieldstream\n")
+    out.write(f"{'size':>9}  " + "  ".join(f"{n:>24}" for n in names) + "\n")
+    for row in rows:
+        base = row["ms"]["fieldstream"]
+        cells = [f"{row['ms'][n]:>10.2f} ms ({row['ms'][n] / base:>6.2f}x)" for n in names]
+        out.write(f"{row['size']:>9}  " + "  ".join(f"{c:>24}" for c in cells) + "\n")
+    missing = {"jiter re-parse/chunk", "ijson yajl2_c + builder"} - set(names)
+    if missing:
+        out.write(f"not installed: {', '.join(sorted(missing))} (pip install 'fieldstream[bench]')\n")
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("bench", help="quick speed check against installed peers")
+    p.add_argument("--sizes", default="1000,4000,15000", help="document sizes in characters (default 1000,4000,15000)")
+    p.add_argument("--chunk-size", type=int, default=4, metavar="N", help="characters per chunk (default 4)")
+    p.add_argument("--repeats", type=int, default=3, help="timed runs per peer; the best is shown (default 3)")
+    p.add_argument("--json", action="store_true", help="print the results as one JSON object")
+    p.set_defaults(handler=_cmd_bench)
