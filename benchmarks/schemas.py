@@ -101,3 +101,11 @@ class RowsTD(TypedDict):
 
 MODELS: dict[str, type[BaseModel]] = {"records": Records, "nested": Nested, "strings": Messages, "numbers": Rows}
 TYPED_DICTS: dict[str, Any] = {"records": RecordsTD, "nested": NestedTD, "strings": MessagesTD, "numbers": RowsTD}
+
+
+def model_for(kind: str | None, *, typed_dict: bool = False) -> Any:
+    """The schema of a generated kind; ``Any`` for the corpus payloads, which come
+    from many different requests (schema-aware peers then validate plain JSON)."""
+    if kind is None:
+        return Any
+    return (TYPED_DICTS if typed_dict else MODELS)[kind]

@@ -387,3 +387,11 @@ def test_keep_items_false_drops_completed_items(how: str) -> None:
     assert parser.snapshot == {"items": [], "after": []}
     root = fs.Parser(keep_items=False)
     assert [e.value for e in root.feed("[[1, 2], [3]] ") if isinstance(e, fs.ItemCompleted)] == [1, 2, [1, 2], 3, [3]]
+
+
+def test_parser_of_any_is_the_plain_parser() -> None:
+    from typing import Any
+
+    parser = fs.Parser(Any)
+    assert type(parser) is fs.Parser
+    assert normalize(parser.feed('{"a": [1]}')) == normalize(fs.Parser().feed('{"a": [1]}'))

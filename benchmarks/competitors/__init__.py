@@ -11,8 +11,8 @@ Module attributes:
     the expected exponent of cost against document size (1 linear, 2 for
     re-parsing the buffer per chunk); used only to skip runs over budget.
 ``SCHEMA``
-    ``True`` if it needs the pydantic schema of a generated kind (skipped on the
-    corpus, whose payloads have no schema).
+    ``True`` if it validates against a schema: the pydantic model of a generated
+    kind, ``Any`` for the corpus payloads (which come from many requests).
 ``check() -> str | None``
     why it cannot run here (a missing package), or ``None``.
 ``versions() -> dict[str, str]``

@@ -11,7 +11,7 @@ from typing import Any
 
 import jiter
 
-from ._common import plain, scalars, version
+from ._common import known_complete, plain, scalars, version
 
 NAME = "jiter+validate"
 LABEL = "jiter re-parse + model_validate per chunk"
@@ -33,9 +33,11 @@ def versions() -> dict[str, str]:
 
 
 def prepare(stream: Any) -> tuple[list[Any], Any]:
-    from ..schemas import MODELS
+    from pydantic import TypeAdapter
 
-    return stream.chunks, MODELS[stream.kind]
+    from ..schemas import model_for
+
+    return stream.chunks, TypeAdapter(model_for(stream.kind))
 
 
 class Session:
@@ -43,6 +45,8 @@ class Session:
         from pydantic import ValidationError
 
         self.model = model
+        self.schemaless = model.core_schema["type"] == "any"
+        self.done = False
         self.error = ValidationError
         self.buffer = ""
         self.valid: Any = None
@@ -53,17 +57,24 @@ class Session:
             return
         partial = jiter.from_json(self.buffer.encode(), partial_mode=True)
         try:
-            self.valid = self.model.model_validate(partial)
+            self.valid = self.model.validate_python(partial)
         except self.error:
             pass  # keep the last valid model
 
     def finish(self) -> None:
-        self.valid = self.model.model_validate(jiter.from_json(self.buffer.encode()))
+        self.valid = self.model.validate_python(jiter.from_json(self.buffer.encode()))
+        self.done = True
 
     def exposed(self) -> int:
+        if self.valid is None:
+            return 0
+        if self.schemaless and not self.done:
+            # ``Any`` accepts every partial value: like jiter re-parse, a consumer
+            # knows only the leaves that more text followed
+            return known_complete(self.valid, drops_incomplete_strings=True)
         # A model validates only once every required field is there, i.e. (for
         # these schemas) once the document is complete: everything it holds is final.
-        return len(scalars(plain(self.valid), [])) if self.valid is not None else 0
+        return len(scalars(plain(self.valid), []))
 
     def value(self) -> Any:
         return plain(self.valid)

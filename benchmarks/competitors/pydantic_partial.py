@@ -35,9 +35,9 @@ def versions() -> dict[str, str]:
 def prepare(stream: Any) -> tuple[list[Any], Any]:
     from pydantic import TypeAdapter
 
-    from ..schemas import TYPED_DICTS
+    from ..schemas import model_for
 
-    return stream.chunks, TypeAdapter(TYPED_DICTS[stream.kind])
+    return stream.chunks, TypeAdapter(model_for(stream.kind, typed_dict=True))
 
 
 class Session:

@@ -145,11 +145,12 @@ class Parser:
 
     With a schema as first argument (a pydantic model or any type a
     ``TypeAdapter`` accepts), ``Parser(Model)`` validates values as they complete;
-    see :mod:`fieldstream._typed`.
+    see :mod:`fieldstream._typed`.  ``Parser(typing.Any)`` is the plain parser.
     """
 
     def __new__(cls, schema: Any = None, /, **options: Any) -> Parser:
-        if schema is not None and cls is Parser:
+        # Every JSON value is valid for ``Any``: that is the plain parser.
+        if schema is not None and schema is not Any and cls is Parser:
             from ._typed import TypedParser  # lazy: pydantic is an optional extra
 
             instance: Parser = super().__new__(TypedParser)
