@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fieldstream as fs
-from fieldstream._cli import event_to_json
+from fieldstream._records import event_to_json
 
 from .asgi_server import parse_sse, serve
 

@@ -32,6 +32,7 @@ from ._parser import (
     Parser,
 )
 from ._paths import Path, format_path
+from ._records import stream_event_to_json
 from ._sdk import afrom_sdk, from_sdk
 from ._sse import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_LENGTH, SSEDecoder, SSEMessage
 from ._sse_encode import SSE_HEADERS, SSEEncoder, sse_encode, to_sse, to_sse_dicts
@@ -50,7 +51,6 @@ from ._stream_events import (
     TextDelta,
     Truncated,
 )
-from ._stream_json import stream_event_to_json
 
 __version__ = "0.1.0"
 

@@ -17,8 +17,9 @@ from typing import Any, TextIO
 from ._errors import FieldstreamError, ParseError
 from ._events import DocumentCompleted, Event, StringDelta, ValueCompleted, ValueInvalid
 from ._paths import format_path
+from ._records import error_to_json, event_to_json, jsonable
 
-__all__ = ["event_to_json", "main"]
+__all__ = ["main"]
 
 # Further subcommands, one private module each, with ``register(subparsers)``;
 # a module's handler gets ``(args, out)`` and returns the exit status.
@@ -27,55 +28,6 @@ _COMMAND_MODULES: list[str] = [
     "._cli_record",
     "._cli_replay",
 ]
-
-
-def event_to_json(event: Event, **extra: Any) -> dict[str, Any]:
-    """The JSONL record of one event (the fixed machine format), plus ``extra`` keys."""
-    record: dict[str, Any]
-    if isinstance(event, StringDelta):
-        record = {"event": "delta", "path": format_path(event.path), "text": event.text}
-    elif isinstance(event, ValueCompleted):
-        record = {"event": "field", "path": format_path(event.path), "value": _jsonable(event.value)}
-    elif isinstance(event, DocumentCompleted):
-        record = {"event": "done", "value": _jsonable(event.value)}
-    elif isinstance(event, ValueInvalid):
-        record = {
-            "event": "invalid",
-            "path": format_path(event.path),
-            "errors": _jsonable(event.errors),
-            "value": _jsonable(event.value),  # the plain JSON value that failed
-        }
-    else:  # pragma: no cover - every event type is listed above
-        raise TypeError(f"unknown event {event!r}")
-    record.update(extra)
-    return record
-
-
-def error_to_json(error: FieldstreamError, **extra: Any) -> dict[str, Any]:
-    """The JSONL record of an error: ``{"event": "error", "message", "offset", "path"}``."""
-    record: dict[str, Any] = {"event": "error", "message": str(error)}
-    if isinstance(error, ParseError):
-        record["message"] = error.reason
-        record["offset"] = error.offset
-        record["line"] = error.line
-        record["column"] = error.column
-        record["path"] = error.path
-    record.update(extra)
-    return record
-
-
-def _jsonable(value: Any) -> Any:
-    # Typed values (pydantic models, enums, datetimes) print as pydantic's JSON mode.
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    if isinstance(value, list) and all(v is None or isinstance(v, (str, int, float, bool)) for v in value):
-        return value
-    try:
-        from pydantic_core import to_jsonable_python
-    except ImportError:  # pragma: no cover - plain JSON values need no pydantic
-        return value
-    # by_alias=False: the same as model_dump(mode="json"); error contexts may hold exceptions
-    return to_jsonable_python(value, by_alias=False, fallback=str)
 
 
 def _dumps(record: dict[str, Any]) -> str:
@@ -98,7 +50,7 @@ def _readable(event: Event, out: TextIO) -> None:
     if isinstance(event, StringDelta):
         out.write(f"{format_path(event.path)} += {json.dumps(event.text, ensure_ascii=False)}\n")
     elif isinstance(event, ValueCompleted):
-        text = json.dumps(_jsonable(event.value), ensure_ascii=False)
+        text = json.dumps(jsonable(event.value), ensure_ascii=False)
         if len(text) > 70:
             text = text[:67] + "..."
         out.write(f"{format_path(event.path)} = {text}\n")

@@ -107,9 +107,9 @@ class _JsonlView:
 
 
 def _short(value: Any, limit: int = 70) -> str:
-    from ._cli import _jsonable
+    from ._records import jsonable
 
-    text = json.dumps(_jsonable(value), ensure_ascii=False)
+    text = json.dumps(jsonable(value), ensure_ascii=False)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -230,9 +230,9 @@ class _LiveView:
         out.append(f"  {state[0]}\n", style=state[1])
         snapshot = target.snapshot
         if not isinstance(snapshot, (dict, list, str, int, float, bool, type(None))):  # typed (--model)
-            from ._cli import _jsonable
+            from ._records import jsonable
 
-            snapshot = _jsonable(snapshot)
+            snapshot = jsonable(snapshot)
         if target.is_json or (target.done and not isinstance(snapshot, str)):
             if snapshot is not None:
                 self._value(out, snapshot, (), done, 1, target.done)
@@ -247,7 +247,7 @@ class _LiveView:
         out.append("\n")
 
     def _value(self, out: Any, value: Any, path: tuple[Any, ...], done: set[Any], indent: int, all_done: bool) -> None:
-        from ._cli import _jsonable
+        from ._records import jsonable
 
         complete = all_done or path in done
         pad = "  " * indent
@@ -274,7 +274,7 @@ class _LiveView:
             out.append(json.dumps(value, ensure_ascii=False)[:-1], style="yellow")
             out.append("▌", style="yellow")
             return
-        text = json.dumps(_jsonable(value), ensure_ascii=False)
+        text = json.dumps(jsonable(value), ensure_ascii=False)
         out.append(text, style="green" if isinstance(value, str) else "blue")
 
     @staticmethod

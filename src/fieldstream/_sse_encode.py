@@ -33,11 +33,10 @@ import json
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from typing import Any, overload
 
-from ._cli import error_to_json, event_to_json
 from ._errors import FieldstreamError, UsageError
 from ._events import Event
+from ._records import error_to_json, event_to_json, stream_event_to_json
 from ._stream_events import StreamEvent
-from ._stream_json import stream_event_to_json
 
 __all__ = ["SSE_HEADERS", "SSEEncoder", "sse_encode", "to_sse", "to_sse_dicts"]
 

@@ -1,0 +1,130 @@
+"""The JSONL records of events: the fixed machine format of the CLI, SSE and tools.
+
+Core events: ``field``, ``delta``, ``done`` and ``invalid``, and ``error`` for a
+fieldstream error.  Stream events (from ``StreamDecoder``) keep those records and
+add a ``"source"`` key; a text delta is a ``delta`` at path ``$``; a completed
+target is one ``done`` line with its value.  New kinds: ``start`` (a target appeared), ``error`` with a ``kind``
+(``provider``, ``truncated``, ``refusal``, ``malformed``), and ``end`` (usage,
+finish reasons, model, id).  Existing keys keep the meaning they have in the
+core format; records may gain keys.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._errors import FieldstreamError, ParseError
+from ._events import DocumentCompleted, Event, StringDelta, ValueCompleted, ValueInvalid
+from ._paths import format_path
+from ._stream_events import (
+    ErrorReceived,
+    Fault,
+    Malformed,
+    Refused,
+    StreamCompleted,
+    StreamEvent,
+    TargetCompleted,
+    TargetEvent,
+    TargetStarted,
+    TextDelta,
+    Truncated,
+)
+
+__all__ = ["error_to_json", "event_to_json", "jsonable", "stream_event_to_json"]
+
+
+def event_to_json(event: Event, **extra: Any) -> dict[str, Any]:
+    """The JSONL record of one event (the fixed machine format), plus ``extra`` keys."""
+    record: dict[str, Any]
+    if isinstance(event, StringDelta):
+        record = {"event": "delta", "path": format_path(event.path), "text": event.text}
+    elif isinstance(event, ValueCompleted):
+        record = {"event": "field", "path": format_path(event.path), "value": jsonable(event.value)}
+    elif isinstance(event, DocumentCompleted):
+        record = {"event": "done", "value": jsonable(event.value)}
+    elif isinstance(event, ValueInvalid):
+        record = {
+            "event": "invalid",
+            "path": format_path(event.path),
+            "errors": jsonable(event.errors),
+            "value": jsonable(event.value),  # the plain JSON value that failed
+        }
+    else:  # pragma: no cover - every event type is listed above
+        raise TypeError(f"unknown event {event!r}")
+    record.update(extra)
+    return record
+
+
+def error_to_json(error: FieldstreamError, **extra: Any) -> dict[str, Any]:
+    """The JSONL record of an error: ``{"event": "error", "message", "offset", "path"}``."""
+    record: dict[str, Any] = {"event": "error", "message": str(error)}
+    if isinstance(error, ParseError):
+        record["message"] = error.reason
+        record["offset"] = error.offset
+        record["line"] = error.line
+        record["column"] = error.column
+        record["path"] = error.path
+    record.update(extra)
+    return record
+
+
+def jsonable(value: Any) -> Any:
+    # Typed values (pydantic models, enums, datetimes) print as pydantic's JSON mode.
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, list) and all(v is None or isinstance(v, (str, int, float, bool)) for v in value):
+        return value
+    try:
+        from pydantic_core import to_jsonable_python
+    except ImportError:  # pragma: no cover - plain JSON values need no pydantic
+        return value
+    # by_alias=False: the same as model_dump(mode="json"); error contexts may hold exceptions
+    return to_jsonable_python(value, by_alias=False, fallback=str)
+
+
+def stream_event_to_json(event: StreamEvent) -> dict[str, Any]:
+    """The JSONL record of one stream event (a plain JSON-ready dict)."""
+    source = str(event.source) if event.source is not None else None
+    if isinstance(event, TargetEvent):
+        return event_to_json(event.event, source=source)
+    if isinstance(event, TextDelta):
+        return {"event": "delta", "path": "$", "text": event.text, "source": source}
+    if isinstance(event, TargetCompleted):
+        return {"event": "done", "value": jsonable(event.value), "source": source}
+    if isinstance(event, TargetStarted):
+        s = event.source
+        return {"event": "start", "source": source, "kind": s.kind, "id": s.id, "name": s.name}
+    if isinstance(event, Fault):
+        return _fault(event, source)
+    if isinstance(event, StreamCompleted):
+        return {
+            "event": "end",
+            "format": event.format,
+            "complete": event.complete,
+            "finish_reasons": event.finish_reasons,
+            "usage": event.usage,
+            "model": event.model,
+            "id": event.response_id,
+        }
+    raise TypeError(f"unknown stream event {event!r}")  # pragma: no cover - every type is listed above
+
+
+def _fault(event: Fault, source: str | None) -> dict[str, Any]:
+    record: dict[str, Any]
+    if isinstance(event, Malformed) and isinstance(event.error, ParseError):
+        record = error_to_json(event.error)
+    else:
+        record = {"event": "error", "message": event.message}
+    record["source"] = source
+    if isinstance(event, ErrorReceived):
+        record.update(kind="provider", code=event.code, type=event.error_type, status=event.status_code)
+    elif isinstance(event, Truncated):
+        record.update(kind="truncated", reason=event.reason)
+    elif isinstance(event, Refused):
+        record["kind"] = "refusal"
+    else:
+        record["kind"] = "malformed"
+    if event.source is not None:
+        record["snapshot"] = jsonable(event.snapshot)
+        record["raw"] = event.raw
+    return record
