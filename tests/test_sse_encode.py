@@ -352,3 +352,11 @@ def test_served_over_http(base_url: str, route: str, doc: str) -> None:
 
     assert settled(frames) == settled(expected)
     assert [int(f["id"]) for f in frames] == list(range(1, len(frames) + 1))
+
+
+def test_non_finite_numbers_are_null_for_browsers() -> None:
+    parser = fs.Parser()
+    events = parser.feed('{"big": [1e400, -1e400, 2.5]}') + parser.close()
+    frames = fs.sse_encode(events).decode()
+    assert "Infinity" not in frames
+    assert '"value":[null,null,2.5]' in frames

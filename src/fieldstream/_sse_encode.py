@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from typing import Any, overload
 
@@ -75,8 +76,22 @@ _ESCAPE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029"
 
 
 def _dumps(record: dict[str, Any]) -> str:
-    text = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str)
+    try:
+        text = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str, allow_nan=False)
+    except ValueError:  # a JSON number beyond float range (1e400) parsed as inf
+        text = json.dumps(_finite(record), ensure_ascii=False, separators=(",", ":"), default=str)
     return text.translate(_ESCAPE_BREAKS)
+
+
+def _finite(value: Any) -> Any:
+    # Browsers' JSON.parse rejects Infinity and NaN: write null, as JSON.stringify does.
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 class SSEEncoder:
