@@ -114,12 +114,20 @@ def _detail_table(data: dict[str, Any], case: str) -> list[str]:
 
 def _chunk_table(data: dict[str, Any], kind: str, size_label: str) -> list[str]:
     index = _index(data)
-    chunks = sorted({r["chunk"] for r in data["results"] if r.get("kind") == kind and r["case"].startswith(f"{kind}-{size_label}-")})
+    chunks = sorted(
+        {r["chunk"] for r in data["results"] if r.get("kind") == kind and r["case"].startswith(f"{kind}-{size_label}-")}
+    )
     if not chunks:
         return []
-    lines = ["| competitor | " + " | ".join(f"{c}-char chunks" for c in chunks) + " |", "| --- |" + " ---: |" * len(chunks)]
+    lines = [
+        "| competitor | " + " | ".join(f"{c}-char chunks" for c in chunks) + " |",
+        "| --- |" + " ---: |" * len(chunks),
+    ]
     for name in _names(data):
-        cells = [_cell(index.get((name, f"{kind}-{size_label}-c{c}")), index.get((SUBJECT, f"{kind}-{size_label}-c{c}"))) for c in chunks]
+        cells = [
+            _cell(index.get((name, f"{kind}-{size_label}-c{c}")), index.get((SUBJECT, f"{kind}-{size_label}-c{c}")))
+            for c in chunks
+        ]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return lines
 
@@ -145,7 +153,10 @@ def markdown(data: dict[str, Any]) -> str:
     if unavailable:
         out.append("")
     kinds = sorted({r["kind"] for r in data["results"] if r.get("kind") not in (None, "corpus")})
-    sizes = sorted({r["case"].split("-")[1] for r in data["results"] if r.get("kind") == "records"}, key=lambda s: float(s.rstrip("k")))
+    sizes = sorted(
+        {r["case"].split("-")[1] for r in data["results"] if r.get("kind") == "records"},
+        key=lambda s: float(s.rstrip("k")),
+    )
     for kind in ["records", *[k for k in kinds if k != "records"]]:
         table = _time_table(data, kind, 4)
         if table:
@@ -155,7 +166,10 @@ def markdown(data: dict[str, Any]) -> str:
         if table and len(table[0].split("|")) > 4:
             out += [f"## records {size_label}: by chunk size", "", *table, ""]
             break
-    detail_cases = sorted({r["case"] for r in data["results"] if r.get("kind") == "records" and r.get("chunk") == 4}, key=lambda c: float(c.split("-")[1].rstrip("k")))
+    detail_cases = sorted(
+        {r["case"] for r in data["results"] if r.get("kind") == "records" and r.get("chunk") == 4},
+        key=lambda c: float(c.split("-")[1].rstrip("k")),
+    )
     for case in [c for c in detail_cases if c.split("-")[1] in ("15k", "60k")] or detail_cases[-1:]:
         out += [f"## {case}: latency, time to complete, memory", "", *_detail_table(data, case), ""]
     if any(r["case"] == "corpus-real" for r in data["results"]):
@@ -196,7 +210,14 @@ def plot(data: dict[str, Any], path: Path) -> Path | None:
             s = slope(pts)
             label = f"{name} (slope {s:.2f})" if s is not None else name
             width = 2.6 if name.startswith(SUBJECT) else 1.4
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], styles[i % len(styles)], label=label, linewidth=width, markersize=5)
+            ax.plot(
+                [p[0] for p in pts],
+                [p[1] for p in pts],
+                styles[i % len(styles)],
+                label=label,
+                linewidth=width,
+                markersize=5,
+            )
     axes[0].set_title(f"Total CPU time per stream ({PLOT_KIND}, {PLOT_CHUNK}-character chunks)")
     axes[0].set_ylabel("milliseconds (log)")
     axes[1].set_title("CPU time per chunk (total / chunks): flat = O(1) per chunk")
@@ -208,7 +229,10 @@ def plot(data: dict[str, Any], path: Path) -> Path | None:
         ax.grid(True, which="major", alpha=0.35)
         ax.legend(fontsize=7.5, loc="best", framealpha=0.85)
     meta = data["meta"]
-    fig.suptitle(f"fieldstream vs peers, {meta['date']}, {meta['machine']['cores']} cores, {meta['machine']['python']}  (lower is better)", fontsize=10)
+    fig.suptitle(
+        f"fieldstream vs peers, {meta['date']}, {meta['machine']['cores']} cores, {meta['machine']['python']}  (lower is better)",
+        fontsize=10,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -92,7 +92,9 @@ def _instrumented(
     return out
 
 
-def _instrumented_pass(module: Any, case: Any, prepared: list[tuple[list[Any], Any]], *, exposure: bool) -> dict[str, Any]:
+def _instrumented_pass(
+    module: Any, case: Any, prepared: list[tuple[list[Any], Any]], *, exposure: bool
+) -> dict[str, Any]:
     latencies: list[float] = []
     finishes: list[float] = []
     delays_chunks: list[int] = []
@@ -173,13 +175,21 @@ def worker(name: str, config: dict[str, Any]) -> list[dict[str, Any]]:
     cases = [build(case_id) for case_id in config["cases"]]
     cases.sort(key=lambda c: (c.kind, c.chunk, c.size))
     for case in cases:
-        row: dict[str, Any] = {"competitor": module.NAME, "case": case.id, "kind": case.kind, "size": case.size, "chunk": case.chunk}
+        row: dict[str, Any] = {
+            "competitor": module.NAME,
+            "case": case.id,
+            "kind": case.kind,
+            "size": case.size,
+            "chunk": case.chunk,
+        }
         results.append(row)
         key = (case.kind, case.chunk)
         estimate = _estimate(history.get(key, []), case.size, module.GROWTH)
         limit = config["core_budget"] if case.id in CORE else config["budget"]
         if estimate is not None and estimate > limit:
-            row.update(status="skipped", reason=f"over budget (estimated {estimate:.1f} s per run)", estimate_s=estimate)
+            row.update(
+                status="skipped", reason=f"over budget (estimated {estimate:.1f} s per run)", estimate_s=estimate
+            )
             continue
         try:
             prepared = [module.prepare(stream) for stream in case.streams]
@@ -203,7 +213,9 @@ def worker(name: str, config: dict[str, Any]) -> list[dict[str, Any]]:
                 measured = _instrumented(module, case, prepared, exposure=exposure, passes=passes)
                 measured.pop("process_s")
                 row.update(measured)
-            row.update(status="ok", total_ms=min(times) * 1e3, median_ms=statistics.median(times) * 1e3, repeats=len(times))
+            row.update(
+                status="ok", total_ms=min(times) * 1e3, median_ms=statistics.median(times) * 1e3, repeats=len(times)
+            )
             history.setdefault(key, []).append((case.size, min(times)))
             if "ttc_mean_chunks" not in row:
                 row["ttc_note"] = "exposure not counted (over budget)"
@@ -256,7 +268,9 @@ def run(names: list[str], case_ids: list[str], config: dict[str, Any], *, log: A
         label = {"name": module.NAME, "label": module.LABEL, "role": module.ROLE, "doc": (module.__doc__ or "").strip()}
         if reason is not None:
             meta["competitors"][module.NAME] = {**label, "unavailable": reason}
-            results += [{"competitor": module.NAME, "case": c, "status": "unavailable", "reason": reason} for c in case_ids]
+            results += [
+                {"competitor": module.NAME, "case": c, "status": "unavailable", "reason": reason} for c in case_ids
+            ]
             print(f"{module.NAME:22} unavailable: {reason}", file=log)
             continue
         meta["competitors"][module.NAME] = {**label, "versions": module.versions()}
@@ -286,7 +300,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cases", help="comma-separated case ids (default: the full matrix)")
     ap.add_argument("--no-corpus", action="store_true", help="leave out the recorded corpus streams")
     ap.add_argument("--budget", type=float, default=1.5, help="skip a case whose one run is estimated above this (s)")
-    ap.add_argument("--core-budget", type=float, default=20.0, help="the same, for the core cases (records 4k/15k/60k, 4-char chunks)")
+    ap.add_argument(
+        "--core-budget",
+        type=float,
+        default=20.0,
+        help="the same, for the core cases (records 4k/15k/60k, 4-char chunks)",
+    )
     ap.add_argument("--target", type=float, default=0.5, help="time to spend on timed repeats per case (s)")
     ap.add_argument("--repeats", type=int, default=5, help="most timed repeats per case")
     ap.add_argument("--memory-limit", type=float, default=0.5, help="measure memory only for runs under this (s)")
@@ -308,7 +327,13 @@ def main(argv: list[str] | None = None) -> int:
     case_ids = args.cases.split(",") if args.cases else matrix(quick=args.quick, corpus=not args.no_corpus)
     if args.quick:  # a smoke run: seconds, not minutes
         args.budget, args.target, args.repeats, args.memory_limit = min(args.budget, 0.15), 0.02, 1, 0.05
-    config = {"budget": args.budget, "core_budget": args.core_budget, "target": args.target, "repeats": args.repeats, "memory_limit": args.memory_limit}
+    config = {
+        "budget": args.budget,
+        "core_budget": args.core_budget,
+        "target": args.target,
+        "repeats": args.repeats,
+        "memory_limit": args.memory_limit,
+    }
     data = run(names, case_ids, config)
 
     from .report import write

@@ -58,7 +58,10 @@ def test_smoke_run_light_peers(tmp_path: Path) -> None:
             assert row["total_ms"] > 0 and row["p99_us"] >= row["p50_us"]
         assert rows[("fieldstream", case)]["ttc_mean_chunks"] >= 0
     # json.loads exposes nothing before the end: every leaf waits for the last chunk.
-    assert rows[("json.loads-once", "records-2k-c4")]["ttc_mean_chunks"] > rows[("fieldstream", "records-2k-c4")]["ttc_mean_chunks"]
+    assert (
+        rows[("json.loads-once", "records-2k-c4")]["ttc_mean_chunks"]
+        > rows[("fieldstream", "records-2k-c4")]["ttc_mean_chunks"]
+    )
     for row in data["results"]:  # nothing ran and got a wrong value
         assert row["status"] != "ok" or row["correct"] is True, row
         assert row["status"] != "error", row
@@ -126,8 +129,26 @@ def test_report_slope_and_markdown() -> None:
             "competitors": {"fieldstream": {"versions": {}}, "jiter-reparse": {"versions": {}}},
         },
         "results": [
-            {"competitor": "fieldstream", "case": "records-4k-c4", "kind": "records", "size": 4000, "chunk": 4, "status": "ok", "total_ms": 2.0, "correct": True},
-            {"competitor": "jiter-reparse", "case": "records-4k-c4", "kind": "records", "size": 4000, "chunk": 4, "status": "ok", "total_ms": 8.0, "correct": True},
+            {
+                "competitor": "fieldstream",
+                "case": "records-4k-c4",
+                "kind": "records",
+                "size": 4000,
+                "chunk": 4,
+                "status": "ok",
+                "total_ms": 2.0,
+                "correct": True,
+            },
+            {
+                "competitor": "jiter-reparse",
+                "case": "records-4k-c4",
+                "kind": "records",
+                "size": 4000,
+                "chunk": 4,
+                "status": "ok",
+                "total_ms": 8.0,
+                "correct": True,
+            },
         ],
     }
     text = markdown(data)

@@ -37,8 +37,14 @@ def test_record_saves_body_and_timing(server: StreamServer, tmp_path: Path) -> N
     out = tmp_path / "loc.sse"
     request = {"model": "gpt-4o", "stream": True, "messages": [{"role": "user", "content": "weather?"}]}
     result = cli(
-        "record", server.url("/v1/chat/completions"), "--data", json.dumps(request),
-        "-H", "Authorization: Bearer sk-test", "-o", str(out),
+        "record",
+        server.url("/v1/chat/completions"),
+        "--data",
+        json.dumps(request),
+        "-H",
+        "Authorization: Bearer sk-test",
+        "-o",
+        str(out),
     )
     assert result.returncode == 0, result.stderr
     assert f"saved {len(body)} bytes" in result.stderr

@@ -33,7 +33,13 @@ def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
     env = {**env, "PYTHONPATH": os.pathsep.join(sys.path)}
     return subprocess.run(
-        [sys.executable, "-m", "fieldstream", *args], capture_output=True, text=True, timeout=60, cwd=cwd, env=env, check=False
+        [sys.executable, "-m", "fieldstream", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+        env=env,
+        check=False,
     )
 
 
@@ -59,7 +65,11 @@ def merged(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for r in records:
         last = out[-1] if out else None
-        if last and r["event"] == last["event"] == "delta" and (r["source"], r["path"]) == (last["source"], last["path"]):
+        if (
+            last
+            and r["event"] == last["event"] == "delta"
+            and (r["source"], r["path"]) == (last["source"], last["path"])
+        ):
             last["text"] += r["text"]
         else:
             out.append(dict(r))
@@ -75,7 +85,13 @@ def test_bundled_replay_jsonl() -> None:
     assert all("source" in r for r in records)
     assert records[0] == {"event": "start", "source": "choices[0]", "kind": "content", "id": None, "name": None}
     dones = [r for r in records if r["event"] == "done"]
-    assert dones == [{"event": "done", "value": expected_values("openai_chat_completions/oai_py_json_object_mode.sse")["choices[0]"], "source": "choices[0]"}]
+    assert dones == [
+        {
+            "event": "done",
+            "value": expected_values("openai_chat_completions/oai_py_json_object_mode.sse")["choices[0]"],
+            "source": "choices[0]",
+        }
+    ]
     assert {"event": "field", "path": "$.forecast[1].day", "value": "Tuesday", "source": "choices[0]"} in records
     text = "".join(r["text"] for r in records if r["event"] == "delta" and r["path"] == "$.weather.condition")
     assert text == "Partly Cloudy"
@@ -238,7 +254,9 @@ def run_in_terminal(code: str) -> tuple[int, str]:
 
 
 def test_live_view_in_a_terminal() -> None:
-    status, screen = run_in_terminal("from fieldstream._cli import main; raise SystemExit(main(['replay', '--speed', '20']))")
+    status, screen = run_in_terminal(
+        "from fieldstream._cli import main; raise SystemExit(main(['replay', '--speed', '20']))"
+    )
     assert status == 0
     final = screen.split("✓ done")[-2].rsplit("choices[0]", 1)[-1] + screen.split("✓ done")[-1]  # the last frame
     assert '"condition"' in final and "Mostly Cloudy" in final and "✓" in final
@@ -280,7 +298,9 @@ def test_replay_equals_the_decoder_fed_whole(name: str) -> None:
 
     path = CORPUS / name
     decoder = fs.StreamDecoder()
-    expected = [fs.stream_event_to_json(e) for e in decoder.feed(to_wire_bytes(path, path.read_bytes())) + decoder.close()]
+    expected = [
+        fs.stream_event_to_json(e) for e in decoder.feed(to_wire_bytes(path, path.read_bytes())) + decoder.close()
+    ]
     for record in expected:
         record.setdefault("source", None)
     status, records = jsonl(str(path))

@@ -25,7 +25,11 @@ def run_example(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "OPENAI_API_KEY": "sk-test"}
     return subprocess.run(
         [sys.executable, str(ROOT / "examples" / "stream_fields.py"), *args],
-        capture_output=True, text=True, timeout=60, env=env, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
     )
 
 
@@ -39,7 +43,9 @@ def test_stream_fields_example(server: StreamServer) -> None:
     assert lines[1].startswith("$.weather = {'temperature': '18°C'")
     assert lines[-1].startswith("-- {'choices[0]': 'stop'}, usage {'prompt_tokens': 19")
     visit = server.last_visit()
-    assert visit.headers["Authorization"] == "Bearer sk-test" and visit.json["response_format"] == {"type": "json_object"}
+    assert visit.headers["Authorization"] == "Bearer sk-test" and visit.json["response_format"] == {
+        "type": "json_object"
+    }
 
 
 def test_stream_fields_example_error(server: StreamServer) -> None:

@@ -90,7 +90,7 @@ def test_top_level_number_completes_at_close() -> None:
 
 
 def test_deltas_join_to_the_string() -> None:
-    text = json.dumps({"a": "héllo \"wörld\" \n 😀 " * 5, "b": ["x\ty", "z"]})
+    text = json.dumps({"a": 'héllo "wörld" \n 😀 ' * 5, "b": ["x\ty", "z"]})
     for how in SPLITS:
         _, events = run(chunked(text, how))
         joined: dict[tuple, str] = {}
@@ -382,7 +382,9 @@ def test_keep_items_false_drops_completed_items(how: str) -> None:
         sizes.append(len(items))
     events += parser.close()
     assert max(sizes) <= 1  # never more than the unfinished item
-    items = [e.value for e in events if isinstance(e, fs.ItemCompleted) and e.path[:1] == ("items",) and len(e.path) == 2]
+    items = [
+        e.value for e in events if isinstance(e, fs.ItemCompleted) and e.path[:1] == ("items",) and len(e.path) == 2
+    ]
     assert items == [{"id": 1, "tags": ["a", "b"]}, "two", 3, [4, [5]]]
     assert parser.snapshot == {"items": [], "after": []}
     root = fs.Parser(keep_items=False)

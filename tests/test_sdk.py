@@ -63,7 +63,10 @@ def test_openai_chat_completions(server: StreamServer) -> None:
     )
     with fs.from_sdk(stream) as events:
         seen = list(events)
-    calls = {f"choices[0].tool_calls[{c['index']}]": json.loads(c["arguments"]) for c in assembled["choices"][0]["tool_calls"]}
+    calls = {
+        f"choices[0].tool_calls[{c['index']}]": json.loads(c["arguments"])
+        for c in assembled["choices"][0]["tool_calls"]
+    }
     assert values(seen) == calls
     assert seen[-1].finish_reasons == {"choices[0]": "tool_calls"}
     assert server.last_visit().json["stream"] is True
@@ -154,12 +157,23 @@ def slow_anthropic() -> list[bytes]:
     def event(kind: str, **data: Any) -> bytes:
         return f"event: {kind}\ndata: {json.dumps({'type': kind, **data})}\n\n".encode()
 
-    start = event("message_start", message={"id": "msg_1", "type": "message", "role": "assistant", "content": [],
-                                              "model": "claude", "usage": {"input_tokens": 1, "output_tokens": 0}})
+    start = event(
+        "message_start",
+        message={
+            "id": "msg_1",
+            "type": "message",
+            "role": "assistant",
+            "content": [],
+            "model": "claude",
+            "usage": {"input_tokens": 1, "output_tokens": 0},
+        },
+    )
     block = event("content_block_start", index=0, content_block={"type": "text", "text": ""})
     first = event("content_block_delta", index=0, delta={"type": "text_delta", "text": '{"items": ['})
-    items = [event("content_block_delta", index=0, delta={"type": "text_delta", "text": f'"item-{i:04d}", '})
-             for i in range(SLOW_ITEMS)]
+    items = [
+        event("content_block_delta", index=0, delta={"type": "text_delta", "text": f'"item-{i:04d}", '})
+        for i in range(SLOW_ITEMS)
+    ]
     return [start, block, first, *items]
 
 

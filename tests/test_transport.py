@@ -186,12 +186,21 @@ def test_async_exception_closes(server: StreamServer, slow: str) -> None:
 
 ERROR_BODIES = [
     # (status, body, the provider's message)
-    (401, b'{"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}}',
-     "Incorrect API key provided"),  # OpenAI
-    (529, b'{"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}',
-     "Overloaded"),  # Anthropic
-    (429, b'[{"error": {"code": 429, "message": "Resource exhausted", "status": "RESOURCE_EXHAUSTED"}}]',
-     "Resource exhausted"),  # Gemini
+    (
+        401,
+        b'{"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}}',
+        "Incorrect API key provided",
+    ),  # OpenAI
+    (
+        529,
+        b'{"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}',
+        "Overloaded",
+    ),  # Anthropic
+    (
+        429,
+        b'[{"error": {"code": 429, "message": "Resource exhausted", "status": "RESOURCE_EXHAUSTED"}}]',
+        "Resource exhausted",
+    ),  # Gemini
     (502, b"Bad gateway", "Bad gateway"),  # a proxy's plain text
 ]
 
@@ -321,8 +330,16 @@ def _same_after_merging(a: list[object], b: list[object]) -> bool:
             r = fs.stream_event_to_json(e)  # type: ignore[arg-type]
             if r["event"] == "end":
                 continue
-            if out and r["event"] == "delta" and out[-1]["event"] == "delta" and (  # type: ignore[index]
-                out[-1]["source"], out[-1]["path"]) == (r["source"], r["path"]):  # type: ignore[index]
+            if (
+                out
+                and r["event"] == "delta"
+                and out[-1]["event"] == "delta"
+                and (  # type: ignore[index]
+                    out[-1]["source"],
+                    out[-1]["path"],
+                )
+                == (r["source"], r["path"])
+            ):  # type: ignore[index]
                 out[-1]["text"] += r["text"]  # type: ignore[index]
             else:
                 out.append(r)

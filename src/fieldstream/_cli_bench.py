@@ -132,7 +132,9 @@ def _cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
         out.write(json.dumps({"chunk_size": args.chunk_size, "timing": "CPU ms, min of repeats", "rows": rows}) + "\n")
         return 0
     names = [name for name, _ in peers]
-    out.write(f"CPU ms per stream ({args.chunk_size}-character chunks, best of {args.repeats}); x = ratio to fieldstream\n")
+    out.write(
+        f"CPU ms per stream ({args.chunk_size}-character chunks, best of {args.repeats}); x = ratio to fieldstream\n"
+    )
     out.write(f"{'size':>9}  " + "  ".join(f"{n:>24}" for n in names) + "\n")
     for row in rows:
         base = row["ms"]["fieldstream"]

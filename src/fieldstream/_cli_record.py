@@ -29,9 +29,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("url", help="the streaming endpoint, e.g. https://api.openai.com/v1/chat/completions")
     p.add_argument("--data", "-d", metavar="JSON|@FILE", help="request body (JSON text, or @file to read it)")
-    p.add_argument(
-        "-H", "--header", action="append", default=[], metavar="'K: V'", help="request header (repeatable)"
-    )
+    p.add_argument("-H", "--header", action="append", default=[], metavar="'K: V'", help="request header (repeatable)")
     p.add_argument("-X", "--method", default="POST", help="HTTP method (default POST)")
     p.add_argument(
         "-o", "--output", metavar="NAME", help="body file (default: recording.sse / .ndjson, by content type)"
@@ -129,9 +127,7 @@ class _Progress:
     def _line(self) -> Any:
         from rich.text import Text
 
-        return Text.assemble(
-            ("recording ", "bold"), f"{self.bytes:,} bytes  {self.reads} reads  {self.elapsed:.1f} s"
-        )
+        return Text.assemble(("recording ", "bold"), f"{self.bytes:,} bytes  {self.reads} reads  {self.elapsed:.1f} s")
 
     def update(self, n: int, t: float) -> None:
         self.bytes += n

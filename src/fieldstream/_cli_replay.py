@@ -225,7 +225,9 @@ class _LiveView:
         done = self.done_paths.get(source.path, set())
         fault = self.faults.get(source.path)
         label = f"{source.path}  {source.kind}" + (f" {source.name}" if source.name else "")
-        state = ("✓ done", "green") if target.done else ("✗ " + type(fault).__name__, "red") if fault else ("…", "yellow")
+        state = (
+            ("✓ done", "green") if target.done else ("✗ " + type(fault).__name__, "red") if fault else ("…", "yellow")
+        )
         out.append(label, style="bold magenta")
         out.append(f"  {state[0]}\n", style=state[1])
         snapshot = target.snapshot
@@ -290,7 +292,9 @@ class _LiveView:
         if self.end is None:
             status.append("▶ ", style="bold yellow")
         else:
-            status.append("✓ " if not self.decoder.faults else "✗ ", style="bold green" if not self.decoder.faults else "bold red")
+            status.append(
+                "✓ " if not self.decoder.faults else "✗ ", style="bold green" if not self.decoder.faults else "bold red"
+            )
         status.append(f"{self.name}  {self.bytes:,}/{self.size:,} bytes  {self.reads} reads  ")
         status.append(f"{self.events} events  {elapsed:.1f} s" + ("" if self.timed else " (untimed: fixed pace)"))
         if self.end is not None:

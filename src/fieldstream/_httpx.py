@@ -53,9 +53,7 @@ def _http_package(response: Any) -> Any:
     return sys.modules[type(response).__module__.partition(".")[0]]
 
 
-def make_decoder(
-    format: str, schema: Any, tools: Any, content: str, parser_options: dict[str, Any]
-) -> Any:
+def make_decoder(format: str, schema: Any, tools: Any, content: str, parser_options: dict[str, Any]) -> Any:
     """The default decoder: ``fieldstream.StreamDecoder`` with these options."""
     from . import StreamDecoder
 

@@ -102,7 +102,7 @@ def _delta(path: Path, text: str) -> StringDelta:
 
 
 def _describe(char: str) -> str:
-    if char in "{}[],:\"":
+    if char in '{}[],:"':
         return repr(char)
     if char.isprintable() and not char.isspace():
         return repr(char)
@@ -691,7 +691,7 @@ class Parser:
             self._pending = ""
             message = f"invalid UTF-8 ({exc.reason})"
             self._fail(message, pending, len(pending), ParseError, cause=exc)
-    
+
     def _fail_limit_string(self, buf: str, pos: int) -> NoReturn:
         self._fail(f"string longer than max_string_length={self.max_string_length}", buf, pos, LimitError)
 
@@ -725,8 +725,9 @@ class Parser:
     def _refuse(self, what: str) -> NoReturn:
         if self._state == _S_CLOSED:
             raise UsageError(f"{what}() after close(): create a new Parser for a new stream")
-        raise UsageError(f"{what}() after a parse error ({self._error}): the parser cannot recover; create a new Parser")
+        raise UsageError(
+            f"{what}() after a parse error ({self._error}): the parser cannot recover; create a new Parser"
+        )
 
     def __repr__(self) -> str:
         return f"<Parser documents={self._documents} offset={self._base} path={format_path(tuple(p for p in self._path if p is not None))}>"
-

@@ -42,7 +42,7 @@ def read_timing(path: Path) -> list[tuple[float, int]] | None:
                     record = json.loads(line)
                     reads.append((float(record["t"]), int(record["n"])))
                 except (ValueError, KeyError, TypeError):
-                    raise ValueError(f"{candidate}:{number}: expected {{\"t\": seconds, \"n\": bytes}}") from None
+                    raise ValueError(f'{candidate}:{number}: expected {{"t": seconds, "n": bytes}}') from None
             return reads
     return None
 

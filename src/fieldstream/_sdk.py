@@ -67,9 +67,9 @@ def afrom_sdk(
 ) -> AsyncEventStream:
     """The async twin of :func:`from_sdk`, for an SDK ``AsyncStream``.
 
-        async with fieldstream.afrom_sdk(await client.messages.create(..., stream=True)) as events:
-            async for event in events:
-                ...
+    async with fieldstream.afrom_sdk(await client.messages.create(..., stream=True)) as events:
+        async for event in events:
+            ...
     """
     response = _response(stream, "__aiter__", "from_sdk")
     if decoder is None:
