@@ -116,9 +116,22 @@ def _not_a_stream(response: Any) -> StreamError | None:
 
 
 class _Shell:
-    response: Any
-    decoder: Any
-    closed: bool
+    """What the sync and async event streams share: the response, its decoder, closing."""
+
+    def __init__(self, response: Any, decoder: Any, closer: Callable[[], Any]) -> None:
+        self.response = response
+        self.decoder = decoder
+        self._closer = closer
+        self._started = False
+        self.closed = False
+
+    def _start(self) -> None:
+        if self._started:
+            raise UsageError(f"an {type(self).__name__} can be iterated only once; keep the events you need")
+        self._started = True
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.response.status_code} {self.response.request.url}>"
 
     def _error(self, exc: BaseException) -> FieldstreamError:
         # A read failed: the caller closed the stream under the loop, or the network did.
@@ -141,16 +154,10 @@ class EventStream(_Shell):
     """
 
     def __init__(self, response: Any, decoder: Any, *, close: Callable[[], None] | None = None) -> None:
-        self.response = response
-        self.decoder = decoder
-        self._close = close or response.close
-        self._started = False
-        self.closed = False
+        super().__init__(response, decoder, close or response.close)
 
     def __iter__(self) -> Iterator[Any]:
-        if self._started:
-            raise UsageError("an EventStream can be iterated only once; keep the events you need")
-        self._started = True
+        self._start()
         return self._events()
 
     def _events(self) -> Iterator[Any]:
@@ -168,7 +175,7 @@ class EventStream(_Shell):
     def close(self) -> None:
         """Close the response (and so the connection); safe to call twice."""
         self.closed = True
-        self._close()
+        self._closer()
 
     def __enter__(self) -> EventStream:
         return self
@@ -176,24 +183,15 @@ class EventStream(_Shell):
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def __repr__(self) -> str:
-        return f"<EventStream {self.response.status_code} {self.response.request.url}>"
-
 
 class AsyncEventStream(_Shell):
     """The async twin of :class:`EventStream`: ``async for event in stream``."""
 
     def __init__(self, response: Any, decoder: Any, *, aclose: Callable[[], Any] | None = None) -> None:
-        self.response = response
-        self.decoder = decoder
-        self._aclose = aclose or response.aclose
-        self._started = False
-        self.closed = False
+        super().__init__(response, decoder, aclose or response.aclose)
 
     def __aiter__(self) -> AsyncIterator[Any]:
-        if self._started:
-            raise UsageError("an AsyncEventStream can be iterated only once; keep the events you need")
-        self._started = True
+        self._start()
         return self._events()
 
     async def _events(self) -> AsyncIterator[Any]:
@@ -213,16 +211,13 @@ class AsyncEventStream(_Shell):
     async def aclose(self) -> None:
         """Close the response (and so the connection); safe to call twice."""
         self.closed = True
-        await self._aclose()
+        await self._closer()
 
     async def __aenter__(self) -> AsyncEventStream:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
-
-    def __repr__(self) -> str:
-        return f"<AsyncEventStream {self.response.status_code} {self.response.request.url}>"
 
 
 @contextlib.contextmanager
