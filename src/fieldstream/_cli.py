@@ -14,10 +14,10 @@ from collections.abc import Iterator, Sequence
 from importlib import resources
 from typing import Any, TextIO
 
-from ._errors import FieldstreamError, ParseError
+from ._errors import FieldstreamError
 from ._events import DocumentCompleted, Event, StringDelta, ValueCompleted, ValueInvalid
 from ._paths import format_path
-from ._records import error_to_json, event_to_json, jsonable
+from ._records import error_to_json, event_to_json, short_json
 
 __all__ = ["main"]
 
@@ -50,10 +50,7 @@ def _readable(event: Event, out: TextIO) -> None:
     if isinstance(event, StringDelta):
         out.write(f"{format_path(event.path)} += {json.dumps(event.text, ensure_ascii=False)}\n")
     elif isinstance(event, ValueCompleted):
-        text = json.dumps(jsonable(event.value), ensure_ascii=False)
-        if len(text) > 70:
-            text = text[:67] + "..."
-        out.write(f"{format_path(event.path)} = {text}\n")
+        out.write(f"{format_path(event.path)} = {short_json(event.value)}\n")
     elif isinstance(event, DocumentCompleted):
         out.write(f"-- document {event.index} complete\n")
     elif isinstance(event, ValueInvalid):

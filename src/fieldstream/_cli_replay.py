@@ -19,6 +19,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
 
+from ._records import short_json
+
 __all__ = ["register"]
 
 BUNDLED = "openai_chat_json_object.sse"
@@ -106,13 +108,6 @@ class _JsonlView:
         self.out.flush()
 
 
-def _short(value: Any, limit: int = 70) -> str:
-    from ._records import jsonable
-
-    text = json.dumps(jsonable(value), ensure_ascii=False)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 class _PlainView:
     """One line per thing worth a line: targets starting and ending, completed fields, faults."""
 
@@ -133,16 +128,16 @@ class _PlainView:
                 s = event.source
                 self.out.write(f"{s.path} started ({s.kind}{f' {s.name}' if s.name else ''})\n")
             elif isinstance(event, TargetEvent) and isinstance(event.event, ValueCompleted) and event.event.path:
-                self.out.write(f"{event.source.path} {event.event.path_text} = {_short(event.event.value)}\n")
+                self.out.write(f"{event.source.path} {event.event.path_text} = {short_json(event.event.value)}\n")
             elif isinstance(event, TargetEvent) and isinstance(event.event, ValueInvalid):
                 self.out.write(f"{event.source.path} {event.event.path_text} INVALID: {event.event.errors}\n")
             elif isinstance(event, TargetCompleted):
-                self.out.write(f"{event.source.path} done: {_short(event.value)}\n")
+                self.out.write(f"{event.source.path} done: {short_json(event.value)}\n")
             elif isinstance(event, Fault):
                 where = event.source.path if event.source is not None else "stream"
                 self.out.write(f"{where} {type(event).__name__.lower()}: {event.message}\n")
             elif isinstance(event, StreamCompleted):
-                self.out.write(f"-- end: finish {event.finish_reasons or '-'}, usage {_short(event.usage, 200)}\n")
+                self.out.write(f"-- end: finish {event.finish_reasons or '-'}, usage {short_json(event.usage, 200)}\n")
         self.out.flush()
 
 

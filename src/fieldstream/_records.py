@@ -11,6 +11,7 @@ core format; records may gain keys.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ._errors import FieldstreamError, ParseError
@@ -30,7 +31,7 @@ from ._stream_events import (
     Truncated,
 )
 
-__all__ = ["error_to_json", "event_to_json", "jsonable", "stream_event_to_json"]
+__all__ = ["error_to_json", "event_to_json", "jsonable", "short_json", "stream_event_to_json"]
 
 
 def event_to_json(event: Event, **extra: Any) -> dict[str, Any]:
@@ -80,6 +81,12 @@ def jsonable(value: Any) -> Any:
         return value
     # by_alias=False: the same as model_dump(mode="json"); error contexts may hold exceptions
     return to_jsonable_python(value, by_alias=False, fallback=str)
+
+
+def short_json(value: Any, limit: int = 70) -> str:
+    """``value`` as one line of JSON, cut to ``limit`` characters (for readable output)."""
+    text = json.dumps(jsonable(value), ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def stream_event_to_json(event: StreamEvent) -> dict[str, Any]:
