@@ -1,6 +1,6 @@
 """Replay the recorded provider streams: JSON payloads with their real token boundaries.
 
-For every stream in ``../shared/corpus/streams`` this extracts the text fragments
+For every stream in ``tests/corpus/streams`` this extracts the text fragments
 of each payload exactly as the provider sent them (OpenAI chat ``delta.content``
 and ``tool_calls[].function.arguments``; Anthropic ``text_delta.text`` and
 ``input_json_delta.partial_json``; Responses ``output_text`` and
@@ -18,7 +18,7 @@ from typing import Any
 
 __all__ = ["CORPUS", "Payload", "payloads"]
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "streams"
+CORPUS = Path(__file__).resolve().parents[1] / "tests" / "corpus" / "streams"
 
 Payload = tuple[str, list[str]]  # (name, fragments)
 

@@ -6,7 +6,7 @@
 
 Each target runs in its own process (libFuzzer exits the process when it stops),
 starting from the committed seed corpus ``fuzz/corpus/<target>/`` (and, for the
-wire formats, the recorded streams in ``../shared/corpus/streams``); inputs it finds
+wire formats, the recorded streams in ``tests/corpus/streams``); inputs it finds
 go to a scratch directory unless ``--merge`` keeps those that add coverage.  A
 crash (a broken invariant, or an exception that is not fieldstream's own) is saved
 under ``fuzz/crashes/`` and makes the run fail.  The summary (executions, coverage,
@@ -30,7 +30,7 @@ CORPUS = HERE / "corpus"
 CRASHES = HERE / "crashes"
 DICTIONARY = HERE / "json.dict"
 # Recorded provider bodies (read in place, never copied) seed the wire-format targets.
-SHARED_STREAMS = HERE.parent.parent / "shared" / "corpus" / "streams"
+SHARED_STREAMS = HERE.parent / "tests" / "corpus" / "streams"
 WIRE_TARGETS = ("ndjson", "sse", "stream")
 
 _DONE = re.compile(r"Done (\d+) runs in (\d+) second")
@@ -92,7 +92,7 @@ def run_target(target: str, *, seconds: int | None, runs: int | None, merge: boo
         if not result["ok"]:
             result["log_tail"] = log[-4000:]
         elif merge and target not in WIRE_TARGETS:
-            # Wire-target finds derive from the recorded streams, which stay in ../shared.
+            # Wire-target finds derive from the recorded streams, which stay in tests/corpus.
             wrapper = Path(scratch) / "worker.sh"
             wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m fuzz.run --worker {target} -- "$@"\n')
             wrapper.chmod(0o755)

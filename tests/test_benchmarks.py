@@ -13,7 +13,7 @@ import pytest
 
 from benchmarks.cases import build, leaf_ends, matrix
 from benchmarks.competitors import COMPETITORS, load
-from benchmarks.corpus import CORPUS, payloads
+from benchmarks.corpus import payloads
 from benchmarks.generate import KINDS, generate
 from benchmarks.report import markdown, slope
 
@@ -47,7 +47,7 @@ def scalars(value: Any) -> int:
 
 
 def test_smoke_run_light_peers(tmp_path: Path) -> None:
-    cases = "records-500-c4,records-2k-c4,nested-500-c1" + (",corpus-real" if CORPUS.is_dir() else "")
+    cases = "records-500-c4,records-2k-c4,nested-500-c1" + ",corpus-real"
     data = harness(tmp_path, "--only", LIGHT, "--cases", cases)
     rows = {(r["competitor"], r["case"]): r for r in data["results"]}
     for case in cases.split(","):
@@ -96,7 +96,6 @@ def test_leaf_chunks_name_the_chunk_of_the_last_character() -> None:
     assert all(stream.text[end] in '"0123456789el' for end in ends)
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus is not next to the repository")
 def test_corpus_payloads_keep_their_token_boundaries() -> None:
     found = payloads()
     assert len(found) >= 40

@@ -12,7 +12,7 @@ import pytest
 
 from .streamserver import Script, StreamServer, running
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "streams"
+CORPUS = Path(__file__).resolve().parent / "corpus" / "streams"
 RECORDING = CORPUS / "openai_chat_completions" / "oai_py_json_schema_location.sse"
 
 

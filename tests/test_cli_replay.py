@@ -24,7 +24,7 @@ from fieldstream._recording import UNTIMED_READ_SIZE, read_timing, timed_reads, 
 
 from .streamserver import Script, StreamServer, running
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "streams"
+CORPUS = Path(__file__).resolve().parent / "corpus" / "streams"
 DATA = Path(__file__).resolve().parents[1] / "src" / "fieldstream" / "_data"
 BUNDLED = DATA / "openai_chat_json_object.sse"
 

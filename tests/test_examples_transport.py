@@ -13,7 +13,7 @@ import pytest
 from .streamserver import Script, StreamServer, running
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus" / "streams"
+CORPUS = ROOT / "tests" / "corpus" / "streams"
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """StreamDecoder over the recorded corpus: every assembled value and text, at every split.
 
-Each of the 75 streams in ../shared/corpus/streams is decoded whole, one byte at
+Each of the 75 streams in tests/corpus/streams is decoded whole, one byte at
 a time and at three random splits; the events must not depend on the split, and
 every JSON value, text, tool id/name, finish reason, usage and error listed in
 its ``.expected.json`` must come out.  ``.chunks.jsonl`` files are decoded both
@@ -19,7 +19,7 @@ import pytest
 import fieldstream as fs
 from tests.splits import chunked
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "streams"
+CORPUS = Path(__file__).resolve().parent / "corpus" / "streams"
 STREAMS = sorted(p for p in CORPUS.glob("*/*") if p.suffix in (".sse", ".ndjson", ".jsonl"))
 SPLITS = ("whole", "per-char", "random-1", "random-2", "random-3")
 

@@ -20,7 +20,7 @@ import fieldstream as fs
 
 from .streamserver import Script, StreamServer, running, sse
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "streams"
+CORPUS = Path(__file__).resolve().parent / "corpus" / "streams"
 SLOW_ITEMS = 2000
 WAIT = 10.0
 

@@ -17,7 +17,7 @@ from fieldstream._records import event_to_json
 
 from .asgi_server import parse_sse, serve
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "streams"
+CORPUS = Path(__file__).resolve().parent / "corpus" / "streams"
 from .splits import SPLITS, at_splits, chunked
 from .test_properties import documents
 

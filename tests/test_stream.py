@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import fieldstream as fs
 from tests.splits import at_splits, chunked
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "streams"
+CORPUS = Path(__file__).resolve().parent / "corpus" / "streams"
 STREAMS = sorted(p for p in CORPUS.glob("*/*") if p.suffix in (".sse", ".ndjson", ".jsonl"))
 
 

@@ -287,7 +287,7 @@ def test_connection_refused_is_a_transport_error() -> None:
 
 # -- provider streams through the default StreamDecoder --------------------------------
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "streams"
+CORPUS = Path(__file__).resolve().parent / "corpus" / "streams"
 PROVIDER_STREAMS = [
     # (recording, format), one per wire format
     ("openai_chat_completions/oai_py_tools_parallel_two.sse", "openai-chat"),

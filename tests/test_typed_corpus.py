@@ -23,7 +23,7 @@ import fieldstream as fs
 
 from .splits import every_split
 
-STREAMS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "streams"
+STREAMS = Path(__file__).resolve().parent / "corpus" / "streams"
 SCHEMA_KEYS = ("schema", "responseJsonSchema", "parameters", "input_schema", "parameters_json_schema")
 SIMPLE = {"string": str, "integer": int, "number": float, "boolean": bool, "null": type(None)}
 

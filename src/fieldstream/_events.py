@@ -61,9 +61,14 @@ class ValueCompleted(Event):
         return f"{type(self).__name__}({format_path(self.path)}, {_short(self.value)})"
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+# Not ``slots=True``: on Python 3.10 a slotted dataclass that subclasses another one
+# re-declares the inherited slots, and the base's values become unreachable. It adds
+# no fields, so an empty ``__slots__`` keeps it as small as its base.
+@dataclass(frozen=True, repr=False)
 class ItemCompleted(ValueCompleted):
     """An array item is complete: a :class:`ValueCompleted` whose parent is an array."""
+
+    __slots__ = ()
 
     @property
     def index(self) -> int:
