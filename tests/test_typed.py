@@ -184,11 +184,6 @@ class Counted(BaseModel):
         COUNTS.append("b")
         return value
 
-    @model_validator(mode="after")
-    def count_model(self) -> Counted:
-        COUNTS.append("model")
-        return self
-
 
 COUNTS: list[str] = []
 
@@ -201,7 +196,7 @@ def test_validators_run_once_when_their_object_completes() -> None:
     assert COUNTS == ["a"]
     parser.feed(text[12:])
     parser.close()
-    assert COUNTS == ["a", "b", "model"]
+    assert COUNTS == ["a", "b"]
     assert parser.snapshot == Counted.model_validate_json(text)
 
 
@@ -318,11 +313,11 @@ def test_matches_pydantic_at_every_split(schema: Any, text: str) -> None:
             assert json.dumps(last.errors, default=repr) == json.dumps(error.errors(), default=repr)
 
 
-def test_union_subtree_validated_whole() -> None:
+def test_discriminated_union_streams_its_branch() -> None:
     text = '{"pets": [{"pet": "dog", "barks": 2}], "either": 1}'
     _, events = feed_all(Owner, text)
     paths = [e.path_text for e in events if isinstance(e, fs.ValueCompleted)]
-    assert "$.pets[0]" in paths and "$.pets[0].barks" not in paths
+    assert paths == ["$.pets[0].pet", "$.pets[0].barks", "$.pets[0]", "$.pets", "$.either", "$"]
     assert next(e.value for e in events if e.path == ("pets", 0)) == Dog(pet="dog", barks=2)
 
 
@@ -350,7 +345,7 @@ def test_multiple_documents() -> None:
 def test_untyped_parser_is_unchanged() -> None:
     parser = fs.Parser()
     assert type(parser) is fs.Parser
-    assert type(fs.Parser(Step)).__name__ == "TypedParser" and isinstance(fs.Parser(Step), fs.Parser)
+    assert type(fs.Parser(Step)) is fs.Parser  # one class: the schema is a type parameter, not a subclass
 
 
 def test_not_a_type() -> None:

@@ -82,11 +82,16 @@ class SchemaError(FieldstreamError):
     """A value failed validation against the schema; ``__cause__`` is pydantic's error.
 
     ``path`` is the JSON path in ``$.a[0].b`` form, ``errors`` pydantic's error list.
+    ``events`` holds the (validated) events that the failing ``feed()`` completed
+    before the invalid value (it raised instead of returning them).
     """
+
+    events: list[Any]
 
     def __init__(self, message: str, *, path: str = "$", errors: list[Any] | None = None) -> None:
         self.path = path
         self.errors = errors or []
+        self.events = []
         super().__init__(f"{message} at {path}")
 
 

@@ -114,3 +114,27 @@ class ValueInvalid(Event):
 
     def __repr__(self) -> str:
         return f"ValueInvalid({format_path(self.path)}, {len(self.errors)} error(s))"
+
+
+# The hot paths (the parser, the typed layer) build frozen events without the
+# dataclass __init__ (half the cost): a new instance, then the slot descriptors
+# set its fields directly.
+_new: Any = object.__new__
+_set_path: Any = vars(ValueCompleted)["path"].__set__
+_set_value: Any = vars(ValueCompleted)["value"].__set__
+_set_delta_path: Any = vars(StringDelta)["path"].__set__
+_set_delta_text: Any = vars(StringDelta)["text"].__set__
+
+
+def _completed(cls: type[ValueCompleted], path: Path, value: Any) -> ValueCompleted:
+    event: ValueCompleted = _new(cls)
+    _set_path(event, path)
+    _set_value(event, value)
+    return event
+
+
+def _delta(path: Path, text: str) -> StringDelta:
+    event: StringDelta = _new(StringDelta)
+    _set_delta_path(event, path)
+    _set_delta_text(event, text)
+    return event

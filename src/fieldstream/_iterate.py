@@ -22,7 +22,7 @@ __all__ = ["aiter_items", "aiter_snapshots", "iter_items", "iter_snapshots"]
 Chunk = str | bytes
 
 
-def _parser(schema: Any, options: dict[str, Any]) -> Parser:
+def _parser(schema: Any, options: dict[str, Any]) -> Parser[Any]:
     return Parser(schema, **options) if schema is not None else Parser(**options)
 
 

@@ -29,11 +29,14 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, TypeVar, overload
 
 from ._errors import IncompleteError, LimitError, ParseError, UsageError
-from ._events import DocumentCompleted, Event, ItemCompleted, StringDelta, ValueCompleted
+from ._events import DocumentCompleted, Event, ItemCompleted, ValueCompleted, _completed, _delta
 from ._paths import Path, format_path
+
+if TYPE_CHECKING:
+    from ._typed import TypedLayer
 
 __all__ = [
     "DEFAULT_MAX_DEPTH",
@@ -41,6 +44,8 @@ __all__ = [
     "DEFAULT_MAX_STRING_LENGTH",
     "Parser",
 ]
+
+T = TypeVar("T")
 
 #: Deepest nesting of arrays and objects accepted (``LimitError`` beyond).
 DEFAULT_MAX_DEPTH = 1000
@@ -77,28 +82,7 @@ _HEX4 = re.compile(r"[0-9a-fA-F]{4}")
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 _LITERALS: dict[str, tuple[str, Any]] = {"t": ("true", True), "f": ("false", False), "n": ("null", None)}
 _NUMBER_START = frozenset("-0123456789")
-
-# The hot path builds frozen events without the dataclass __init__ (half the
-# cost): a new instance, then the slot descriptors set its fields directly.
-_new: Any = object.__new__
-_set_path: Any = vars(ValueCompleted)["path"].__set__
-_set_value: Any = vars(ValueCompleted)["value"].__set__
-_set_delta_path: Any = vars(StringDelta)["path"].__set__
-_set_delta_text: Any = vars(StringDelta)["text"].__set__
-
-
-def _completed(cls: type[ValueCompleted], path: Path, value: Any) -> ValueCompleted:
-    event: ValueCompleted = _new(cls)
-    _set_path(event, path)
-    _set_value(event, value)
-    return event
-
-
-def _delta(path: Path, text: str) -> StringDelta:
-    event: StringDelta = _new(StringDelta)
-    _set_delta_path(event, path)
-    _set_delta_text(event, text)
-    return event
+_NOTHING: Any = object()  # ``result`` before any document completed
 
 
 def _describe(char: str) -> str:
@@ -109,7 +93,7 @@ def _describe(char: str) -> str:
     return f"U+{ord(char):04X}"
 
 
-class Parser:
+class Parser(Generic[T]):
     """Incremental JSON parser: ``feed()`` chunks, get events, read ``snapshot``.
 
     >>> p = Parser()
@@ -133,7 +117,8 @@ class Parser:
     ``deltas``
         Emit :class:`StringDelta` events (default ``True``).
     ``keep_items``
-        Keep completed array items in their array (default ``True``).  With
+        Keep completed array items in their array (default ``True``).  No effect
+        with a schema: the validated value is built from every item.  With
         ``False`` an item is dropped right after its :class:`ItemCompleted`
         event, so an endless array streams in constant memory.  This applies to
         the outermost arrays only (those not inside another array): each of
@@ -144,24 +129,66 @@ class Parser:
         Limits against hostile input; exceeding one raises :class:`LimitError`.
 
     With a schema as first argument (a pydantic model or any type a
-    ``TypeAdapter`` accepts), ``Parser(Model)`` validates values as they complete;
-    see :mod:`fieldstream._typed`.  ``Parser(typing.Any)`` is the plain parser.
+    ``TypeAdapter`` accepts), ``Parser(Model)`` is a ``Parser[Model]``: events
+    carry validated values, ``snapshot`` is the typed partial value and
+    ``result`` the validated final value; a value that fails validation gives a
+    :class:`ValueInvalid` event (``on_invalid="event"``, the default) or raises
+    :class:`SchemaError` (``on_invalid="raise"``).  See ``docs/typed.md``.
+    ``Parser(typing.Any)`` is the plain parser.
     """
 
-    def __new__(cls, schema: Any = None, /, **options: Any) -> Parser:
-        # Every JSON value is valid for ``Any``: that is the plain parser.
-        if schema is not None and schema is not Any and cls is Parser:
-            from ._typed import TypedParser  # lazy: pydantic is an optional extra
-
-            instance: Parser = super().__new__(TypedParser)
-            return instance
-        return super().__new__(cls)
+    @overload
+    def __init__(
+        self: Parser[Any],
+        schema: None = None,
+        /,
+        *,
+        on_invalid: Literal["event", "raise"] = "event",
+        prose: bool = False,
+        multiple: bool = False,
+        deltas: bool = True,
+        keep_items: bool = True,
+        max_depth: int = DEFAULT_MAX_DEPTH,
+        max_string_length: int = DEFAULT_MAX_STRING_LENGTH,
+        max_number_length: int = DEFAULT_MAX_NUMBER_LENGTH,
+    ) -> None: ...
+    @overload
+    def __init__(
+        self,
+        schema: type[T],
+        /,
+        *,
+        on_invalid: Literal["event", "raise"] = "event",
+        prose: bool = False,
+        multiple: bool = False,
+        deltas: bool = True,
+        keep_items: bool = True,
+        max_depth: int = DEFAULT_MAX_DEPTH,
+        max_string_length: int = DEFAULT_MAX_STRING_LENGTH,
+        max_number_length: int = DEFAULT_MAX_NUMBER_LENGTH,
+    ) -> None: ...
+    @overload
+    def __init__(  # a type form that is not a class (``Union[...]``, ``Annotated[...]``): values are Any
+        self: Parser[Any],
+        schema: Any,
+        /,
+        *,
+        on_invalid: Literal["event", "raise"] = "event",
+        prose: bool = False,
+        multiple: bool = False,
+        deltas: bool = True,
+        keep_items: bool = True,
+        max_depth: int = DEFAULT_MAX_DEPTH,
+        max_string_length: int = DEFAULT_MAX_STRING_LENGTH,
+        max_number_length: int = DEFAULT_MAX_NUMBER_LENGTH,
+    ) -> None: ...
 
     def __init__(
         self,
         schema: Any = None,
         /,
         *,
+        on_invalid: Literal["event", "raise"] = "event",
         prose: bool = False,
         multiple: bool = False,
         deltas: bool = True,
@@ -177,6 +204,10 @@ class Parser:
         ):
             if type(limit) is not int or limit < 1:
                 raise UsageError(f"{name} must be a positive int, got {limit!r}")
+        if on_invalid not in ("event", "raise"):
+            raise UsageError(f"on_invalid must be 'event' or 'raise', got {on_invalid!r}")
+        self.schema = schema
+        self.on_invalid = on_invalid
         self.prose = prose
         self.multiple = multiple
         self.deltas = deltas
@@ -202,6 +233,16 @@ class Parser:
         self._line_start = 0  # absolute offset just after the last of them
         self._decoder: Any = None
         self._error: ParseError | None = None
+        self._error_in_string = False  # the error came inside a string value (its text stays readable)
+        self._last: Any = _NOTHING  # the value of the last completed document
+        # With a schema the typed layer transforms the events (every JSON value is valid for ``Any``:
+        # that is the plain parser).  It validates arrays whole from their items, so the core keeps them.
+        self._typed: TypedLayer | None = None
+        if schema is not None and schema is not Any:
+            from ._typed import TypedLayer  # lazy: pydantic is an optional extra
+
+            self._typed = TypedLayer(schema, on_invalid, self._unfinished_string)
+            self.keep_items = True
 
     # -- public API ------------------------------------------------------
 
@@ -209,15 +250,33 @@ class Parser:
     def snapshot(self) -> Any:
         """The partial value parsed so far, as plain dicts, lists and scalars.
 
+        With a schema, the typed partial value (see ``docs/typed.md``): typed
+        ``Any`` because a partial model breaks its own annotations (its
+        unfinished fields are ``None``).
+
         Holds every completed value, every open container and the text typed so
         far of an unfinished string; a number or literal appears only once
         complete.  ``None`` before the document starts.  It is a live object that
         later chunks keep extending: ``copy.deepcopy`` it to keep a frozen copy.
         Still readable after an error.
         """
+        if self._typed is not None:
+            return self._typed.snapshot()
         if self._state == _S_STRING:
             self._place_partial_string()
         return self._root
+
+    @property
+    def result(self) -> T:
+        """The value of the last completed document: with a schema, validated and typed ``T``.
+
+        Raises :class:`UsageError` while no document has completed (or, with a
+        schema, none was valid).
+        """
+        value = self._last if self._typed is None else self._typed.last
+        if value is _NOTHING:
+            raise UsageError("no document has completed yet: read `snapshot` for the partial value")
+        return value  # type: ignore[no-any-return]
 
     @property
     def path(self) -> Path:
@@ -234,8 +293,35 @@ class Parser:
 
         ``chunk`` is ``str`` or UTF-8 ``bytes`` split anywhere (even inside a
         multi-byte character).  An empty chunk is not the end of input: call
-        :meth:`close` for that.  Raises :class:`ParseError` on invalid input.
+        :meth:`close` for that.  Raises :class:`ParseError` on invalid input
+        (its ``events`` and ``snapshot`` are typed with a schema) and, with
+        ``on_invalid="raise"``, :class:`SchemaError`.
         """
+        typed = self._typed
+        if typed is None:
+            return self._feed(chunk)
+        return typed.step(self._feed, chunk)
+
+    def close(self) -> list[Event]:
+        """Mark the end of input and return the last events.
+
+        Completes a top-level number still waiting for a delimiter.  Raises
+        :class:`IncompleteError` if a document is unfinished (or, in strict and
+        prose modes, if there was none at all).
+        """
+        typed = self._typed
+        if typed is None:
+            return self._close()
+        return typed.step(self._close, None)
+
+    def _unfinished_string(self) -> tuple[Path, str] | None:
+        """The seam for the typed layer: the path and text so far of an unfinished string value."""
+        state = self._state
+        if (state == _S_STRING or (state == _S_ERROR and self._error_in_string)) and self._parts:
+            return self._string_path, "".join(self._parts)
+        return None
+
+    def _feed(self, chunk: str | bytes | bytearray | memoryview) -> list[Event]:
         if self._state >= _S_ERROR:
             self._refuse("feed")
         events: list[Event] = []
@@ -266,13 +352,7 @@ class Parser:
             raise
         return events
 
-    def close(self) -> list[Event]:
-        """Mark the end of input and return the last events.
-
-        Completes a top-level number still waiting for a delimiter.  Raises
-        :class:`IncompleteError` if a document is unfinished (or, in strict and
-        prose modes, if there was none at all).
-        """
+    def _close(self, _: None = None) -> list[Event]:
         if self._state >= _S_ERROR:
             self._refuse("close")
         events: list[Event] = []
@@ -495,6 +575,7 @@ class Parser:
         except ParseError as exc:
             if state == _S_STRING:  # keep the text typed so far in the snapshot
                 self._place_partial_string()
+                self._error_in_string = True
                 exc.snapshot = self._root
             raise
         self._state = state
@@ -646,6 +727,7 @@ class Parser:
         return self._end_document(events)
 
     def _end_document(self, events: list[Event]) -> int:
+        self._last = self._root
         events.append(DocumentCompleted(self._root, self._documents))
         self._documents += 1
         self._state = _S_END
@@ -687,6 +769,7 @@ class Parser:
                 self._run(pending + good, len(pending), events)
             if self._state == _S_STRING:
                 self._place_partial_string()
+                self._error_in_string = True
             pending = self._pending
             self._pending = ""
             message = f"invalid UTF-8 ({exc.reason})"
@@ -730,4 +813,7 @@ class Parser:
         )
 
     def __repr__(self) -> str:
+        if self._typed is not None:
+            name = getattr(self.schema, "__name__", repr(self.schema))
+            return f"<Parser({name}) documents={self._documents} offset={self._base}>"
         return f"<Parser documents={self._documents} offset={self._base} path={format_path(tuple(p for p in self._path if p is not None))}>"

@@ -86,7 +86,7 @@ class Target:
     def __init__(self, source: Source, mode: str) -> None:
         self.source = source
         self.mode = mode  # "pending" (content="auto", nothing but blanks yet), "json" or "text"
-        self.parser: Parser | None = None
+        self.parser: Parser[Any] | None = None
         self.fault: Fault | None = None
         self._raw: list[str] = []
         self._state = _OPEN
@@ -213,7 +213,7 @@ class StreamDecoder:
         self._head = b""
         self._body: list[bytes] = []  # error-body and text framings keep the whole body
         self._body_size = 0
-        self._array_parser: Parser | None = None
+        self._array_parser: Parser[Any] | None = None
         self._ended = False
         self._errored = False
         self._broken = False  # the wire format failed; later input is ignored
@@ -530,7 +530,7 @@ class StreamDecoder:
         out.append(TargetStarted(source))
         return target
 
-    def _parser_for(self, source: Source) -> Parser:
+    def _parser_for(self, source: Source) -> Parser[Any]:
         schema = self.schema if source.kind == "content" else self.tools.get(source.name or "")
         if schema is None:
             return Parser(**self.parser_options)
