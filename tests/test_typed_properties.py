@@ -3,15 +3,25 @@
 For every generated model and document, fed whole, per character and at random
 splits: the final value (or pydantic's errors) equals what pydantic gives for the
 whole text, and after every chunk the snapshot holds nothing that later changes
-(a live string may only grow).
+(a live string may only grow), and the events are the same for every split.
+
+The generated schemas cover discriminated unions (tag first, in the middle,
+last, missing or wrong), plain unions (of models, of a string and a list),
+``Optional``, ``RootModel``, dataclasses (stdlib and pydantic), tuples
+(positional and variadic) and sets.  Under ``CI`` the runs are derandomized; for
+a longer random run locally::
+
+    FIELDSTREAM_TYPED_EXAMPLES=2000 python -m pytest tests/test_typed_properties.py
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import enum
 import itertools
 import json
+import os
 from typing import Annotated, Any, Literal, Optional, Union
 
 import pytest
@@ -20,12 +30,16 @@ pytest.importorskip("pydantic")
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, ValidationError, create_model
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 from pydantic_core import to_jsonable_python
 
 import fieldstream as fs
 
-from .splits import every_split
+from .splits import every_split, normalize
+
+EXAMPLES = int(os.environ.get("FIELDSTREAM_TYPED_EXAMPLES", "60"))
+CI = bool(os.environ.get("CI"))
 
 
 class Color(enum.Enum):
@@ -55,27 +69,58 @@ LEAVES = [
     "tuple",
     "live",
     "whole",
+    "tuplev",
+    "set",
+    "fset",
+    "strlist",
 ]
 
 
-def specs() -> st.SearchStrategy[Any]:
+EXTRAS = st.sampled_from(["ignore", "allow", "forbid"])
+
+
+def _models(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    field = st.tuples(inner, st.booleans(), st.booleans())  # (spec, has alias, optional with default)
+    return st.tuples(st.lists(field, min_size=1, max_size=4), EXTRAS).map(lambda t: ("model", tuple(t[0]), t[1]))
+
+
+def _unions(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    models = _models(inner)
+    plain_field = st.tuples(inner, st.just(False), st.booleans())
+    tagged = st.lists(models, min_size=1, max_size=3).map(lambda ms: ("tagged", tuple(ms)))
+    return st.one_of(
+        # a discriminated union: each branch a model with a Literal tag
+        tagged,
+        tagged.map(lambda t: ("list", t)),
+        tagged.map(lambda t: ("opt", t)),
+        # a plain union of two models, or of a model and a list, or of two anything
+        st.tuples(models, models).map(lambda t: ("union", t)),
+        st.tuples(models, inner.map(lambda s: ("list", s))).map(lambda t: ("union", t)),
+        st.tuples(inner, inner).map(lambda t: ("union", t)),
+        inner.map(lambda s: ("root", s)),
+        st.tuples(st.lists(plain_field, min_size=1, max_size=3), st.booleans()).map(
+            lambda t: ("dc", tuple(t[0]), t[1])
+        ),
+    )
+
+
+def specs(unions: bool = False) -> st.SearchStrategy[Any]:
     def extend(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-        field = st.tuples(inner, st.booleans(), st.booleans())  # (spec, has alias, optional with default)
         return st.one_of(
             inner.map(lambda s: ("list", s)),
             inner.map(lambda s: ("dict", s)),
             inner.map(lambda s: ("opt", s)),
-            st.tuples(st.lists(field, min_size=1, max_size=4), st.sampled_from(["ignore", "allow", "forbid"])).map(
-                lambda t: ("model", tuple(t[0]), t[1])
-            ),
+            _models(inner),
+            _unions(inner),
         )
 
     leaves = st.sampled_from(LEAVES).map(lambda name: (name,))
     inner = st.recursive(leaves, extend, max_leaves=6)
-    field = st.tuples(inner, st.booleans(), st.booleans())
-    return st.tuples(st.lists(field, min_size=1, max_size=4), st.sampled_from(["ignore", "allow", "forbid"])).map(
-        lambda t: ("model", tuple(t[0]), t[1])
-    )
+    if unions:  # a model with at least one union-like field
+        first = st.tuples(_unions(inner), st.booleans(), st.booleans())
+        rest = st.lists(st.tuples(inner, st.booleans(), st.booleans()), max_size=2)
+        return st.tuples(first, rest, EXTRAS).map(lambda t: ("model", (t[0], *t[1]), t[2]))
+    return _models(inner)
 
 
 def build(spec: Any) -> Any:
@@ -95,9 +140,34 @@ def build(spec: Any) -> Any:
         "tuple": tuple[int, str],
         "live": Annotated[str, Field(max_length=4), fs.Live],  # live text, validated when complete
         "whole": Annotated[list[int], fs.Whole],
+        "tuplev": tuple[int, ...],
+        "set": set[int],
+        "fset": frozenset[str],
+        "strlist": Union[str, list[str]],
     }
     if kind in simple:
         return simple[kind]
+    if kind == "tagged":
+        branches = []
+        for i, model in enumerate(spec[1]):
+            branch = build(model)
+            branches.append(create_model(f"T{next(_counter)}", __base__=branch, kind=(Literal[f"t{i}"], ...)))  # type: ignore[call-overload]
+        if len(branches) == 1:
+            return branches[0]
+        return Annotated[Union[tuple(branches)], Field(discriminator="kind")]
+    if kind == "union":
+        return Union[build(spec[1][0]), build(spec[1][1])]
+    if kind == "root":
+        return RootModel[build(spec[1])]  # type: ignore[misc]
+    if kind == "dc":
+        required = [(f"f{i}", build(sub)) for i, (sub, _, default) in enumerate(spec[1]) if not default]
+        optional = [
+            (f"f{i}", Optional[build(sub)], dataclasses.field(default=None))
+            for i, (sub, _, default) in enumerate(spec[1])
+            if default
+        ]
+        cls = dataclasses.make_dataclass(f"D{next(_counter)}", [*required, *optional])
+        return pydantic_dataclass(cls) if spec[2] else cls
     if kind == "list":
         return list[build(spec[1])]  # type: ignore[misc]
     if kind == "dict":
@@ -114,8 +184,8 @@ def build(spec: Any) -> Any:
     return create_model(f"M{next(_counter)}", __config__=ConfigDict(extra=spec[2]), **fields)  # type: ignore[call-overload]
 
 
-def values(spec: Any) -> st.SearchStrategy[Any]:
-    """Mostly valid JSON values for ``spec``, sometimes not (wrong type, missing or extra keys)."""
+def values(spec: Any, noisy: bool = True) -> st.SearchStrategy[Any]:
+    """Mostly valid JSON values for ``spec``, sometimes not (wrong type, missing or extra keys) when ``noisy``."""
     kind = spec[0]
     text = st.text(max_size=6)
     table = {
@@ -133,30 +203,57 @@ def values(spec: Any) -> st.SearchStrategy[Any]:
         "tuple": st.tuples(st.integers(-9, 9), text).map(list),
         "live": st.text(max_size=5),
         "whole": st.lists(st.integers(-9, 9), max_size=3),
+        "tuplev": st.lists(st.integers(-9, 9), max_size=3),
+        "set": st.lists(st.integers(-3, 3), max_size=4),
+        "fset": st.lists(st.sampled_from(["a", "b", "c"]), max_size=3),
+        "strlist": st.one_of(text, st.lists(text, max_size=3)),
     }
     wrong = st.sampled_from([None, "x", 1.5, -1, [], {}, "1", True, "purple", "abcdefg", [1]])
     if kind in table:
-        return st.one_of(table[kind], table[kind], table[kind], table[kind], wrong)
+        return st.one_of(table[kind], table[kind], table[kind], table[kind], wrong) if noisy else table[kind]
     if kind == "list":
-        return st.lists(values(spec[1]), max_size=3)
+        return st.lists(values(spec[1], noisy), max_size=3)
     if kind == "dict":
-        return st.dictionaries(st.text(max_size=3), values(spec[1]), max_size=3)
+        return st.dictionaries(st.text(max_size=3), values(spec[1], noisy), max_size=3)
     if kind == "opt":
-        return st.one_of(st.none(), values(spec[1]))
+        return st.one_of(st.none(), values(spec[1], noisy))
+    if kind == "union":
+        return st.one_of(values(spec[1][0], noisy), values(spec[1][1], noisy))
+    if kind == "root":
+        return values(spec[1], noisy)
+    if kind == "dc":
+        return values(("model", tuple((sub, False, default) for sub, _, default in spec[1]), "ignore"), noisy)
+    if kind == "tagged":
+
+        @st.composite
+        def tagged(draw: Any) -> Any:
+            i = draw(st.integers(0, len(spec[1]) - 1))
+            out = draw(values(spec[1][i], noisy))
+            if not isinstance(out, dict):
+                return out
+            tag = draw(st.sampled_from([f"t{i}"] * 8 + ["zz", None] if noisy else [f"t{i}"]))  # wrong or missing
+            if tag is None:
+                return out
+            items = list(out.items())
+            at = draw(st.integers(0, len(items)))  # the tag first, in the middle or last
+            items.insert(at, ("kind", tag))
+            return dict(items)
+
+        return tagged()
 
     @st.composite
     def model(draw: Any) -> Any:
         out: dict[str, Any] = {}
         for i, (sub, alias, default) in enumerate(spec[1]):
             key = f"F-{i}" if alias else f"f{i}"
-            if draw(st.integers(0, 9)) == 0:
+            if noisy and draw(st.integers(0, 9)) == 0:
                 key = f"f{i}" if alias else f"F-{i}"  # the other spelling: missing field, maybe an extra
             if default and draw(st.booleans()):
                 continue
-            if draw(st.integers(0, 19)) == 0:
+            if noisy and draw(st.integers(0, 19)) == 0:
                 continue  # a required field missing
-            out[key] = draw(values(sub))
-        if draw(st.integers(0, 9)) == 0:
+            out[key] = draw(values(sub, noisy))
+        if noisy and draw(st.integers(0, 9)) == 0:
             out["zz"] = draw(st.sampled_from([1, "z", [1, {"a": None}]]))
         return out
 
@@ -171,6 +268,8 @@ def consistent(partial: Any, final: Any) -> bool:
         if type(partial) is not type(final):
             return False
         return all(consistent(v, getattr(final, k)) for k, v in partial.__dict__.items())
+    if dataclasses.is_dataclass(partial) or isinstance(partial, (set, frozenset)):
+        return bool(partial == final) and type(partial) is type(final)
     if isinstance(partial, list) and isinstance(final, (list, tuple)):
         return len(partial) <= len(final) and all(consistent(a, b) for a, b in zip(partial, final))
     if isinstance(partial, dict) and isinstance(final, dict):
@@ -192,9 +291,7 @@ def cases(draw: Any) -> tuple[Any, str]:
     return spec, json.dumps(value, indent=indent)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(cases())
-def test_final_value_and_errors_match_pydantic(case: tuple[Any, str]) -> None:
+def check(case: tuple[Any, str]) -> None:
     spec, text = case
     model = build(spec)
     try:
@@ -202,6 +299,7 @@ def test_final_value_and_errors_match_pydantic(case: tuple[Any, str]) -> None:
         expected_error = None
     except ValidationError as exc:
         expected, expected_error = None, exc
+    first: list[Any] | None = None
     for how, chunks in every_split(text):
         parser = fs.Parser(model)
         events: list[fs.Event] = []
@@ -211,11 +309,37 @@ def test_final_value_and_errors_match_pydantic(case: tuple[Any, str]) -> None:
                 assert consistent(parser.snapshot, expected), (how, chunk, parser.snapshot)
         events += parser.close()
         last = events[-1]
+        if first is None:
+            first = normalize(events)
+        else:
+            assert normalize(events) == first, how  # chunking never changes the events
         if expected_error is None:
             assert isinstance(last, fs.DocumentCompleted), (how, events)
-            assert last.value == expected and parser.snapshot == expected
+            assert last.value == expected and parser.snapshot == expected and parser.result == expected
             assert last.value.model_fields_set == expected.model_fields_set
             assert not [e for e in events if isinstance(e, fs.ValueInvalid)]
         else:
             assert isinstance(last, fs.ValueInvalid) and last.path == (), (how, events)
             assert jsonable_errors(last.error) == jsonable_errors(expected_error)
+
+
+@st.composite
+def union_cases(draw: Any) -> tuple[Any, str]:
+    spec = draw(specs(unions=True))
+    value = draw(values(spec, noisy=draw(st.integers(0, 3)) == 0))
+    return spec, json.dumps(value, indent=draw(st.sampled_from([None, 1])))
+
+
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=CI, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(cases())
+def test_final_value_and_errors_match_pydantic(case: tuple[Any, str]) -> None:
+    check(case)
+
+
+@SETTINGS
+@given(union_cases())
+def test_unions_dataclasses_root_models_match_pydantic(case: tuple[Any, str]) -> None:
+    check(case)
