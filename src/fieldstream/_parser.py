@@ -273,7 +273,9 @@ class Parser(Generic[T]):
         Raises :class:`UsageError` while no document has completed (or, with a
         schema, none was valid).
         """
-        value = self._last if self._typed is None else self._typed.last
+        if self._typed is not None:
+            return self._typed.result()  # type: ignore[no-any-return]
+        value = self._last
         if value is _NOTHING:
             raise UsageError("no document has completed yet: read `snapshot` for the partial value")
         return value  # type: ignore[no-any-return]

@@ -201,6 +201,12 @@ class TypedLayer:
             raise
         return self.transform(events)
 
+    def result(self) -> Any:
+        """The validated value of the last valid document."""
+        if self.last is _NOTHING:
+            raise UsageError("no valid document has completed yet: read `snapshot` for the partial value")
+        return self.last
+
     def snapshot(self) -> Any:
         """The typed partial value: every completed value, validated, plus live text."""
         unfinished = self._unfinished()

@@ -334,6 +334,9 @@ class Node:
             self.kind = TAGGED
         elif kind == "union":
             self.kind = UNION
+            # a JSON string that only one candidate accepts, a plain ``str``: its text streams
+            text = self.branch("")
+            self.live = text is not None and text.live
 
     def _plan_fields(self, schema: dict[str, Any], kind: int) -> None:
         config = self.child_config
@@ -405,8 +408,8 @@ class Node:
         return (type(key) is int) == (self.kind in LISTLIKE)
 
     def branch(self, key: Any) -> Node | None:
-        """A plain union: the one candidate that can accept an array (int key) or object (str key)."""
-        want = "a" if type(key) is int else "o"
+        """A plain union: the one candidate that accepts an array (int key), an object (str key), a string ("")."""
+        want = "a" if type(key) is int else "o" if key else "s"
         try:
             return self._branches[want]
         except KeyError:

@@ -24,7 +24,7 @@ class Answer(BaseModel):
 
 
 class Agent(BaseModel):
-    steps: list[Annotated[Union[Search, Answer], Field(discriminator="type")]]
+    steps: list[Annotated[Search | Answer, Field(discriminator="type")]]
 
 
 def plain() -> None:
@@ -58,9 +58,9 @@ def generic_aliases() -> None:
 
 def type_forms() -> None:
     # a type form that is not a class (a union, Annotated) gives values typed Any
-    action = Annotated[Union[Search, Answer], Field(discriminator="type")]
+    action = Annotated[Search | Answer, Field(discriminator="type")]
     assert_type(fs.Parser(action), fs.Parser[Any])
-    assert_type(fs.Parser(Union[Search, Answer], on_invalid="raise").result, Any)
+    assert_type(fs.Parser(Union[Search, Answer], on_invalid="raise").result, Any)  # noqa: UP007 (the typing form itself is the point)
 
 
 def explicit(schema: type[Search]) -> fs.Parser[Search]:
