@@ -24,7 +24,7 @@ SIZES = (1_000, 4_000, 15_000, 60_000, 250_000, 1_000_000)
 CHUNKS = (1, 4, 16, 64)
 QUICK_SIZES = (500, 2_000)
 #: The core benchmark (issues 3 and 4): never skipped below ``--core-budget``.
-CORE = frozenset({"records-4k-c4", "records-15k-c4", "records-60k-c4"})
+CORE = frozenset({"records-4k-c4", "records-15k-c4", "records-60k-c4", "actions-60k-c4", "actionsflat-60k-c4"})
 
 
 @dataclass

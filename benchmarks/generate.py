@@ -70,19 +70,33 @@ def _row(rng: random.Random, i: int) -> dict[str, Any]:
     return {"t": i, "values": values}
 
 
+def _action(rng: random.Random, i: int) -> dict[str, Any]:
+    """An agent step: a tagged action (the tag first, as models emit it)."""
+    r = rng.random()
+    if r < 0.4:
+        return {"type": "search", "query": _words(rng, rng.randint(3, 7)), "k": rng.randint(1, 10)}
+    if r < 0.7:
+        city = rng.choice(_NON_ASCII[:5])
+        return {"type": "call", "tool": f"get_{rng.choice(_WORDS)}", "arguments": {"city": city, "days": i % 7}}
+    sources = [f"https://example.com/{rng.choice(_WORDS)}/{i}" for _ in range(rng.randint(0, 3))]
+    return {"type": "answer", "text": _words(rng, rng.randint(12, 40)), "sources": sources}
+
+
 # kind -> (top-level key, item factory)
 KINDS: dict[str, tuple[str, Callable[[random.Random, int], Any]]] = {
     "records": ("items", _record),  # flat records: many short fields, the common LLM list
     "nested": ("trees", _chain),  # 24-deep chains of objects
     "strings": ("messages", _message),  # long strings with escapes and non-ASCII
     "numbers": ("rows", _row),  # number-heavy arrays
+    "actions": ("steps", _action),  # agent steps, a discriminated union of three models
+    "actionsflat": ("steps", _action),  # the same text, typed as one model with optional fields
 }
 
 
 def generate(kind: str, size: int, *, seed: int = 0) -> str:
     """JSON text of ``kind`` at least ``size`` characters long (one item over at most)."""
     key, make = KINDS[kind]
-    rng = random.Random(f"{kind}-{seed}")
+    rng = random.Random(f"{kind.removesuffix('flat')}-{seed}")  # a *flat kind has the text of its base kind
     items: list[Any] = []
     length = len(json.dumps({key: []}, ensure_ascii=False))
     while length < size:

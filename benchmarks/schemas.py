@@ -9,9 +9,9 @@ documents and dump back to the same plain value.
 
 from __future__ import annotations
 
-from typing import Any, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
 
@@ -57,6 +57,49 @@ class Rows(BaseModel):
     rows: list[Row]
 
 
+class Arguments(BaseModel):
+    city: str
+    days: int
+
+
+class Search(BaseModel):
+    type: Literal["search"]
+    query: str
+    k: int
+
+
+class Call(BaseModel):
+    type: Literal["call"]
+    tool: str
+    arguments: Arguments
+
+
+class Answer(BaseModel):
+    type: Literal["answer"]
+    text: str
+    sources: list[str]
+
+
+class Actions(BaseModel):
+    steps: list[Annotated[Union[Search, Call, Answer], Field(discriminator="type")]]
+
+
+class FlatAction(BaseModel):
+    """The same steps without a union: one model whose fields are all optional."""
+
+    type: str
+    query: Optional[str] = None
+    k: Optional[int] = None
+    tool: Optional[str] = None
+    arguments: Optional[Arguments] = None
+    text: Optional[str] = None
+    sources: Optional[list[str]] = None
+
+
+class FlatActions(BaseModel):
+    steps: list[FlatAction]
+
+
 class RecordTD(TypedDict):
     id: int
     name: str
@@ -99,8 +142,63 @@ class RowsTD(TypedDict):
     rows: list[RowTD]
 
 
-MODELS: dict[str, type[BaseModel]] = {"records": Records, "nested": Nested, "strings": Messages, "numbers": Rows}
-TYPED_DICTS: dict[str, Any] = {"records": RecordsTD, "nested": NestedTD, "strings": MessagesTD, "numbers": RowsTD}
+class ArgumentsTD(TypedDict):
+    city: str
+    days: int
+
+
+class SearchTD(TypedDict):
+    type: Literal["search"]
+    query: str
+    k: int
+
+
+class CallTD(TypedDict):
+    type: Literal["call"]
+    tool: str
+    arguments: ArgumentsTD
+
+
+class AnswerTD(TypedDict):
+    type: Literal["answer"]
+    text: str
+    sources: list[str]
+
+
+class ActionsTD(TypedDict):
+    steps: list[Annotated[Union[SearchTD, CallTD, AnswerTD], Field(discriminator="type")]]
+
+
+class FlatActionTD(TypedDict, total=False):
+    type: str
+    query: str
+    k: int
+    tool: str
+    arguments: ArgumentsTD
+    text: str
+    sources: list[str]
+
+
+class FlatActionsTD(TypedDict):
+    steps: list[FlatActionTD]
+
+
+MODELS: dict[str, type[BaseModel]] = {
+    "records": Records,
+    "nested": Nested,
+    "strings": Messages,
+    "numbers": Rows,
+    "actions": Actions,
+    "actionsflat": FlatActions,
+}
+TYPED_DICTS: dict[str, Any] = {
+    "records": RecordsTD,
+    "nested": NestedTD,
+    "strings": MessagesTD,
+    "numbers": RowsTD,
+    "actions": ActionsTD,
+    "actionsflat": FlatActionsTD,
+}
 
 
 def model_for(kind: str | None, *, typed_dict: bool = False) -> Any:

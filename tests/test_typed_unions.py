@@ -330,7 +330,7 @@ def test_an_extra_key_named_like_an_aliased_field_stays_extra() -> None:
 @pytest.mark.parametrize("depth", [190, 250, 990])
 def test_deep_documents_give_pydantics_result_not_recursion_error(depth: int) -> None:
     text = '{"a": ' + "[" * depth + "]" * depth + "}"
-    for schema in (dict[str, Any], dict[str, list[Any]], Optional[dict[str, Any]]):
+    for schema in (dict[str, Any], dict[str, list[Any]], dict[str, Any] | None):
         _, per_chunk = feed(schema, [text])
         last = [e for chunk in per_chunk for e in chunk][-1]
         try:

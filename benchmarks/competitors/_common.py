@@ -39,9 +39,13 @@ def known_complete(value: Any, *, drops_incomplete_strings: bool) -> int:
 
 
 def plain(value: Any) -> Any:
-    """A pydantic model (or anything with ``model_dump``) as plain JSON-like data."""
+    """A pydantic model (or anything with ``model_dump``) as plain JSON-like data.
+
+    Only the fields the input set: a model with optional fields (``actionsflat``)
+    dumps back to the text it was parsed from.
+    """
     dump = getattr(value, "model_dump", None)
-    return dump() if dump is not None else value
+    return dump(exclude_unset=True) if dump is not None else value
 
 
 def version(dist: str) -> str:
