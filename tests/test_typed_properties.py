@@ -268,7 +268,11 @@ def consistent(partial: Any, final: Any) -> bool:
         if type(partial) is not type(final):
             return False
         return all(consistent(v, getattr(final, k)) for k, v in partial.__dict__.items())
-    if dataclasses.is_dataclass(partial) or isinstance(partial, (set, frozenset)):
+    if dataclasses.is_dataclass(partial):
+        if type(partial) is not type(final):
+            return False
+        return all(consistent(v, getattr(final, k)) for k, v in vars(partial).items())
+    if isinstance(partial, (set, frozenset)):
         return bool(partial == final) and type(partial) is type(final)
     if isinstance(partial, list) and isinstance(final, (list, tuple)):
         return len(partial) <= len(final) and all(consistent(a, b) for a, b in zip(partial, final))

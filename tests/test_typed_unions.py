@@ -23,6 +23,8 @@ from pydantic import (
     model_validator,
 )
 
+from pydantic.dataclasses import dataclass as pydantic_dataclass
+
 import fieldstream as fs
 from fieldstream._typed import MAX_HELD_EVENTS
 
@@ -399,10 +401,46 @@ class Rooted(RootModel[list[Search]]):
 class Point:
     x: int
     label: str = "?"
+    tags: list[str] = dataclasses.field(default_factory=list)
 
 
-@pytest.mark.parametrize("schema,text", [(Rooted, '[{"type": "search", "query": "q"}]'), (list[Point], '[{"x": 1}]')])
-def test_root_models_and_dataclasses_match_pydantic(schema: Any, text: str) -> None:
+@pydantic_dataclass(config=ConfigDict(extra="forbid"))
+class Strict:
+    x: int
+    point: Point
+
+
+@pytest.mark.parametrize(
+    "schema,text,streamed",
+    [
+        (Rooted, '[{"type": "search", "query": "q"}, {"type": "search", "query": "r", "k": 1}]', (1, "query")),
+        (list[Point], '[{"x": 1}, {"x": 2, "label": "b", "tags": ["t"]}]', (1, "tags", 0)),
+        (Strict, '{"x": 1, "point": {"x": 2, "tags": ["a"]}}', ("point", "tags", 0)),
+        (Strict, '{"x": 1, "point": {"x": 2}, "y": 0}', None),
+        (RootModel[dict[str, Point]], '{"a": {"x": 1}, "b": {"x": "no"}}', None),
+    ],
+)
+def test_root_models_and_dataclasses_stream_their_children(schema: Any, text: str, streamed: Any) -> None:
+    events_seen = set()
     for how in SPLITS:
-        parser, _ = feed(schema, chunked(text, how))
-        assert parser.result == TypeAdapter(schema).validate_json(text)
+        parser, per_chunk = feed(schema, chunked(text, how))
+        events = [e for chunk in per_chunk for e in chunk]
+        events_seen.add(json.dumps(normalize(events), default=repr))
+        try:
+            expected = TypeAdapter(schema).validate_json(text)
+        except ValidationError as exc:
+            assert isinstance(events[-1], fs.ValueInvalid) and events[-1].errors == exc.errors()
+            continue
+        assert parser.result == expected
+        assert streamed in {e.path for e in events if isinstance(e, fs.ValueCompleted)}
+    assert len(events_seen) == 1
+
+
+def test_a_root_model_shows_as_itself_while_it_grows() -> None:
+    parser = fs.Parser(Rooted)
+    parser.feed('[{"type": "search", "query": "we')
+    snap = parser.snapshot
+    assert isinstance(snap, Rooted) and snap.root[0].query == "we"
+    parser = fs.Parser(list[Point])
+    parser.feed('[{"x": 1, "label": "ab')
+    assert parser.snapshot == [Point(x=1, label="ab", tags=None)]  # type: ignore[arg-type]

@@ -40,7 +40,7 @@ from ._paths import Path, format_path
 try:
     from pydantic import BaseModel, TypeAdapter, ValidationError
 
-    from ._typed_plan import DICT, MODEL, SET, TAGGED, TYPEDDICT, UNION, WHOLE, Node, Plan
+    from ._typed_plan import DATACLASS, DICT, MODEL, OBJECTLIKE, ROOT, SET, TAGGED, TYPEDDICT, UNION, WHOLE, Node, Plan
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise UsageError("typed parsing needs pydantic: pip install 'fieldstream[pydantic]'") from exc
 
@@ -62,14 +62,19 @@ A = TypeVar("A")
 class _Frame:
     """An open container the plan descends into: its validated children and partial snapshot."""
 
-    __slots__ = ("invalid", "node", "open_key", "partial", "values")
+    __slots__ = ("invalid", "node", "open_key", "partial", "roots", "shown", "values")
 
-    def __init__(self, node: Node) -> None:
+    def __init__(self, node: Node, roots: tuple[Node, ...] = ()) -> None:
         self.node = node
         self.partial = node.new_partial()
+        self.roots = roots  # root models around this container, outermost first
+        self.shown = self.partial  # what the parent shows: the partial, inside its root models
+        for root in reversed(roots):
+            self.shown = root.wrap(self.shown)
         # lists and dicts: the partial snapshot is the collection of validated values itself;
         # a tagged union waiting for its tag: the events it holds
-        self.values: Any = {} if node.kind == MODEL or node.kind == TYPEDDICT else self.partial
+        kind = node.kind
+        self.values: Any = {} if kind == MODEL or kind == TYPEDDICT or kind == DATACLASS else self.partial
         if node.kind == TAGGED:
             self.values = []
         self.invalid = False
@@ -85,6 +90,11 @@ class _Frame:
             if name is not None:
                 self.partial.__dict__[name] = value
                 self.partial.__pydantic_fields_set__.add(name)
+        elif kind == DATACLASS:
+            self.values[key] = value
+            name = node.names.get(key)
+            if name is not None:
+                self.partial.__dict__[name] = value
         elif kind == TYPEDDICT:
             self.values[key] = value
             name = node.names.get(key)
@@ -104,11 +114,11 @@ class _Frame:
         kind = node.kind
         if kind == DICT:
             self.partial[key] = value
-        elif kind == MODEL or kind == TYPEDDICT:
+        elif kind == MODEL or kind == TYPEDDICT or kind == DATACLASS:
             name = node.names.get(key)
             if name is None:
                 return
-            if kind == MODEL:
+            if kind != TYPEDDICT:
                 self.partial.__dict__[name] = value
             else:
                 self.partial[name] = value
@@ -125,7 +135,7 @@ class _Frame:
             node = self.node
             if node.kind == DICT:
                 self.partial.pop(key, None)
-            elif node.kind == MODEL:
+            elif node.kind == MODEL or node.kind == DATACLASS:
                 self.partial.__dict__[node.names[key]] = None
             elif node.kind == TYPEDDICT:
                 self.partial.pop(node.names[key], None)
@@ -245,21 +255,26 @@ class TypedLayer:
         while d < depth:
             node = self._plan.root if d == 0 else frames[d - 1].node.child(path[d - 1])
             key = path[d]
-            while node is not None and node.kind == UNION:
-                node = node.branch(key)
+            roots: tuple[Node, ...] = ()
+            while node is not None and (node.kind == UNION or node.kind == ROOT):
+                if node.kind == ROOT:
+                    roots += (node,)
+                    node = node.root()
+                else:
+                    node = node.branch(key)
             if node is None or node.kind == WHOLE or not node.accepts(key):
                 self._skip = d
                 return _SKIPPED
-            frame = _Frame(node)
+            frame = _Frame(node, roots)
             frames.append(frame)
             if node.kind == TAGGED:
                 self._hold = d
                 return _HELD
             if node.kind != SET:  # a set appears once complete: duplicates would vanish from it
                 if d == 0:
-                    self._snap = frame.partial
+                    self._snap = frame.shown
                 else:
-                    frames[d - 1].place(path[d - 1], frame.partial)
+                    frames[d - 1].place(path[d - 1], frame.shown)
             d += 1
         return self._plan.root if depth == 0 else frames[depth - 1].node.child(path[-1])
 
@@ -274,15 +289,15 @@ class TypedLayer:
             self._hold = None
             branch = frame.node.tagged(event.value)  # type: ignore[attr-defined]
             del frames[hold:]
-            if branch is None or branch.kind not in (MODEL, TYPEDDICT, DICT):
+            if branch is None or branch.kind not in OBJECTLIKE:
                 self._skip = hold  # a tag no branch has, or a branch that is not streamed: pydantic decides
                 return
-            new = _Frame(branch)
+            new = _Frame(branch, frame.roots)
             frames.append(new)
             if hold == 0:
-                self._snap = new.partial
+                self._snap = new.shown
             else:
-                frames[hold - 1].place(path[hold - 1], new.partial)
+                frames[hold - 1].place(path[hold - 1], new.shown)
             held.append(event)
             self._run(held, out)
             return
@@ -347,9 +362,11 @@ class TypedLayer:
                 else:
                     try:
                         value = frame.node.assemble(frame.values)
+                        for root in reversed(frame.roots):
+                            value = root.wrap(value)
                     except ValidationError as exc:
                         error = exc
-                    if error is not None and frame.node is not node:  # a union's branch: the union's errors
+                    if error is not None and frame.node is not node:  # through a union or root model: its errors
                         value, error = _validate(node, raw)
             else:
                 del frames[depth:]

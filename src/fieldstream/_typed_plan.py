@@ -40,8 +40,9 @@ __all__ = ["Node", "Plan"]
 
 ANY: dict[str, Any] = {"type": "any"}
 # Node kinds.
-WHOLE, MODEL, TYPEDDICT, LIST, DICT, TUPLE, SET, TAGGED, UNION = range(9)
+WHOLE, MODEL, TYPEDDICT, LIST, DICT, TUPLE, SET, TAGGED, UNION, ROOT, DATACLASS = range(11)
 LISTLIKE = (LIST, TUPLE, SET)
+OBJECTLIKE = (MODEL, TYPEDDICT, DICT, DATACLASS)
 # str schema keys and config keys that change a string's text (so it cannot stream live)
 _STR_CONSTRAINTS = frozenset(
     ("pattern", "max_length", "min_length", "strip_whitespace", "to_lower", "to_upper", "coerce_numbers_to_str")
@@ -310,16 +311,28 @@ class Node:
                 self.kind = DICT
         elif kind == "model":
             fields_schema = cur["schema"]
-            if (
-                cur.get("custom_init")
-                or cur.get("root_model")
-                or cur.get("post_init")
-                or fields_schema["type"] != "model-fields"
-            ):
+            if cur.get("custom_init") or cur.get("post_init"):
                 return
             self.cls = cur["cls"]
             self.child_config = cur.get("config") or self.config
-            self._plan_fields(fields_schema, MODEL)
+            if cur.get("root_model"):
+                self.kind = ROOT  # its value is the node of its root type, at the same path
+            elif fields_schema["type"] == "model-fields":
+                self._plan_fields(fields_schema, MODEL)
+        elif kind == "dataclass":
+            args = cur["schema"]
+            if (
+                cur.get("post_init")
+                or cur.get("slots")
+                or args["type"] != "dataclass-args"
+                or args.get("collect_init_only")
+                or any(not f.get("init", True) or f.get("init_only") for f in args["fields"])
+            ):
+                return  # __post_init__ and InitVar need pydantic's own pass
+            self.cls = cur["cls"]
+            self.child_config = cur.get("config") or self.config
+            fields = {f["name"]: f for f in args["fields"]}
+            self._plan_fields({**args, "fields": fields}, DATACLASS)
         elif kind == "typed-dict":
             self.child_config = cur.get("config") or self.config
             self._plan_fields(cur, TYPEDDICT)
@@ -407,6 +420,23 @@ class Node:
         """Whether a value of this node may hold ``key`` (an index: an array; a string: an object)."""
         return (type(key) is int) == (self.kind in LISTLIKE)
 
+    def root(self) -> Node:
+        """A root model: the node of its root type."""
+        item = self._item
+        if item is None:
+            item = self._item = Node(self.plan, self.container["schema"], self.child_config)
+        return item
+
+    def wrap(self, value: Any) -> Any:
+        """A root model holding ``value``, made the way its validator makes it."""
+        cls = self.cls
+        obj = cls.__new__(cls)
+        object.__setattr__(obj, "__dict__", {"root": value})
+        object.__setattr__(obj, "__pydantic_fields_set__", {"root"})
+        object.__setattr__(obj, "__pydantic_extra__", None)
+        object.__setattr__(obj, "__pydantic_private__", None)
+        return obj
+
     def branch(self, key: Any) -> Node | None:
         """A plain union: the one candidate that accepts an array (int key), an object (str key), a string ("")."""
         want = "a" if type(key) is int else "o" if key else "s"
@@ -453,6 +483,11 @@ class Node:
         assembler = self._assembler
         if assembler is None:
             assembler = self._assembler = self._build_assembler()
+        if self.kind == DATACLASS:
+            fields, _ = assembler.validate_python(values)
+            obj = self.cls.__new__(self.cls)
+            obj.__dict__.update(fields)
+            return obj
         if self.kind != MODEL:
             return assembler.validate_python(values)
         # pydantic-core reuses a model class's own validator for any schema naming that
@@ -477,14 +512,17 @@ class Node:
         elif kind == DICT:
             schema = _copy(container, values_schema=ANY)
         else:
-            fields_schema = container["schema"] if kind == MODEL else container
-            fields = {}
-            for name, field in fields_schema["fields"].items():
+            fields_schema = container["schema"] if kind == MODEL or kind == DATACLASS else container
+            entries = fields_schema["fields"]
+            fields: Any = {}
+            for name, field in entries.items() if isinstance(entries, dict) else ((f["name"], f) for f in entries):
                 inner = field["schema"]
                 inner = _copy(inner, schema=ANY) if inner["type"] == "default" else ANY
                 fields[name] = _copy(field, schema=inner)
+            if kind == DATACLASS:
+                fields = list(fields.values())
             schema = _copy(fields_schema, fields=fields)
-            if kind == MODEL:
+            if kind == MODEL or kind == DATACLASS:
                 config = self.child_config
         return self.plan.validator(schema, config)
 
@@ -497,6 +535,10 @@ class Node:
             object.__setattr__(obj, "__pydantic_fields_set__", set())
             object.__setattr__(obj, "__pydantic_extra__", {} if self.extra == "allow" else None)
             object.__setattr__(obj, "__pydantic_private__", None)
+            return obj
+        if kind == DATACLASS:
+            obj = self.cls.__new__(self.cls)
+            obj.__dict__.update(dict.fromkeys(self.field_names))
             return obj
         if kind == TAGGED:
             return None  # nothing is shown until the tag names the branch
