@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, Literal
 
 import pytest
 
@@ -22,7 +22,6 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
-
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 import fieldstream as fs
