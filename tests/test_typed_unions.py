@@ -233,16 +233,74 @@ def test_a_set_shows_once_complete() -> None:
 
 
 class Models(BaseModel):
-    # smart mode picks between models only at the end: validated whole
     either: Search | Answer
 
 
-def test_union_of_models_without_a_tag_is_validated_whole() -> None:
-    text = '{"either": {"type": "answer", "text": "t"}}'
-    _, per_chunk = feed(Models, list(text))
+class OnlyA(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    a: int
+    note: str = ""
+
+
+class OnlyB(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    b: int
+    note: str = ""
+
+
+class Loose(BaseModel):
+    a: int | None = None
+    note: str = ""
+
+
+class Forbidding(BaseModel):
+    pick: OnlyA | OnlyB
+    loose: OnlyA | Loose = Loose()
+
+
+@pytest.mark.parametrize("how", SPLITS)
+def test_union_of_models_streams_once_the_input_rules_out_the_others(how: str) -> None:
+    text = '{"either": {"type": "answer", "text": "sunny"}}'
+    _, per_chunk = feed(Models, chunked(text, how))
     events = [e for chunk in per_chunk for e in chunk]
-    assert ("either", "text") not in {e.path for e in events}
+    # "answer" rules Search out (its Literal rejects it): Answer streams from there on
+    assert "".join(e.text for e in events if isinstance(e, fs.StringDelta) and e.path == ("either", "text")) == "sunny"
     assert events[-1] == fs.DocumentCompleted(Models.model_validate_json(text), 0)
+
+
+def test_a_key_a_forbid_model_does_not_know_rules_it_out() -> None:
+    parser = fs.Parser(Forbidding)
+    parser.feed('{"pick": {"note": "shared", "b')
+    assert parser.snapshot.pick is None  # "note" fits both: nothing is certain yet
+    events = parser.feed('": 1')
+    assert events == []  # the number may go on
+    events = parser.feed(', "note": "x"}')
+    assert [e.path for e in events if isinstance(e, fs.ValueCompleted)][:2] == [("pick", "note"), ("pick", "b")]
+    assert isinstance(parser.snapshot.pick, OnlyB)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"pick": {"a": 1}, "loose": {"a": 2}}',  # both candidates of "loose" valid: smart mode picks
+        '{"pick": {"a": 1}, "loose": {"note": "n"}}',
+        '{"pick": {"a": 1, "b": 2}}',  # neither: pydantic's errors
+        '{"pick": {"a": "x", "a": 1}}',  # a repeated key: pydantic decides
+        '{"pick": {"b": 1, "b": "x"}}',
+        '{"pick": {"a": 1}, "loose": {"a": 1, "zz": 0}}',
+    ],
+)
+def test_unions_of_models_end_as_smart_mode_does(text: str) -> None:
+    for how in SPLITS:
+        _, per_chunk = feed(Forbidding, chunked(text, how))
+        last = [e for chunk in per_chunk for e in chunk][-1]
+        try:
+            expected = Forbidding.model_validate_json(text)
+        except ValidationError as exc:
+            assert isinstance(last, fs.ValueInvalid) and last.errors == exc.errors(), how
+        else:
+            assert last == fs.DocumentCompleted(expected, 0), how
+            assert type(last.value.loose) is type(expected.loose)
 
 
 # -- the rules for values validated whole -----------------------------------

@@ -15,10 +15,14 @@ validates a leaf, or assembles the frame at its path; either way the value is
 stored in the parent frame in O(1).  So each value is validated once and the
 whole stream stays O(n).
 
-A tagged union's frame *holds* the events inside it until its tag key
-completes, then becomes the frame of the branch the tag names and replays them
-into it; past ``MAX_HELD_EVENTS`` held events (or for a tag no branch has) it
-gives up and the value is validated whole.  A subtree the plan does not
+A union's object whose branch is not known yet gets a frame that *holds* the
+events inside it: a tagged union's until its tag key completes; a plain union's
+until the keys and values seen rule out all candidates but one (a key a
+``forbid`` model does not know, a value a candidate's field rejects).  Then it
+becomes the frame of that branch and replays the held events into it.  Past
+``MAX_HELD_EVENTS`` held events, for a tag no branch has, a repeated key, or
+when the object ends with several candidates left, it gives up and the value
+is validated whole, so pydantic decides.  A subtree the plan does not
 descend into is *skipped*: its inner events are dropped and it is validated
 whole, from its JSON value, when it completes.
 
@@ -62,7 +66,19 @@ A = TypeVar("A")
 class _Frame:
     """An open container the plan descends into: its validated children and partial snapshot."""
 
-    __slots__ = ("invalid", "node", "open_key", "partial", "roots", "shown", "values")
+    __slots__ = (
+        "candidates",
+        "invalid",
+        "key",
+        "node",
+        "open_key",
+        "partial",
+        "repeated",
+        "roots",
+        "seen",
+        "shown",
+        "values",
+    )
 
     def __init__(self, node: Node, roots: tuple[Node, ...] = ()) -> None:
         self.node = node
@@ -75,8 +91,14 @@ class _Frame:
         # a tagged union waiting for its tag: the events it holds
         kind = node.kind
         self.values: Any = {} if kind == MODEL or kind == TYPEDDICT or kind == DATACLASS else self.partial
-        if node.kind == TAGGED:
+        if kind == TAGGED or kind == UNION:
             self.values = []
+        self.candidates: list[Node] = []  # a plain union's object candidates not ruled out yet
+        self.key: Any = None  # the key whose events are being held now
+        # keys completed so far, in a container reached through a union (``None`` elsewhere): a
+        # repeated key could make a candidate that was ruled out valid again, so pydantic decides
+        self.seen: set[Any] | None = None
+        self.repeated = False
         self.invalid = False
         self.open_key: Any = None  # key of an unfinished child placed in the partial
 
@@ -256,12 +278,26 @@ class TypedLayer:
             node = self._plan.root if d == 0 else frames[d - 1].node.child(path[d - 1])
             key = path[d]
             roots: tuple[Node, ...] = ()
+            candidates = None
             while node is not None and (node.kind == UNION or node.kind == ROOT):
                 if node.kind == ROOT:
                     roots += (node,)
                     node = node.root()
                 else:
-                    node = node.branch(key)
+                    branch = node.branch(key)
+                    if branch is None and type(key) is str:
+                        candidates = node.objects()
+                        if candidates is None:
+                            node = None
+                        break
+                    node = branch
+            if candidates is not None:  # several models may take this object: follow them all
+                frame = _Frame(node, roots)  # type: ignore[arg-type]  # the union's own node
+                frame.candidates = candidates
+                frame.seen = set()
+                frames.append(frame)
+                self._hold = d
+                return _HELD
             if node is None or node.kind == WHOLE or not node.accepts(key):
                 self._skip = d
                 return _SKIPPED
@@ -279,20 +315,46 @@ class TypedLayer:
         return self._plan.root if depth == 0 else frames[depth - 1].node.child(path[-1])
 
     def _held(self, event: Event, out: list[Event]) -> None:
-        """An event inside a tagged union waiting for its tag: keep it, or resolve the branch."""
+        """An event inside a union's object whose branch is not known yet: keep it, or resolve the branch.
+
+        A tagged union's branch is the one its tag names.  A plain union's candidates
+        are ruled out as keys and values arrive (a key a ``forbid`` model does not
+        know, a value its field rejects); the last one standing is the branch.
+        """
         hold: int = self._hold  # type: ignore[assignment]
         frames = self._frames
         frame = frames[hold]
         path = event.path
         held: list[Event] = frame.values
-        if type(event) is not StringDelta and len(path) == hold + 1 and path[-1] in frame.node.tag_keys:
+        branch: Node | None = None
+        if frame.node.kind == TAGGED:
+            if type(event) is not StringDelta and len(path) == hold + 1 and path[-1] in frame.node.tag_keys:
+                branch = frame.node.tagged(event.value)  # type: ignore[attr-defined]
+                if branch is None or branch.kind not in OBJECTLIKE:
+                    return self._give_up(hold)  # a tag no branch has, or a branch not streamed: pydantic decides
+        else:
+            key = path[hold]
+            candidates = frame.candidates
+            if key != frame.key:  # the first event of the next key
+                seen: set[Any] = frame.seen  # type: ignore[assignment]
+                if key in seen:
+                    return self._give_up(hold)  # a repeated key: pydantic decides
+                seen.add(key)
+                frame.key = key
+                candidates = [c for c in candidates if c.kind == DICT or key in c.keys or c.extra != "forbid"]
+            if type(event) is not StringDelta and len(path) == hold + 1:
+                raw = event.value  # type: ignore[attr-defined]
+                candidates = [c for c in candidates if not _rejects(c, key, raw)]
+            frame.candidates = candidates
+            if not candidates:
+                return self._give_up(hold)  # no candidate is left: pydantic's errors
+            if len(candidates) == 1:
+                branch = candidates[0]
+        if branch is not None:
             self._hold = None
-            branch = frame.node.tagged(event.value)  # type: ignore[attr-defined]
             del frames[hold:]
-            if branch is None or branch.kind not in OBJECTLIKE:
-                self._skip = hold  # a tag no branch has, or a branch that is not streamed: pydantic decides
-                return
             new = _Frame(branch, frame.roots)
+            new.seen = set()
             frames.append(new)
             if hold == 0:
                 self._snap = new.shown
@@ -300,15 +362,20 @@ class TypedLayer:
                 frames[hold - 1].place(path[hold - 1], new.shown)
             held.append(event)
             self._run(held, out)
-            return
+            return None
         if type(event) is StringDelta and held and type(held[-1]) is StringDelta and held[-1].path == path:
             held[-1] = _delta(path, held[-1].text + event.text)
-            return
+            return None
         held.append(event)
         if len(held) > MAX_HELD_EVENTS:
-            self._hold = None
-            del frames[hold:]
-            self._skip = hold
+            self._give_up(hold)
+        return None
+
+    def _give_up(self, hold: int) -> None:
+        """Stop holding: the object is validated whole when it completes."""
+        self._hold = None
+        del self._frames[hold:]
+        self._skip = hold
 
     def _run(self, events: list[Event], out: list[Event]) -> None:
         frames = self._frames
@@ -346,6 +413,10 @@ class TypedLayer:
                 self._deep = True
             raw = event.value  # type: ignore[attr-defined]
             parent = frames[depth - 1] if depth else None
+            if parent is not None and parent.seen is not None:
+                if path[-1] in parent.seen:
+                    parent.repeated = True
+                parent.seen.add(path[-1])
             if node is None:  # a key the model does not know: pydantic decides at assembly (extra)
                 parent.values[path[-1]] = raw  # type: ignore[union-attr]
                 continue
@@ -354,7 +425,8 @@ class TypedLayer:
             if len(frames) > depth and not (depth == 0 and self._deep):
                 frame = frames[depth]
                 del frames[depth:]
-                if frame.node.kind == TAGGED:  # the tag never came: pydantic decides
+                if frame.node.kind == TAGGED or frame.node.kind == UNION or frame.repeated:
+                    # the branch was never known, or a repeated key: pydantic decides
                     self._hold = None
                     value, error = _validate(node, raw)
                 elif frame.invalid:
@@ -405,6 +477,18 @@ class TypedLayer:
             self._raised = exc
             raise exc from error
         out.append(ValueInvalid(path, raw, errors, error))
+
+
+def _rejects(candidate: Node, key: Any, raw: Any) -> bool:
+    """Whether ``candidate`` fails on the complete value ``raw`` at ``key`` (so it cannot be the branch)."""
+    child = candidate.child(key)
+    if child is None:
+        return False  # an extra key: ``forbid`` was checked when the key arrived
+    try:
+        child.validate(raw)
+    except ValidationError:
+        return True
+    return False
 
 
 def _validate(node: Node, raw: Any) -> tuple[Any, ValidationError | None]:

@@ -16,17 +16,19 @@ key or item, and two cached validators:
   and no child is validated twice.
 
 A union is not a container of its own: a *tagged* union names its branch by the
-value of a key (the discriminator), a plain union is followed when the JSON type
-of the value (object or array) leaves exactly one branch that can accept it.
+value of a key (the discriminator); a plain union takes the one candidate that
+accepts the JSON type of its value (object, array, string), or, for an object
+several object-like candidates accept, the one the keys and values seen leave
+(the typed layer follows them, see :mod:`fieldstream._typed`).
 
 What is validated whole (see docs/typed.md, "What streams"): anything behind a
 ``before``/``wrap``/``plain`` validator or a validator taking ``ValidationInfo``;
 any container with an ``after`` validator, ``model_validator(mode="after")`` or
 ``model_post_init`` (user code may change the finished container, and a snapshot
 must never show a value that later changes); ``validate_default``, ``on_error``
-defaults, alias paths, two fields read from one key, custom ``__init__``, root
-models, dataclasses, dicts with non-``str`` keys, callable discriminators, and
-unions whose candidates the JSON type alone cannot tell apart.
+defaults, alias paths, two fields read from one key, custom ``__init__``,
+models and dataclasses with user code, dicts with non-``str`` keys, callable
+discriminators, and unions whose candidates the input cannot tell apart.
 """
 
 from __future__ import annotations
@@ -455,6 +457,24 @@ class Node:
         node = None if found is None else Node(self.plan, found, self.config)
         self._branches[want] = node
         return node
+
+    def objects(self) -> list[Node] | None:
+        """A plain union's candidates for a JSON object, if each is a model, dataclass, typed dict or dict."""
+        try:
+            return self._branches["objects"]  # type: ignore[return-value]
+        except KeyError:
+            pass
+        found: list[Node] | None = []
+        for choice in self.container["choices"]:
+            schema = choice[0] if isinstance(choice, tuple) else choice
+            if "o" in self.plan.json_types(schema):
+                node = Node(self.plan, schema, self.config)
+                if node.kind not in OBJECTLIKE:
+                    found = None  # a candidate the plan cannot follow key by key: validated whole
+                    break
+                found.append(node)  # type: ignore[union-attr]
+        self._branches["objects"] = found  # type: ignore[assignment]
+        return found
 
     def tagged(self, tag: Any) -> Node | None:
         """A tagged union: the branch that the tag's value names; ``None`` if none does."""
