@@ -117,14 +117,14 @@ class Parser(Generic[T]):
     ``deltas``
         Emit :class:`StringDelta` events (default ``True``).
     ``keep_items``
-        Keep completed array items in their array (default ``True``).  No effect
-        with a schema: the validated value is built from every item.  With
+        Keep completed array items in their array (default ``True``).  With
         ``False`` an item is dropped right after its :class:`ItemCompleted`
         event, so an endless array streams in constant memory.  This applies to
         the outermost arrays only (those not inside another array): each of
         their items is delivered whole, nested arrays included, but the outer
         array itself, in the snapshot and in later events, holds only its
-        unfinished item.
+        unfinished item.  No effect with a schema: the validated value needs
+        every item.
     ``max_depth``, ``max_string_length``, ``max_number_length``
         Limits against hostile input; exceeding one raises :class:`LimitError`.
 
