@@ -501,3 +501,22 @@ def test_a_root_model_shows_as_itself_while_it_grows() -> None:
     parser = fs.Parser(list[Point])
     parser.feed('[{"x": 1, "label": "ab')
     assert parser.snapshot == [Point(x=1, label="ab", tags=None)]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"steps": [{"type": "search", "query": "q", "type": "answer", "text": "t"}]}',
+        '{"steps": [{"type": "answer", "text": "t", "type": "search", "query": "q"}]}',
+        '{"steps": [{"query": "q", "query": 1, "type": "search"}]}',
+    ],
+)
+def test_a_repeated_key_in_a_union_object_ends_as_pydantic_decides(text: str) -> None:
+    try:
+        expected: Any = Agent.model_validate_json(text)
+    except ValidationError as exc:
+        expected = exc.errors()
+    for how in SPLITS:
+        _, per_chunk = feed(Agent, chunked(text, how))
+        last = [e for chunk in per_chunk for e in chunk][-1]
+        assert (last.value if isinstance(last, fs.DocumentCompleted) else last.errors) == expected, how

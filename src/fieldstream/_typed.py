@@ -212,7 +212,7 @@ class TypedLayer:
         self._plan = plan_for(schema)
         self._frames: list[_Frame] = []
         self._skip: int | None = None  # depth of a subtree whose inner events are ignored
-        self._hold: int | None = None  # depth of a tagged union's frame waiting for its tag
+        self._hold: int | None = None  # depth of a union object whose branch is not known yet
         self._deep = False  # the document nests deeper than pydantic's JSON parser allows
         self._snap: Any = None
         self._root_valid = False
