@@ -11,7 +11,7 @@ last, missing or wrong), plain unions (of models, of a string and a list),
 (positional and variadic) and sets.  Under ``CI`` the runs are derandomized; for
 a longer random run locally::
 
-    FIELDSTREAM_TYPED_EXAMPLES=2000 python -m pytest tests/test_typed_properties.py
+    FIELDSTREAM_TYPED_EXAMPLES=1500 python -m pytest tests/test_typed_properties.py
 """
 
 from __future__ import annotations
