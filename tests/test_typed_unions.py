@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from typing import Annotated, Any, Literal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("pydantic")
 
@@ -520,3 +523,30 @@ def test_a_repeated_key_in_a_union_object_ends_as_pydantic_decides(text: str) ->
         _, per_chunk = feed(Agent, chunked(text, how))
         last = [e for chunk in per_chunk for e in chunk][-1]
         assert (last.value if isinstance(last, fs.DocumentCompleted) else last.errors) == expected, how
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 3) | st.sampled_from(["search", "answer", "cat", "dog", "q", ""]),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["type", "kind", "query", "text", "name", "a", "b", "k", "steps"]), inner, max_size=4
+        )
+    ),
+    max_leaves=12,
+)
+SCHEMAS = [Agent, Action, Zoo, Pair, Models, Forbidding, Rooted, list[Point], Strict]
+
+
+@settings(max_examples=int(os.environ.get("FIELDSTREAM_TYPED_EXAMPLES", "150")), deadline=None, derandomize=bool(os.environ.get("CI")))
+@given(st.sampled_from(SCHEMAS), json_values, st.sampled_from(SPLITS))
+def test_any_json_against_union_schemas_ends_as_pydantic(schema: Any, value: Any, how: str) -> None:
+    """Mostly wrong shapes: only pydantic's verdict may come out, whatever the split."""
+    text = json.dumps(value)
+    try:
+        expected: Any = TypeAdapter(schema).validate_json(text)
+    except ValidationError as exc:
+        expected = exc.errors()
+    _, per_chunk = feed(schema, chunked(text, how))
+    last = [e for chunk in per_chunk for e in chunk][-1]
+    assert (last.value if isinstance(last, fs.DocumentCompleted) else last.errors) == expected
