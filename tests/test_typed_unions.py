@@ -538,7 +538,11 @@ json_values = st.recursive(
 SCHEMAS = [Agent, Action, Zoo, Pair, Models, Forbidding, Rooted, list[Point], Strict]
 
 
-@settings(max_examples=int(os.environ.get("FIELDSTREAM_TYPED_EXAMPLES", "150")), deadline=None, derandomize=bool(os.environ.get("CI")))
+@settings(
+    max_examples=int(os.environ.get("FIELDSTREAM_TYPED_EXAMPLES", "150")),
+    deadline=None,
+    derandomize=bool(os.environ.get("CI")),
+)
 @given(st.sampled_from(SCHEMAS), json_values, st.sampled_from(SPLITS))
 def test_any_json_against_union_schemas_ends_as_pydantic(schema: Any, value: Any, how: str) -> None:
     """Mostly wrong shapes: only pydantic's verdict may come out, whatever the split."""
