@@ -554,3 +554,32 @@ def test_any_json_against_union_schemas_ends_as_pydantic(schema: Any, value: Any
     _, per_chunk = feed(schema, chunked(text, how))
     last = [e for chunk in per_chunk for e in chunk][-1]
     assert (last.value if isinstance(last, fs.DocumentCompleted) else last.errors) == expected
+
+
+def test_reading_the_snapshot_from_another_thread_never_changes_the_result() -> None:
+    """A UI timer reads the snapshot while the stream is fed: the final value stays pydantic's."""
+    import threading
+
+    steps = [
+        {"type": "search", "query": f"query number {i}"} if i % 2 else {"type": "answer", "text": f"text {i}"}
+        for i in range(3000)
+    ]
+    text = json.dumps({"steps": steps})
+    expected = Agent.model_validate_json(text)
+    parser = fs.Parser(Agent)
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            parser.snapshot  # noqa: B018
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for i in range(0, len(text), 3):
+            parser.feed(text[i : i + 3])
+        parser.close()
+    finally:
+        done.set()
+        reader.join()
+    assert parser.result == expected

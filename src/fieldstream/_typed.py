@@ -87,12 +87,11 @@ class _Frame:
         self.shown = self.partial  # what the parent shows: the partial, inside its root models
         for root in reversed(roots):
             self.shown = root.wrap(self.shown)
-        # lists and dicts: the partial snapshot is the collection of validated values itself;
-        # a tagged union waiting for its tag: the events it holds
+        # The validated children, apart from the partial: reading the snapshot (perhaps from
+        # another thread) places live text in the partial and must never reach the final value.
+        # A union's object whose branch is not known yet: the events it holds.
         kind = node.kind
-        self.values: Any = {} if kind == MODEL or kind == TYPEDDICT or kind == DATACLASS else self.partial
-        if kind == TAGGED or kind == UNION:
-            self.values = []
+        self.values: Any = {} if kind in OBJECTLIKE else []
         self.candidates: list[Node] = []  # a plain union's object candidates not ruled out yet
         self.key: Any = None  # the key whose events are being held now
         # keys completed so far, in a container reached through a union (``None`` elsewhere): a
@@ -124,10 +123,13 @@ class _Frame:
                 self.partial[name] = value
         elif kind == DICT:
             self.values[key] = value
-        elif self.open_key == key:
-            self.partial[-1] = value
+            self.partial[key] = value
         else:
-            self.partial.append(value)
+            self.values.append(value)
+            if self.open_key == key:
+                self.partial[-1] = value
+            else:
+                self.partial.append(value)
         self.open_key = None
 
     def place(self, key: Any, value: Any) -> None:
@@ -240,15 +242,28 @@ class TypedLayer:
         return self.last
 
     def snapshot(self) -> Any:
-        """The typed partial value: every completed value, validated, plus live text."""
+        """The typed partial value: every completed value, validated, plus live text.
+
+        Reading it only places the text so far of a live string in the partial
+        value; it opens no frame and never touches the validated values the
+        final value is built from, so a reader in another thread cannot change
+        the result.
+        """
         unfinished = self._unfinished()
         if unfinished is not None:
             path, text = unfinished
-            node = self._enter(path)
-            if type(node) is Node and node.live:
-                if not path:
-                    return text
-                self._frames[len(path) - 1].place(path[-1], text)
+            depth = len(path)
+            if not depth:
+                return text if self._plan.root.live else self._snap
+            hold, skip, frames = self._hold, self._skip, self._frames
+            if (hold is None or depth <= hold) and (skip is None or depth <= skip) and len(frames) == depth:
+                try:
+                    frame = frames[depth - 1]
+                except IndexError:  # the feeding thread closed it meanwhile
+                    return self._snap
+                node = frame.node.child(path[-1])
+                if node is not None and node.live:
+                    frame.place(path[-1], text)
         return self._snap
 
     def transform(self, events: list[Event]) -> list[Event]:
