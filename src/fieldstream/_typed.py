@@ -9,8 +9,8 @@ says how each place streams.
 
 While parsing, a stack of *frames* mirrors the open containers the plan
 descends into (frame ``d`` is the container at ``path[:d]``); each collects its
-validated children and holds the partial snapshot object (a model instance
-whose unfinished fields are ``None``, a list, a dict).  A completion event
+validated children and, apart from them, the partial snapshot object (a model
+instance whose unfinished fields are ``None``, a list, a dict).  A completion event
 validates a leaf, or assembles the frame at its path; either way the value is
 stored in the parent frame in O(1).  So each value is validated once and the
 whole stream stays O(n).
@@ -50,14 +50,14 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 __all__ = ["MAX_HELD_EVENTS", "TypedLayer", "plan_for"]
 
-#: Events (values and strings) a tagged union's object may hold before its tag
-#: arrives; beyond, that object is validated whole when it completes.
+#: Events (values and strings) a union's object may hold before its branch is
+#: known; beyond, that object is validated whole when it completes.
 MAX_HELD_EVENTS = 1000
-# Nesting at which pydantic's own JSON parser gives up (about 200 levels): a document
-# with values this deep is validated whole at the root, so the error is pydantic's.
+# Safely below the nesting at which pydantic's own JSON parser gives up (about 200 levels):
+# a document with values this deep is validated whole at the root, so the verdict is pydantic's.
 _PYDANTIC_DEPTH = 150
 _SKIPPED = object()  # _enter(): the path lies inside a subtree validated whole
-_HELD = object()  # _enter(): the path lies inside a tagged union waiting for its tag
+_HELD = object()  # _enter(): the path lies inside a union's object whose branch is not known yet
 _NOTHING: Any = object()
 
 A = TypeVar("A")
@@ -276,7 +276,7 @@ class TypedLayer:
     def _enter(self, path: Path) -> Any:
         """Open frames for the containers above ``path``; return the node at ``path``.
 
-        Returns ``_HELD`` inside a tagged union waiting for its tag, ``_SKIPPED``
+        Returns ``_HELD`` inside a union's object whose branch is not known yet, ``_SKIPPED``
         inside a subtree validated whole (and marks it), or ``None`` for a key
         the schema does not know.
         """
