@@ -35,7 +35,11 @@ from ._paths import Path, format_path
 from ._records import stream_event_to_json
 from ._sdk import afrom_sdk, from_sdk
 from ._sse import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_LENGTH, SSEDecoder, SSEMessage
+from ._protocols import PROTOCOLS, JsonPatchDocument
+from ._resume import new_stream_id, parse_event_id, resume_sse
 from ._sse_encode import SSE_HEADERS, SSEEncoder, sse_encode, to_sse, to_sse_dicts
+from ._client import CLIENT_DIR, client_app
+from ._store import DEFAULT_GRACE, DEFAULT_MAX_FRAMES, DEFAULT_TTL, FrameStore, MemoryStore, RedisStore
 from ._stream import DEFAULT_MAX_TARGETS, StreamDecoder, Target
 from ._stream_events import (
     ErrorReceived,
@@ -56,28 +60,37 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AsyncEventStream",
+    "CLIENT_DIR",
+    "DEFAULT_GRACE",
     "DEFAULT_MAX_DEPTH",
     "DEFAULT_MAX_EVENT_SIZE",
+    "DEFAULT_MAX_FRAMES",
     "DEFAULT_MAX_LINE_LENGTH",
     "DEFAULT_MAX_NDJSON_LINE_LENGTH",
     "DEFAULT_MAX_NUMBER_LENGTH",
     "DEFAULT_MAX_STRING_LENGTH",
     "DEFAULT_MAX_TARGETS",
+    "DEFAULT_TTL",
     "DocumentCompleted",
     "ErrorReceived",
     "Event",
     "EventStream",
     "Fault",
     "FieldstreamError",
+    "FrameStore",
     "IncompleteError",
     "ItemCompleted",
+    "JsonPatchDocument",
     "LimitError",
     "Live",
     "Malformed",
+    "MemoryStore",
     "NDJSONDecoder",
+    "PROTOCOLS",
     "ParseError",
     "Parser",
     "Path",
+    "RedisStore",
     "Refused",
     "SSEDecoder",
     "SSEEncoder",
@@ -107,11 +120,15 @@ __all__ = [
     "afrom_sdk",
     "aiter_items",
     "aiter_snapshots",
+    "client_app",
     "connect",
     "format_path",
     "from_sdk",
     "iter_items",
     "iter_snapshots",
+    "new_stream_id",
+    "parse_event_id",
+    "resume_sse",
     "sse_encode",
     "stream_event_to_json",
     "to_sse",

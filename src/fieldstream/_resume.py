@@ -195,6 +195,7 @@ async def produce(
 
     async def run() -> None:
         source = _aiter(events)
+        final: list[tuple[str | None, str]] = []
         try:
             await put(framer.begin())
             async for event in source:
@@ -204,15 +205,14 @@ async def produce(
                 await put(frames, final=framer.finished)
                 if framer.finished:
                     return
+            final = framer.end()
         except _Limit as exc:
-            await put(framer.fail({"event": "error", "message": str(exc), "kind": "limit"}), final=True)
-            return
+            final = framer.fail({"event": "error", "message": str(exc), "kind": "limit"})
         except FieldstreamError as exc:
-            await put(framer.error(exc, snapshot=snapshot() if snapshot else None), final=True)
-            return
+            final = framer.error(exc, snapshot=snapshot() if snapshot else None)
         finally:
-            await source.aclose()  # closes the upstream call, also when cancelled
-        await put(framer.end(), final=True)
+            await source.aclose()  # closes the upstream call (also when cancelled), before the last frame
+        await put(final, final=True)
 
     task = asyncio.ensure_future(run())
     started = loop.time()
