@@ -179,9 +179,11 @@ export class StreamState {
         fn(payload);
       } catch (err) {
         // A listener's bug must not break the stream: report it as an uncaught error.
-        queueMicrotask(() => {
-          throw err;
-        });
+        if (typeof globalThis.reportError === "function") globalThis.reportError(err);
+        else
+          queueMicrotask(() => {
+            throw err;
+          });
       }
     }
   }
