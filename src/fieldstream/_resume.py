@@ -140,7 +140,8 @@ def coalesce(frames: list[StoredFrame]) -> list[StoredFrame]:
     for frame in frames:
         data: Any = None
         if frame.event in ("delta", "patch", "") and frame.data.startswith(("{", "[")):
-            data = json.loads(frame.data)
+            with contextlib.suppress(ValueError):  # the AI SDK's closing "[DONE]" is not JSON
+                data = json.loads(frame.data)
         if out and data is not None and parsed[-1] is not None and out[-1].event == frame.event:
             merged = _merge(frame.event, parsed[-1], data)
             if merged is not None:
