@@ -200,20 +200,22 @@ async def produce(
         try:
             await put(framer.begin())
             async for event in source:
+                if framer.finished:
+                    continue  # after its StreamCompleted, let the source end by itself
                 frames = framer.event(event)
                 if int(state["seq"]) + len(frames) + 2 > store.max_frames:
                     raise _Limit(f"the stream reached the server's limit of {store.max_frames} frames")
                 await put(frames, final=framer.finished)
-                if framer.finished:
-                    return
-            final = framer.end()
+            if not framer.finished:
+                final = framer.end()
         except _Limit as exc:
             final = framer.fail({"event": "error", "message": str(exc), "kind": "limit"})
         except FieldstreamError as exc:
             final = framer.error(exc, snapshot=snapshot() if snapshot else None)
         finally:
             await source.aclose()  # closes the upstream call (also when cancelled), before the last frame
-        await put(final, final=True)
+        if final:
+            await put(final, final=True)
 
     task = asyncio.ensure_future(run())
     started = loop.time()
