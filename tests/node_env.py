@@ -33,6 +33,7 @@ def node_modules() -> Path:
             capture_output=True,
             text=True,
             timeout=600,
+            check=False,
         )
         if result.returncode != 0:
             raise RuntimeError(f"npm ci failed in {JS}:\n{result.stdout}\n{result.stderr}")
@@ -41,4 +42,4 @@ def node_modules() -> Path:
 
 def run_node(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     assert NODE is not None
-    return subprocess.run([NODE, *args], cwd=JS, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([NODE, *args], cwd=JS, capture_output=True, text=True, timeout=timeout, check=False)

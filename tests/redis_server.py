@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 from .asgi_server import free_port
 
@@ -53,7 +54,7 @@ def redis_server(startup_timeout: float = 30.0) -> Iterator[str]:
                 except OSError:
                     pass
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    output = open(f"{workdir}/redis.log", encoding="utf-8", errors="replace").read()
+                    output = Path(workdir, "redis.log").read_text("utf-8", errors="replace")
                     raise RuntimeError(f"redis-server did not start:\n{output}")
                 time.sleep(0.02)
             yield f"redis://127.0.0.1:{port}/0"

@@ -40,7 +40,9 @@ DOC = {
 
 def parsed(text: str, points: list[int] | None = None, piece: int = 3) -> list[fs.Event]:
     parser = fs.Parser()
-    chunks = at_splits(text, points) if points is not None else [text[i : i + piece] for i in range(0, len(text), piece)]
+    chunks = (
+        at_splits(text, points) if points is not None else [text[i : i + piece] for i in range(0, len(text), piece)]
+    )
     events: list[fs.Event] = []
     for chunk in chunks:
         events.extend(parser.feed(chunk))

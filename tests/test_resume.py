@@ -22,7 +22,7 @@ from .redis_server import MISSING, redis_server
 
 DOC = json.dumps(
     {
-        "title": "Café \"Nord\" \u2028 ok",
+        "title": 'Café "Nord" \u2028 ok',
         "items": [{"name": "a" * 40, "n": 1.5}, {"name": "b\nc", "n": None}, {"name": "", "n": True}],
         "notes": "line1\nline2 " * 10,
         "empty": {},
@@ -294,7 +294,9 @@ def test_a_slow_reader_gets_coalesced_deltas_and_every_completion(make_store: St
         assert len(got) < len(plain) / 2  # many deltas became one
         assert joined(got) == joined(plain)
         completions = [f for f in got if f["event"] != "delta"]
-        assert completions == [{**f, "id": c["id"]} for f, c in zip([p for p in plain if p["event"] != "delta"], completions)]
+        assert completions == [
+            {**f, "id": c["id"]} for f, c in zip([p for p in plain if p["event"] != "delta"], completions)
+        ]
         await store.aclose()
 
     run(main())

@@ -342,7 +342,7 @@ def assert_once_in_order(ids: list[str]) -> None:
 
 
 def test_a_reload_mid_answer_continues_the_same_stream(server: str, page: Any, example: Any) -> None:
-    expected, frames, _ = final_value(example)
+    expected, _, _ = final_value(example)
     before = stats(server)
     page.goto(f"{server}/?autostart&speed=2")
     page.wait_for_function("Number(document.getElementById('tree').dataset.frames) >= 20")
@@ -377,9 +377,11 @@ def two_instances(example: Any) -> Iterator[tuple[str, str]]:
     if MISSING:
         pytest.skip(MISSING)
     pytest.importorskip("redis", reason="the redis client package is not installed (pip install 'fieldstream[redis]')")
-    with redis_server() as redis_url, run_example(FIELDSTREAM_REDIS=redis_url) as a, run_example(
-        FIELDSTREAM_REDIS=redis_url
-    ) as b:
+    with (
+        redis_server() as redis_url,
+        run_example(FIELDSTREAM_REDIS=redis_url) as a,
+        run_example(FIELDSTREAM_REDIS=redis_url) as b,
+    ):
         yield a, b
 
 

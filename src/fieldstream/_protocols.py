@@ -139,7 +139,8 @@ class JsonPatchDocument:
     def _get(self, path: Path) -> Any:
         node = self.value
         for key in path:
-            if isinstance(node, dict) and isinstance(key, str) and key in node:
+            # two branches (not one "or"): mypy narrows the key's type in each
+            if isinstance(node, dict) and isinstance(key, str) and key in node:  # noqa: SIM114
                 node = node[key]
             elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
                 node = node[key]

@@ -35,7 +35,7 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Iterable
 from typing import Any
 
 from ._errors import FieldstreamError, UsageError
@@ -112,9 +112,9 @@ def _merge_ops(ops: list[Any], more: list[Any]) -> list[Any]:
 def _merge(event: str, a: Any, b: Any) -> Any:
     """``a`` and ``b`` (two adjacent frames' data) as one, or ``None`` when they must stay apart."""
     if event == "delta":
-        if isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys():
-            if a.get("path") == b.get("path") and a.get("source") == b.get("source"):
-                return {**a, "text": a["text"] + b["text"]}
+        same = isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys()
+        if same and a.get("path") == b.get("path") and a.get("source") == b.get("source"):
+            return {**a, "text": a["text"] + b["text"]}
         return None
     if event == "patch":
         return _merge_ops(a, b) if isinstance(a, list) and isinstance(b, list) else None
@@ -160,7 +160,7 @@ class _Limit(FieldstreamError):
     pass
 
 
-async def _aiter(events: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterator[Any]:
+async def _aiter(events: Iterable[Any] | AsyncIterable[Any]) -> AsyncGenerator[Any, None]:
     if isinstance(events, AsyncIterable):
         iterator = aiter(events)
         try:

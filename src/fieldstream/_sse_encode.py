@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from typing import Any, overload
 
 from ._errors import FieldstreamError, UsageError
@@ -217,7 +217,7 @@ _KEEPALIVE = object()
 _END = object()
 
 
-async def _batches(events: AsyncIterable[Any], keepalive: float | None) -> AsyncIterator[Any]:
+async def _batches(events: AsyncIterable[Any], keepalive: float | None) -> AsyncGenerator[Any, None]:
     """``events`` in batches of what arrived meanwhile, with ``_KEEPALIVE`` after ``keepalive`` seconds of silence.
 
     The source runs in one pump task (so context managers inside it, such as an

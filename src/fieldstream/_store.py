@@ -24,6 +24,7 @@ list the producer blocks on with ``BLPOP``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -259,7 +260,7 @@ class RedisStore(FrameStore):
             except ImportError:
                 raise UsageError("RedisStore needs the redis package: pip install 'fieldstream[redis]'") from None
             try:
-                client = redis.asyncio.Redis.from_url(url)
+                client = redis.asyncio.Redis.from_url(str(url))
             except ValueError as exc:
                 raise UsageError(f"bad Redis URL {url!r}: {exc}") from None
         self.url = url
@@ -344,7 +345,5 @@ class RedisStore(FrameStore):
         return bool(await self._call("blpop", [self._key(stream_id, "stop")], timeout=max(timeout, 0.01)))
 
     async def aclose(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # closing a broken connection is not an error worth raising
             await self._redis.aclose()
-        except Exception:  # noqa: BLE001 - closing a broken connection is not an error worth raising
-            pass
