@@ -432,3 +432,22 @@ def test_stop_on_one_process_closes_the_upstream_on_the_other(
     assert after["closed_early"] == before["closed_early"] + 1  # the first process closed its upstream call
     assert after["completed"] == before["completed"]
     assert page.get_attribute("#status", "data-state") == "stopped"
+
+
+def test_the_client_over_eventsource_reads_and_rejoins_a_stream(server: str, page: Any, example: Any) -> None:
+    expected, _, _ = final_value(example)
+    page.goto(f"{server}/stats")  # any page of the server's origin; the module is imported by hand
+    result = page.evaluate(
+        """async () => {
+          const { FieldStream } = await import("/fieldstream/fieldstream.js");
+          const first = await new FieldStream("/stream?speed=8", { transport: "eventsource" }).start().done;
+          const stream = first.streamId;
+          // a late joiner over EventSource (it cannot send Last-Event-ID first: the query carries it)
+          const again = await new FieldStream("/stream", { transport: "eventsource", resume: stream + ":0" }).start().done;
+          const value = (s) => [...s.targets.values()].map((t) => t.value).find((v) => v && typeof v === "object");
+          return { states: [first.state, again.state], values: [value(first), value(again)], ids: again.frameIds };
+        }"""
+    )
+    assert result["states"] == ["done", "done"]
+    assert result["values"] == [expected, expected]
+    assert_once_in_order(result["ids"])
