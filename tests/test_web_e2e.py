@@ -108,6 +108,13 @@ def stats(server: str) -> dict[str, int]:
     return httpx.get(server + "/stats", timeout=30).json()  # type: ignore[no-any-return]
 
 
+def release(server: str) -> None:
+    """Let the upstream paused by ``?hold_after=N`` go on."""
+    import httpx
+
+    httpx.post(server + "/release", timeout=30).raise_for_status()
+
+
 def wait_for_stats(server: str, check: Any, timeout: float = 60.0) -> dict[str, int]:
     deadline = time.monotonic() + timeout
     while True:
@@ -344,9 +351,11 @@ def assert_once_in_order(ids: list[str]) -> None:
 def test_a_reload_mid_answer_continues_the_same_stream(server: str, page: Any, example: Any) -> None:
     expected, _, _ = final_value(example)
     before = stats(server)
-    page.goto(f"{server}/?autostart&speed=2")
-    page.wait_for_function("Number(document.getElementById('tree').dataset.frames) >= 20")
+    page.goto(f"{server}/?autostart&speed=4&hold_after=20")  # the upstream pauses after 20 events
+    page.wait_for_function("document.getElementById('tree').dataset.frames === '20'")
     page.reload()  # mid-answer: the page joins the same stream again
+    page.wait_for_function("document.getElementById('tree').dataset.frames === '20'")
+    release(server)
     page.wait_for_selector("#status[data-state=done]")
     state = client_state(page)
     assert state["value"] == expected
@@ -399,9 +408,11 @@ def test_a_cut_connection_resumes_on_a_second_server_process(
     before_a, before_b = stats(a), stats(b)
     proxy = SwitchingProxy(port(a))
     with proxy.running() as front:
-        page.goto(f"{front}/?autostart&speed=2")
-        page.wait_for_function("Number(document.getElementById('tree').dataset.frames) >= 20")
+        page.goto(f"{front}/?autostart&speed=4&hold_after=20")  # the upstream pauses after 20 events
+        page.wait_for_function("document.getElementById('tree').dataset.frames === '20'")
         proxy.switch(port(b))  # the connection drops; the reconnect lands on the other process
+        page.wait_for_function("window.fieldstreamClient.reconnects >= 1")
+        release(a)  # the first process generates the rest; the second serves it from Redis
         page.wait_for_selector("#status[data-state=done]")
         state = client_state(page)
     assert state["value"] == expected  # the same answer as without the cut

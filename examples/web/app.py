@@ -27,6 +27,8 @@ Query options for demos and tests (the page passes its own query string on):
     stall_after=N   let the upstream go quiet after N events (a slow model), until stopped
     speed=X         replay X times faster than recorded (default 1)
     throttle=S      send at most one batch of frames per S seconds (deltas coalesced)
+    hold_after=N    pause the upstream after N events until ``POST /release`` (to cut a
+                    connection, or reload the page, mid-answer at a known point)
 
 ``GET /stats`` counts upstream calls: ``open``, ``completed``, ``closed_early``
 (Stop was pressed, no client came back within the grace period, or an error), and
@@ -103,6 +105,8 @@ def make_store() -> fieldstream.FrameStore:
 
 
 STORE = make_store()
+#: Set by ``POST /release``: upstreams paused by ``hold_after`` go on.
+RELEASE = asyncio.Event()
 
 
 class InjectedError(fieldstream.StreamError):
@@ -182,7 +186,13 @@ async def live(decoder: fieldstream.StreamDecoder, prompt: str) -> AsyncIterator
 
 
 async def upstream(
-    prompt: str, decoder: fieldstream.StreamDecoder, *, speed: float, fail_after: int | None, stall_after: int | None
+    prompt: str,
+    decoder: fieldstream.StreamDecoder,
+    *,
+    speed: float,
+    fail_after: int | None,
+    stall_after: int | None,
+    hold_after: int | None = None,
 ) -> AsyncIterator[Any]:
     """The upstream's events; counts how the upstream call ended."""
     events = live(decoder, prompt) if os.environ.get("OPENAI_API_KEY") else replayed(decoder, speed)
@@ -196,6 +206,8 @@ async def upstream(
                 raise InjectedError(f"injected failure after {count} events (fail_after={fail_after})")
             if stall_after is not None and count >= stall_after:
                 await asyncio.Event().wait()  # quiet until the client leaves
+            if hold_after is not None and count == hold_after:
+                await RELEASE.wait()
             count += 1
             yield event
         finished = True
@@ -245,13 +257,16 @@ async def stream(request: Request) -> Response:
         fail_after = _number(request, "fail_after", int)
         stall_after = _number(request, "stall_after", int)
         throttle = _number(request, "throttle", float)
+        hold_after = _number(request, "hold_after", int)
     except ValueError as exc:
         return PlainTextResponse(f"bad query option: {exc}", status_code=400)
     if speed <= 0 or (throttle is not None and throttle <= 0):
         return PlainTextResponse("speed and throttle must be positive", status_code=400)
     decoder = make_decoder()
     prompt = request.query_params.get("prompt", "")
-    events = upstream(prompt, decoder, speed=speed, fail_after=fail_after, stall_after=stall_after)
+    events = upstream(
+        prompt, decoder, speed=speed, fail_after=fail_after, stall_after=stall_after, hold_after=hold_after
+    )
     stream_id = fieldstream.new_stream_id()
     frames = fieldstream.to_sse(
         events,
@@ -286,6 +301,14 @@ async def stats(request: Request) -> JSONResponse:
     return JSONResponse(STATS)
 
 
+async def release(request: Request) -> JSONResponse:
+    """Let upstreams paused by ``hold_after`` go on (in this process); later ones pause again."""
+    global RELEASE
+    RELEASE.set()
+    RELEASE = asyncio.Event()
+    return JSONResponse({"released": True})
+
+
 @contextlib.asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     if isinstance(STORE, fieldstream.RedisStore):
@@ -300,6 +323,7 @@ app = Starlette(
         Route("/stream", stream),
         Route("/stop", stop, methods=["POST"]),
         Route("/stats", stats),
+        Route("/release", release, methods=["POST"]),
         Mount("/fieldstream", app=fieldstream.client_app),  # the packaged browser client
     ],
     lifespan=lifespan,
