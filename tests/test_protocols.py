@@ -195,3 +195,13 @@ def test_ag_ui_reads_an_error(server: str) -> None:
     out = read_with_node("ag-ui", f"{server}/ag-ui?fail")
     assert "the model broke off" in out["runError"]
     assert out["types"][-1] == "RUN_ERROR"
+
+
+@pytest.mark.parametrize("protocol", fs.PROTOCOLS)
+def test_a_lone_surrogate_goes_out_as_its_json_escape(protocol: str) -> None:
+    parser = fs.Parser()
+    events = parser.feed('{"a": "x\\ud800y", "b": "\\udfff"}') + parser.close()
+    body = b"".join(fs.to_sse(events, protocol=protocol)).decode("utf-8")  # valid UTF-8
+    assert "\\ud800" in body
+    datas = [json.loads(line[6:]) for line in body.splitlines() if line.startswith(("data: {", "data: ["))]
+    assert any("x\ud800y" in json.dumps(d, ensure_ascii=False) for d in datas)  # JSON.parse gives the same string

@@ -368,3 +368,43 @@ def test_throttle_sends_at_most_one_batch_per_interval() -> None:
         assert joined(got) == joined(parse_sse(fs.sse_encode(events).decode()))
 
     run(main())
+
+
+def test_a_source_that_fails_with_a_bug_ends_the_stream_with_an_error_frame(make_store: StoreFactory) -> None:
+    async def source() -> AsyncIterator[Any]:
+        yield events_of('{"a": 1}')[0]
+        raise KeyError("a bug in the caller's source")
+
+    async def main() -> None:
+        store = await make_store()
+        frames = await read_all(fs.to_sse(source(), store=store, stream_id="s9", keepalive=None))
+        assert frames[-1]["event"] == "error"
+        assert frames[-1]["data"] == {
+            "event": "error",
+            "message": "the server failed while generating",
+            "kind": "server",
+        }
+        await store.aclose()
+
+    run(main())
+
+
+def test_a_reader_learns_when_the_producers_process_died(make_store: StoreFactory) -> None:
+    from fieldstream._resume import _PRODUCERS
+
+    events = events_of(DOC)
+
+    async def main() -> None:
+        store = await make_store(grace=0.4)  # beats last 1 s: what a dead process leaves behind
+        upstream = Upstream(events, hold_at=5)
+        frames = fs.to_sse(upstream(), store=store, stream_id="s10", keepalive=None)
+        reading = asyncio.ensure_future(read_all(frames))
+        await asyncio.wait_for(upstream.held.wait(), WAIT)
+        for task in list(_PRODUCERS):  # the producer vanishes without a last frame, as in a crash
+            task.cancel()
+        got = await reading
+        assert got[-1]["event"] == "error" and got[-1]["data"]["kind"] == "lost"
+        assert "id" not in got[-1]
+        await store.aclose()
+
+    run(main())

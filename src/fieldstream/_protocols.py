@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import uuid
 from typing import Any, Literal
 
@@ -55,6 +56,13 @@ Frame = tuple["str | None", str]
 # Line breaks to Python's str.splitlines() that json.dumps leaves raw; escaped so that
 # a client splitting lines that way still sees one data line.
 _ESCAPE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+# A str holds a surrogate only when it is lone (JSON's "\\ud800"): UTF-8 cannot encode it, so it
+# goes out as the same JSON escape, which JSON.parse reads back to the same string.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escape_surrogate(match: re.Match[str]) -> str:
+    return f"\\u{ord(match[0]):04x}"
 
 
 def dumps(record: Any) -> str:
@@ -63,7 +71,9 @@ def dumps(record: Any) -> str:
         text = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str, allow_nan=False)
     except ValueError:  # a JSON number beyond float range (1e400) parsed as inf
         text = json.dumps(_finite(record), ensure_ascii=False, separators=(",", ":"), default=str)
-    return text.translate(_ESCAPE_BREAKS)
+    if not text.isascii():
+        text = _SURROGATE.sub(_escape_surrogate, text.translate(_ESCAPE_BREAKS))
+    return text
 
 
 def _finite(value: Any) -> Any:

@@ -20,6 +20,10 @@ producer closes the source (and so the upstream model call) when
 
 and ends the stream with a final frame saying why (``end`` with ``"reason":
 "stopped"`` or ``"abandoned"``, or an ``error`` frame with ``"kind": "limit"``).
+A source that fails with an exception that is not fieldstream's ends it with an
+``error`` frame of ``"kind": "server"`` (the exception propagates to the log).
+While it runs the producer beats; a reader that finds no frames and no beat (the
+producer's process died) ends with an ``error`` frame of ``"kind": "lost"``.
 
 Backpressure: the producer never waits for a client.  A reader that is late
 reads several frames at once and *coalesces* them (:func:`coalesce`): adjacent
@@ -219,16 +223,22 @@ async def produce(
 
     task = asyncio.ensure_future(run())
     started = loop.time()
-    interval = min(store.grace / 4, 1.0)
+    interval = check_interval(store)
     reason: dict[str, Any] | None = None
     try:
         while reason is None:
+            await store.beat(stream_id, liveness(store))
             waiter = asyncio.ensure_future(store.wait_stop(stream_id, interval))
             done, _ = await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
             if task in done:
                 waiter.cancel()
                 with contextlib.suppress(BaseException):
                     await waiter
+                failure = task.exception()
+                if failure is not None and not state["closed"]:
+                    record = {"event": "error", "message": "the server failed while generating", "kind": "server"}
+                    with contextlib.suppress(Exception):  # the store itself may be what failed
+                        await put(framer.fail(record), final=True)
                 task.result()
                 return
             if waiter.result():
@@ -248,6 +258,16 @@ async def produce(
         framer.finished = False
         frames = framer.end(reason=reason["reason"]) if reason["event"] == "end" else framer.fail(reason)
         await put(frames, final=True)
+
+
+def check_interval(store: FrameStore) -> float:
+    """How often the producer looks for a stop request, the lease and its limits."""
+    return min(store.grace / 4, 1.0)
+
+
+def liveness(store: FrameStore) -> float:
+    """How long a producer's beat lasts: many check intervals, so a busy loop is not taken for a dead one."""
+    return max(10 * check_interval(store), 1.0)
 
 
 def start_producer(coro: Any) -> None:
@@ -294,6 +314,10 @@ async def read_stored(
                 quiet_since = loop.time()
             if not await store.exists(stream_id):
                 yield _gone(stream_id)
+                return
+            if not await store.alive(stream_id) and not await store.read(stream_id, after, 0.001):
+                record = {"event": "error", "message": f"the server generating stream {stream_id} went away"}
+                yield frame_bytes("error", dumps({**record, "kind": "lost"}), None)
                 return
             continue
         quiet_since = loop.time()

@@ -37,7 +37,16 @@ from ._errors import FieldstreamError, UsageError
 from ._events import Event
 from ._protocols import Framer, Protocol, dumps
 from ._records import error_to_json, event_to_json, stream_event_to_json
-from ._resume import check_positive, check_stream_id, coalesce, frame_bytes, produce, read_stored, start_producer
+from ._resume import (
+    check_positive,
+    check_stream_id,
+    coalesce,
+    frame_bytes,
+    liveness,
+    produce,
+    read_stored,
+    start_producer,
+)
 from ._store import FrameStore, StoredFrame
 from ._stream_events import StreamEvent
 
@@ -329,6 +338,7 @@ async def _stored_frames(
     throttle: float | None,
 ) -> AsyncIterator[bytes]:
     await store.create(stream_id)
+    await store.beat(stream_id, liveness(store))  # alive before the producer's first turn
     start_producer(produce(events, store, stream_id, framer, snapshot))
     async for chunk in read_stored(store, stream_id, 0, keepalive=keepalive, throttle=throttle):
         yield chunk

@@ -14,7 +14,10 @@ a stream's frames are kept after its last frame), ``max_frames`` (frames one
 stream may hold; more is a server-side limit that ends it) and ``max_duration``
 (seconds one stream may generate; ``None``: no limit).
 
-In Redis a stream is three keys under ``prefix + id``: ``:frames`` (a Redis
+The producer also *beats* (renews an ``alive`` mark) while it runs, so a reader on
+another instance can tell a quiet stream from one whose producer's process died.
+
+In Redis a stream is five keys under ``prefix + id``: ``:meta``, ``:alive``, ``:frames`` (a Redis
 Stream whose entry ids are ``0-<seq>``, so ``XREAD`` after ``0-<seq>`` is exactly
 "what came after frame seq", and a duplicate append fails instead of repeating a
 frame), ``:lease`` (expires on its own when no reader renews it) and ``:stop`` (a
@@ -106,6 +109,14 @@ class FrameStore:
         """Ask the stream's producer to close its upstream now; ``False`` if the stream is unknown."""
         raise NotImplementedError
 
+    async def beat(self, stream_id: str, seconds: float) -> None:
+        """The producer is alive, and says so again within ``seconds``."""
+        raise NotImplementedError
+
+    async def alive(self, stream_id: str) -> bool:
+        """Whether the stream's producer beat recently (a producer whose process died stops beating)."""
+        raise NotImplementedError
+
     async def wait_stop(self, stream_id: str, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for a stop request (the producer's side)."""
         raise NotImplementedError
@@ -118,6 +129,7 @@ class FrameStore:
 class _Stream:
     frames: list[StoredFrame] = field(default_factory=list)
     lease_until: float = 0.0
+    alive_until: float = 0.0
     expires: float = 0.0
     stop: asyncio.Event | None = None
     waiters: list[asyncio.Future[None]] = field(default_factory=list)
@@ -201,6 +213,15 @@ class MemoryStore(FrameStore):
     async def held(self, stream_id: str) -> bool:
         stream = self._streams.get(stream_id)
         return stream is not None and time.monotonic() < stream.lease_until
+
+    async def beat(self, stream_id: str, seconds: float) -> None:
+        stream = self._streams.get(stream_id)
+        if stream is not None:
+            stream.alive_until = time.monotonic() + seconds
+
+    async def alive(self, stream_id: str) -> bool:
+        stream = self._streams.get(stream_id)
+        return stream is not None and time.monotonic() < stream.alive_until
 
     def _stop_event(self, stream: _Stream) -> asyncio.Event:
         if stream.stop is None:
@@ -343,6 +364,12 @@ class RedisStore(FrameStore):
 
     async def wait_stop(self, stream_id: str, timeout: float) -> bool:
         return bool(await self._call("blpop", [self._key(stream_id, "stop")], timeout=max(timeout, 0.01)))
+
+    async def beat(self, stream_id: str, seconds: float) -> None:
+        await self._call("set", self._key(stream_id, "alive"), b"1", px=max(1, int(seconds * 1000)))
+
+    async def alive(self, stream_id: str) -> bool:
+        return bool(await self._call("exists", self._key(stream_id, "alive")))
 
     async def aclose(self) -> None:
         with contextlib.suppress(Exception):  # closing a broken connection is not an error worth raising
