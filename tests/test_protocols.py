@@ -203,5 +203,5 @@ def test_a_lone_surrogate_goes_out_as_its_json_escape(protocol: str) -> None:
     events = parser.feed('{"a": "x\\ud800y", "b": "\\udfff"}') + parser.close()
     body = b"".join(fs.to_sse(events, protocol=protocol)).decode("utf-8")  # valid UTF-8
     assert "\\ud800" in body
-    datas = [json.loads(line[6:]) for line in body.splitlines() if line.startswith(("data: {", "data: ["))]
+    datas = [json.loads(line[6:]) for line in body.splitlines() if line.startswith("data: ") and line != "data: [DONE]"]
     assert any("x\ud800y" in json.dumps(d, ensure_ascii=False) for d in datas)  # JSON.parse gives the same string
