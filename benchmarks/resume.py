@@ -18,16 +18,13 @@ import asyncio
 import json
 import os
 import platform
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
-import fieldstream as fs  # noqa: E402
+import fieldstream as fs
 
 
 def document(items: int) -> str:
