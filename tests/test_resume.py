@@ -395,7 +395,7 @@ def test_a_reader_learns_when_the_producers_process_died(make_store: StoreFactor
     events = events_of(DOC)
 
     async def main() -> None:
-        store = await make_store(grace=0.4)  # beats last 1 s: what a dead process leaves behind
+        store = await make_store(grace=0.4)  # beats last 5 s: what a dead process leaves behind
         upstream = Upstream(events, hold_at=5)
         frames = fs.to_sse(upstream(), store=store, stream_id="s10", keepalive=None)
         reading = asyncio.ensure_future(read_all(frames))

@@ -267,7 +267,7 @@ def check_interval(store: FrameStore) -> float:
 
 def liveness(store: FrameStore) -> float:
     """How long a producer's beat lasts: many check intervals, so a busy loop is not taken for a dead one."""
-    return max(10 * check_interval(store), 1.0)
+    return max(10 * check_interval(store), 5.0)
 
 
 def start_producer(coro: Any) -> None:
