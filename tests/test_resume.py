@@ -429,3 +429,21 @@ def test_the_resume_benchmark_runs(tmp_path: Any) -> None:
     results = json.loads(out.read_text("utf-8"))["results"]
     for r in results.values():  # numbers are measured, never asserted; every completion is
         assert r["completions_read"] == r["completions_sent"]
+
+
+def test_the_examples_front_switches_backend_on_enter() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    front = Path(__file__).resolve().parents[1] / "examples" / "web" / "front.py"
+    result = subprocess.run(
+        [sys.executable, str(front), "--port", str(free_port()), "--backends", "8101,8102"],
+        input="\n\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "now -> 127.0.0.1:8102" in result.stderr and result.stderr.rstrip().endswith("8101 (open connections cut)")

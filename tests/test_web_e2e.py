@@ -394,6 +394,15 @@ def two_instances(example: Any) -> Iterator[tuple[str, str]]:
         yield a, b
 
 
+def load_front() -> Any:
+    """examples/web/front.py: the port-switching front the example's README runs."""
+    spec = importlib.util.spec_from_file_location("fieldstream_web_front", APP.with_name("front.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def port(url: str) -> int:
     return int(url.rsplit(":", 1)[1])
 
@@ -401,12 +410,10 @@ def port(url: str) -> int:
 def test_a_cut_connection_resumes_on_a_second_server_process(
     two_instances: tuple[str, str], page: Any, example: Any
 ) -> None:
-    from .switch_proxy import SwitchingProxy
-
     a, b = two_instances
     expected, _, _ = final_value(example)
     before_a, before_b = stats(a), stats(b)
-    proxy = SwitchingProxy(port(a))
+    proxy = load_front().SwitchingFront(port(a))
     with proxy.running() as front:
         page.goto(f"{front}/?autostart&speed=4&hold_after=20")  # the upstream pauses after 20 events
         page.wait_for_function("document.getElementById('tree').dataset.frames === '20'")
@@ -429,11 +436,9 @@ def test_a_cut_connection_resumes_on_a_second_server_process(
 def test_stop_on_one_process_closes_the_upstream_on_the_other(
     two_instances: tuple[str, str], page: Any, example: Any
 ) -> None:
-    from .switch_proxy import SwitchingProxy
-
     a, b = two_instances
     before = stats(a)
-    proxy = SwitchingProxy(port(a))
+    proxy = load_front().SwitchingFront(port(a))
     with proxy.running() as front:
         page.goto(f"{front}/?autostart&speed=4&stall_after={two_thirds(example)}")
         page.wait_for_function(f"Number(document.getElementById('tree').dataset.frames) === {two_thirds(example)}")
