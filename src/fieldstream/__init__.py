@@ -3,6 +3,7 @@
 The public namespace is this module; everything in ``fieldstream._*`` is private.
 """
 
+from ._client import CLIENT_DIR, client_app
 from ._errors import (
     FieldstreamError,
     IncompleteError,
@@ -32,13 +33,12 @@ from ._parser import (
     Parser,
 )
 from ._paths import Path, format_path
+from ._protocols import PROTOCOLS, JsonPatchDocument
 from ._records import stream_event_to_json
+from ._resume import new_stream_id, parse_event_id, resume_sse
 from ._sdk import afrom_sdk, from_sdk
 from ._sse import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_LENGTH, SSEDecoder, SSEMessage
-from ._protocols import PROTOCOLS, JsonPatchDocument
-from ._resume import new_stream_id, parse_event_id, resume_sse
 from ._sse_encode import SSE_HEADERS, SSEEncoder, sse_encode, to_sse, to_sse_dicts
-from ._client import CLIENT_DIR, client_app
 from ._store import DEFAULT_GRACE, DEFAULT_MAX_FRAMES, DEFAULT_TTL, FrameStore, MemoryStore, RedisStore
 from ._stream import DEFAULT_MAX_TARGETS, StreamDecoder, Target
 from ._stream_events import (
