@@ -205,3 +205,46 @@ def test_a_lone_surrogate_goes_out_as_its_json_escape(protocol: str) -> None:
     assert "\\ud800" in body
     datas = [json.loads(line[6:]) for line in body.splitlines() if line.startswith("data: ") and line != "data: [DONE]"]
     assert any("x\ud800y" in json.dumps(d, ensure_ascii=False) for d in datas)  # JSON.parse gives the same string
+
+
+def stored(body: bytes) -> list[Any]:
+    """The frames of an SSE body as a store keeps them (numbered from 1)."""
+    from fieldstream._store import StoredFrame
+
+    frames = []
+    for i, block in enumerate(b for b in body.decode().split("\n\n") if b):
+        lines = dict(line.split(": ", 1) for line in block.split("\n"))
+        frames.append(StoredFrame(i + 1, lines.get("event", ""), lines["data"]))
+    return frames
+
+
+@settings(max_examples=100, derandomize=CI, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), value=documents, protocol=st.sampled_from(["fieldstream", "json-patch", "ag-ui"]))
+def test_coalescing_keeps_every_completion_in_order_and_the_same_result(
+    data: st.DataObject, value: Any, protocol: str
+) -> None:
+    from fieldstream._resume import coalesce
+
+    text = json.dumps(value, ensure_ascii=False)
+    points = data.draw(st.lists(st.integers(0, len(text)), max_size=12))
+    frames = stored(b"".join(fs.to_sse(parsed(text, points), protocol=protocol)))
+    # a reader that is late by a random number of frames at a time
+    cuts = sorted(set(data.draw(st.lists(st.integers(1, len(frames)), max_size=6))) | {len(frames)})
+    merged = [f for a, b in zip([0, *cuts], cuts) for f in coalesce(frames[a:b])]
+    assert [f.seq for f in merged] == sorted({f.seq for f in merged}) and merged[-1].seq == frames[-1].seq
+    growth = ("delta", "patch", "")
+    assert [(f.event, f.data) for f in merged if f.event not in growth] == [
+        (f.event, f.data) for f in frames if f.event not in growth
+    ]
+    if protocol == "fieldstream":
+        done = [json.loads(f.data) for f in merged if f.event == "done"]
+        assert done[-1]["value"] == expected(value)
+    elif protocol == "json-patch":
+        assert rebuild([{"event": f.event, "data": json.loads(f.data)} for f in merged]) == expected(value)
+    else:
+        doc = None
+        for f in merged:
+            record = json.loads(f.data)
+            if record["type"] == "STATE_DELTA":
+                doc = jsonpatch.apply_patch(doc, record["delta"], in_place=True)
+        assert doc == expected(value)
