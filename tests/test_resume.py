@@ -447,3 +447,14 @@ def test_the_examples_front_switches_backend_on_enter() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "now -> 127.0.0.1:8102" in result.stderr and result.stderr.rstrip().endswith("8101 (open connections cut)")
+
+
+def test_a_resume_after_the_final_frame_ends_at_once(make_store: StoreFactory) -> None:
+    async def main() -> None:
+        store = await make_store()
+        frames = await read_all(fs.to_sse(events_of('{"a": 1}'), store=store, stream_id="s11", keepalive=None))
+        assert await read_all(fs.resume_sse(store, frames[-1]["id"], keepalive=None)) == []
+        assert await read_all(fs.resume_sse(store, frames[-2]["id"], keepalive=None)) == frames[-1:]
+        await store.aclose()
+
+    run(main())

@@ -301,6 +301,10 @@ async def read_stored(
     if not await store.exists(stream_id):
         yield _gone(stream_id)
         return
+    if after > 0:  # a client that already has the final frame gets nothing more
+        seen = await store.read(stream_id, after - 1, 0.001)
+        if seen and seen[0].seq == after and seen[0].final:
+            return
     while True:
         now = loop.time()
         if now - last_hold >= renew:
