@@ -3,6 +3,7 @@
 The public namespace is this module; everything in ``fieldstream._*`` is private.
 """
 
+from ._bedrock import BedrockEventStream, bedrock_request, from_boto3
 from ._errors import (
     FieldstreamError,
     IncompleteError,
@@ -21,6 +22,7 @@ from ._events import (
     ValueCompleted,
     ValueInvalid,
 )
+from ._eventstream import EventStreamDecoder, EventStreamMessage
 from ._httpx import AsyncEventStream, EventStream, aconnect, connect
 from ._iterate import aiter_items, aiter_snapshots, iter_items, iter_snapshots
 from ._markers import Live, StreamMode, Whole
@@ -56,6 +58,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AsyncEventStream",
+    "BedrockEventStream",
     "DEFAULT_MAX_DEPTH",
     "DEFAULT_MAX_EVENT_SIZE",
     "DEFAULT_MAX_LINE_LENGTH",
@@ -67,6 +70,8 @@ __all__ = [
     "ErrorReceived",
     "Event",
     "EventStream",
+    "EventStreamDecoder",
+    "EventStreamMessage",
     "Fault",
     "FieldstreamError",
     "IncompleteError",
@@ -107,8 +112,10 @@ __all__ = [
     "afrom_sdk",
     "aiter_items",
     "aiter_snapshots",
+    "bedrock_request",
     "connect",
     "format_path",
+    "from_boto3",
     "from_sdk",
     "iter_items",
     "iter_snapshots",

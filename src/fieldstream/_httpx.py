@@ -115,6 +115,13 @@ def _not_a_stream(response: Any) -> StreamError | None:
     return None
 
 
+def _tell_content_type(decoder: Any, response: Any) -> None:
+    # A StreamDecoder that has not chosen its framing yet may go by the content type
+    # (a binary event stream need not wait for its first prelude to be recognised).
+    if getattr(decoder, "framing", False) is None and getattr(decoder, "content_type", False) is None:
+        decoder.content_type = response.headers.get("content-type")
+
+
 class _Shell:
     """What the sync and async event streams share: the response, its decoder, closing."""
 
@@ -267,6 +274,7 @@ def connect(
         error = _not_a_stream(response)
         if error is not None:
             raise error
+        _tell_content_type(decoder, response)
         yield EventStream(response, decoder)
 
 
@@ -312,4 +320,5 @@ async def aconnect(
         error = _not_a_stream(response)
         if error is not None:
             raise error
+        _tell_content_type(decoder, response)
         yield AsyncEventStream(response, decoder)
