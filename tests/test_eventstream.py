@@ -40,7 +40,7 @@ def botocore_frames(data: bytes) -> tuple[list[tuple[dict[str, Any], bytes]], st
     try:
         for msg in buffer:
             frames.append((msg.headers, msg.payload))
-    except Exception as exc:  # ParserError, and struct/Unicode/Key errors on crafted headers
+    except Exception as exc:  # noqa: BLE001 - ParserError, and struct/Unicode/Key errors on crafted headers
         return frames, type(exc).__name__, len(buffer._data)
     return frames, None, len(buffer._data)
 

@@ -171,7 +171,7 @@ def bedrock_request(
         headers["authorization"] = f"Bearer {api_key}"
     else:
         headers.update(_sigv4(url, content, headers, region or "us-east-1", credentials))
-    return {"method": "POST", "url": url, "headers": headers, "content": content}
+    return {"method": "POST", "url": url, "headers": headers, "body": content}
 
 
 def _sigv4(url: str, content: bytes, headers: dict[str, str], region: str, credentials: Any) -> dict[str, str]:
