@@ -37,7 +37,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("-H", "--header", action="append", default=[], metavar="'K: V'", help="request header (repeatable)")
     p.add_argument("-X", "--method", default="POST", help="HTTP method (default POST)")
     p.add_argument(
-        "-o", "--output", metavar="NAME", help="body file (default: recording.sse / .ndjson / .eventstream, by content type)"
+        "-o",
+        "--output",
+        metavar="NAME",
+        help="body file (default: recording.sse / .ndjson / .eventstream, by content type)",
     )
     p.add_argument("--timeout", type=float, default=600.0, metavar="S", help="read timeout in seconds (default 600)")
     p.set_defaults(handler=_cmd_record)

@@ -30,7 +30,11 @@ _FRAME = 1 / 30  # the live view redraws at most this often (seconds)
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("replay", help="replay a recorded provider stream, live", description=__doc__)
-    p.add_argument("file", nargs="?", help=".sse, .ndjson, .chunks.jsonl, .eventstream or any raw body; default: a bundled recording")
+    p.add_argument(
+        "file",
+        nargs="?",
+        help=".sse, .ndjson, .chunks.jsonl, .eventstream or any raw body; default: a bundled recording",
+    )
     p.add_argument("--format", default="auto", choices=_FORMATS, help="provider wire format (default: detected)")
     p.add_argument("--content", default="auto", choices=("auto", "json", "text"), help="how to read content targets")
     p.add_argument("--model", metavar="MODULE:CLASS", help="validate the structured content against a pydantic model")
