@@ -419,3 +419,35 @@ def test_record_saves_an_event_stream(server: StreamServer, tmp_path: Path) -> N
     assert (tmp_path / "recording.eventstream.timing.jsonl").is_file()
     decoder = decode([saved.read_bytes()])
     assert decoder.result.finish_reasons == {"message": "end_turn"}
+
+
+# -- InvokeModelWithResponseStream and the content type ---------------------------------
+
+
+def test_invoke_model_chunks_carry_the_models_own_events() -> None:
+    """``chunk`` events wrap the model's native events in base64: Anthropic's, here, decoded as Anthropic."""
+    import base64
+
+    sse = (Path(__file__).parent / "corpus/streams/anthropic_messages/ant_sdk_tool_use_get_weather.sse").read_bytes()
+    payloads = [line[6:] for line in sse.splitlines() if line.startswith(b"data: ")]
+    body = b"".join(event("chunk", {"bytes": base64.b64encode(p).decode(), "p": "abc"}) for p in payloads)
+    direct = decode([sse])
+    for how in ("whole", "random-2"):
+        wrapped = decode(chunked(body, how))
+        assert (wrapped.framing, wrapped.format) == ("eventstream", "anthropic")
+        assert wrapped.result.values == direct.result.values and wrapped.result.values
+        assert wrapped.result.finish_reasons == direct.result.finish_reasons
+    bad = decode([event("chunk", {"bytes": "not base64!"})])
+    assert isinstance(bad.faults[0], fs.Malformed) and "base64" in bad.faults[0].message
+
+
+def test_connect_tells_the_decoder_the_content_type(server: StreamServer) -> None:
+    body = dict(STREAMS)["pai_model_stream.eventstream"]
+    damaged = body[:8] + b"\x00\x00\x00\x00" + body[12:]  # the first prelude's CRC is wrong
+    model = "test.damaged-v1:0"
+    serve(server, model, damaged)
+    request = fs.bedrock_request(model, {"messages": []}, endpoint_url=server.url(""), api_key="k")
+    with fs.connect(None, **request) as events:
+        faults = [e for e in events if isinstance(e, fs.Fault)]
+    assert events.decoder.framing == "eventstream"  # not "text": the server said what it is
+    assert "prelude CRC mismatch" in faults[0].message
