@@ -299,7 +299,9 @@ class _LiveView:
         if self.end is not None:
             if self.end.finish_reasons:
                 status.append("  finish " + ", ".join(f"{k}={v}" for k, v in self.end.finish_reasons.items()))
-            counts = {k: v for k, v in (self.end.usage or {}).items() if isinstance(v, int) and k.endswith("tokens")}
+            counts = {
+                k: v for k, v in (self.end.usage or {}).items() if isinstance(v, int) and k.lower().endswith("tokens")
+            }
             if counts:  # the token counts, whatever the provider calls them
                 status.append("  " + " ".join(f"{k}={v}" for k, v in counts.items()), style="dim")
         return status
