@@ -56,8 +56,10 @@ class Bedrock:
                 if source is not None:
                     steps.append(("end", source))
             elif kind == "messageStop":
-                reason = body.get("stopReason") or "end_turn"
-                steps += [("finish", "message", reason, reason in _CUT, "content"), ("ended",)]
+                reason = body.get("stopReason")
+                if reason:
+                    steps.append(("finish", "message", reason, reason in _CUT, "content"))
+                steps.append(("ended",))
             elif kind == "metadata":
                 if isinstance(body.get("usage"), dict):
                     steps.append(("usage", body["usage"], True))
