@@ -13,6 +13,7 @@ over HTTP with a bearer key, and the chunk lists as NDJSON.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,6 +23,8 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel
 
 import fieldstream as fs
@@ -451,3 +454,39 @@ def test_connect_tells_the_decoder_the_content_type(server: StreamServer) -> Non
         faults = [e for e in events if isinstance(e, fs.Fault)]
     assert events.decoder.framing == "eventstream"  # not "text": the server said what it is
     assert "prelude CRC mismatch" in faults[0].message
+
+
+# -- hostile payload shapes ------------------------------------------------------------
+
+_KEYS = st.sampled_from(
+    ["contentBlockIndex", "delta", "start", "text", "toolUse", "toolUseId", "name", "input", "reasoningContent",
+     "stopReason", "usage", "message", "p", "error", "x"]
+)  # fmt: skip
+_VALUES = st.none() | st.booleans() | st.integers(-2, 3) | st.sampled_from(["", "{", '{"a": 1}', "max_tokens", "x"])
+_BODIES = st.recursive(_VALUES, lambda inner: st.dictionaries(_KEYS, inner, max_size=4) | st.lists(inner, max_size=2))
+_EVENTS = st.dictionaries(
+    st.sampled_from(
+        ["messageStart", "contentBlockStart", "contentBlockDelta", "contentBlockStop", "messageStop", "metadata",
+         "throttlingException", "error", "other"]
+    ),
+    _BODIES,
+    min_size=1,
+    max_size=2,
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None, derandomize=bool(os.environ.get("CI")))
+@given(events=st.lists(_EVENTS, max_size=8))
+def test_any_event_shape_is_reported_never_raised(events: list[dict[str, Any]]) -> None:
+    """Through boto3's shape (feed_payload) and the binary framing alike: faults, never exceptions."""
+    via_dicts = fs.StreamDecoder("bedrock")
+    for item in events:
+        via_dicts.feed_payload(item)
+    via_dicts.close()
+    single = [item for item in events if len(item) == 1]  # a message carries one event
+    body = b"".join(event(next(iter(item)), next(iter(item.values()))) for item in single)
+    via_bytes = decode(chunked(body, "random-1"), format="bedrock")
+    assert via_bytes.result.values == decode([body], format="bedrock").result.values
+    for decoder in (via_dicts, via_bytes):
+        for target in decoder.targets.values():
+            assert target.done or target.fault is not None
