@@ -490,3 +490,8 @@ def test_any_event_shape_is_reported_never_raised(events: list[dict[str, Any]]) 
     for decoder in (via_dicts, via_bytes):
         for target in decoder.targets.values():
             assert target.done or target.fault is not None
+
+
+def test_from_sdk_points_boto3_users_to_from_boto3() -> None:
+    with pytest.raises(fs.UsageError, match="from_boto3"):
+        fs.from_sdk({"stream": []})
