@@ -34,8 +34,8 @@ from tests.splits import SPLITS, chunked
 from tests.streamserver import Script, StreamServer, running
 
 boto3 = pytest.importorskip("boto3")
-from botocore.config import Config  # noqa: E402
-from botocore.exceptions import EventStreamError  # noqa: E402
+Config = pytest.importorskip("botocore.config").Config
+EventStreamError = pytest.importorskip("botocore.exceptions").EventStreamError
 
 EVENTSTREAM = "application/vnd.amazon.eventstream"
 
