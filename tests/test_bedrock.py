@@ -495,3 +495,38 @@ def test_any_event_shape_is_reported_never_raised(events: list[dict[str, Any]]) 
 def test_from_sdk_points_boto3_users_to_from_boto3() -> None:
     with pytest.raises(fs.UsageError, match="from_boto3"):
         fs.from_sdk({"stream": []})
+
+
+def test_replay_live_view_of_a_bedrock_recording_in_a_terminal() -> None:
+    from tests.test_cli_replay import run_in_terminal
+
+    path = CORPUS / "pai_model_iter_stream_0.eventstream"
+    status, screen = run_in_terminal(
+        f"from fieldstream._cli import main; raise SystemExit(main(['replay', {str(path)!r}, '--speed', '20']))"
+    )
+    assert status == 0
+    final = screen.rsplit("content[0]  content", 1)[-1].replace("\r\n", " ")  # the last frame, lines joined
+    assert "content[1]  tool_call get_temperature  ✓ done" in final and '"city": "Paris" ✓' in final
+    assert "5,150/5,150 bytes" in final and "message=tool_use" in final
+    assert "inputTokens=471" in final  # Bedrock's token counts in the status line
+    assert "▌" in screen  # text was drawn while it streamed
+
+
+def test_aconnect_reads_bedrock_too(server: StreamServer) -> None:
+    import asyncio
+
+    body = dict(STREAMS)["pai_model_thinking_part_stream.eventstream"]
+    model = "test.async-v1:0"
+    serve(server, model, body)
+    request = fs.bedrock_request(model, {"messages": []}, endpoint_url=server.url(""), api_key="k")
+
+    async def main() -> fs.StreamDecoder:
+        async with httpx.AsyncClient() as http, fs.aconnect(http, **request) as events:
+            async for _ in events:
+                pass
+        return events.decoder  # type: ignore[no-any-return]
+
+    decoder = asyncio.run(main())
+    assert decoder.framing == "eventstream"
+    assert [s.kind for s in decoder.targets] == ["reasoning", "content"]
+    check(assembled(decoder), assembled(decode([body])))
