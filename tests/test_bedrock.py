@@ -530,3 +530,22 @@ def test_aconnect_reads_bedrock_too(server: StreamServer) -> None:
     assert decoder.framing == "eventstream"
     assert [s.kind for s in decoder.targets] == ["reasoning", "content"]
     check(assembled(decoder), assembled(decode([body])))
+
+
+def test_build_request_makes_a_request_boto3_accepts(server: StreamServer, client: Any) -> None:
+    """The builder in the other providers' shape: boto3 validates its body against Bedrock's model and sends it."""
+    from fieldstream._providers.bedrock import build_request
+
+    model = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    body = {"model": model, "messages": [{"role": "user", "content": [{"text": "weather?"}]}], "stream": True}
+    path, headers = build_request(body, CityInfo, None, [("json", "The answer.", Value)], "json")
+    assert path == "/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/converse-stream"
+    assert headers == {"accept": EVENTSTREAM} and "model" not in body and "stream" not in body
+    serve(server, model, dict(STREAMS)["vercel_json_tool_1.chunks.txt"])
+    with fs.from_boto3(client.converse_stream(modelId=model, **body), tools={"json": Value}) as stream:
+        list(stream)
+    assert server.last_visit().path == path
+    assert json.loads(server.last_visit().body) == body  # sent as built
+    assert stream.decoder.result.values == {"content[0]": Value(value="test")}
+    with pytest.raises(fs.UsageError, match="model="):
+        build_request({"messages": []}, None, None, [], None)

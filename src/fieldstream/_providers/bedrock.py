@@ -15,19 +15,22 @@ ends at ``contentBlockStop``; ``messageStop`` gives the ``stopReason`` (a
 errors.  Tool results, redacted reasoning, signatures and citations are complete
 values, not streamed targets: they are left alone, as is the ``p`` padding field.
 
-:func:`structured_output_request` builds the request side of structured output.
+:func:`structured_output_request` builds the request side of structured output,
+and :func:`build_request` a whole ConverseStream request in the shape of the
+other providers' request builders.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 from .._errors import UsageError
 from .._stream_events import Source
 from ._steps import Step, error_step
 
-__all__ = ["Bedrock", "structured_output_request"]
+__all__ = ["Bedrock", "build_request", "structured_output_request"]
 
 _CUT = frozenset({"max_tokens", "model_context_window_exceeded"})
 
@@ -128,21 +131,83 @@ def structured_output_request(
     >>> structured_output_request(City, native=True)["outputConfig"]["textFormat"]["type"]
     'json_schema'
     """
+    name = name or _name(schema)
+    if native:
+        return {"outputConfig": _output_config(schema, name, description)}
+    spec = _tool_spec(schema, name, description)
+    return {"toolConfig": {"tools": [spec], "toolChoice": {"tool": {"name": name}}}}
+
+
+def build_request(
+    body: dict[str, Any],
+    output_type: Any,
+    name: str | None,
+    tools: list[tuple[str, str | None, Any]],
+    answer: str | None,
+) -> tuple[str, dict[str, str]]:
+    """Turn ``body`` into a ConverseStream request, in place; return the path and extra headers.
+
+    The shape of the other providers' request builders: ``body`` holds the caller's
+    keywords (``model`` or ``modelId``, ``messages``, ``system``, ``inferenceConfig``,
+    ...); ``output_type`` (when not None) asks for native structured output;
+    ``tools`` are ``(name, description, type)`` triples added as ``toolSpec``s, and
+    ``answer`` names the one to force.  The model id leaves the body for the path
+    (``/model/{id}/converse-stream`` below ``https://bedrock-runtime.{region}.amazonaws.com``).
+
+    >>> body = {"model": "us.amazon.nova-micro-v1:0", "messages": []}
+    >>> build_request(body, None, None, [("lookup", "Find it.", dict[str, int])], "lookup")
+    ('/model/us.amazon.nova-micro-v1%3A0/converse-stream', {'accept': 'application/vnd.amazon.eventstream'})
+    >>> body["toolConfig"]["toolChoice"], sorted(body)
+    ({'tool': {'name': 'lookup'}}, ['messages', 'toolConfig'])
+    """
+    model = body.pop("model", None) or body.pop("modelId", None)
+    body.pop("stream", None)  # streaming is the endpoint, not a body key
+    if not isinstance(model, str) or not model:
+        raise UsageError("bedrock needs model= (a model or inference-profile id, e.g. 'us.amazon.nova-micro-v1:0')")
+    if output_type is not None:
+        old = body.get("outputConfig")
+        body["outputConfig"] = {**(old if isinstance(old, dict) else {}), **_output_config(output_type, name, None)}
+    config = dict(body.get("toolConfig") or {})
+    specs = [_tool_spec(tool_type, tool_name, text) for tool_name, text, tool_type in tools]
+    if specs:
+        config["tools"] = [*config.get("tools", ()), *specs]
+    if answer is not None:
+        config["toolChoice"] = {"tool": {"name": answer}}
+    if config:
+        body["toolConfig"] = config
+    return f"/model/{quote(model, safe='')}/converse-stream", {"accept": "application/vnd.amazon.eventstream"}
+
+
+def _json_schema(schema: Any) -> dict[str, Any]:
     try:
         from pydantic import TypeAdapter
         from pydantic.errors import PydanticUserError
     except ImportError:
-        raise UsageError("structured_output_request needs pydantic: pip install 'fieldstream[pydantic]'") from None
+        raise UsageError("structured output needs pydantic: pip install 'fieldstream[pydantic]'") from None
     try:
-        json_schema = TypeAdapter(schema).json_schema()
+        return TypeAdapter(schema).json_schema()
     except (PydanticUserError, TypeError) as exc:  # a type pydantic cannot describe
         raise UsageError(f"no JSON schema for {schema!r}: {exc}") from None
-    name = name or getattr(schema, "__name__", None) or "output"
-    description = description or json_schema.get("description") or f"Answer with a {name}."
-    if native:
-        structure = {"name": name, "description": description, "schema": json.dumps(json_schema)}
-        return {"outputConfig": {"textFormat": {"type": "json_schema", "structure": {"jsonSchema": structure}}}}
+
+
+def _name(schema: Any) -> str:
+    return getattr(schema, "__name__", None) or "output"
+
+
+def _output_config(schema: Any, name: str | None, description: str | None) -> dict[str, Any]:
+    json_schema = _json_schema(schema)
+    name = name or _name(schema)
+    structure = {
+        "name": name,
+        "description": description or json_schema.get("description") or f"Answer with a {name}.",
+        "schema": json.dumps(json_schema),  # Bedrock takes the schema as a JSON string
+    }
+    return {"textFormat": {"type": "json_schema", "structure": {"jsonSchema": structure}}}
+
+
+def _tool_spec(schema: Any, name: str, description: str | None) -> dict[str, Any]:
+    json_schema = _json_schema(schema)
     if json_schema.get("type") != "object":
         raise UsageError(f"a tool's input must be an object; {name} is {json_schema.get('type')!r}: use native=True")
-    spec = {"name": name, "description": description, "inputSchema": {"json": json_schema}}
-    return {"toolConfig": {"tools": [{"toolSpec": spec}], "toolChoice": {"tool": {"name": name}}}}
+    description = description or json_schema.get("description") or f"Answer with a {name}."
+    return {"toolSpec": {"name": name, "description": description, "inputSchema": {"json": json_schema}}}
