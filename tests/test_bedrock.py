@@ -549,3 +549,29 @@ def test_build_request_makes_a_request_boto3_accepts(server: StreamServer, clien
     assert stream.decoder.result.values == {"content[0]": Value(value="test")}
     with pytest.raises(fs.UsageError, match="model="):
         build_request({"messages": []}, None, None, [], None)
+
+
+def test_boto3_blobs_reach_the_decoder_as_the_wire_had_them(server: StreamServer, client: Any) -> None:
+    """boto3 decodes ``redactedContent`` to bytes; the adapter hands it on base64, byte for byte as sent."""
+    from fieldstream._bedrock import _as_sent
+
+    body = dict(STREAMS)["pai_model_thinking_part_redacted_stream.eventstream"]
+    model = "test.redacted-v1:0"
+    serve(server, model, body)
+    events = list(converse(client, model)["stream"])
+    wire = [
+        (m.event_type, json.loads(m.payload)["delta"]["reasoningContent"]["redactedContent"])
+        for m in fs.EventStreamDecoder().feed(body)
+        if b"redactedContent" in m.payload
+    ]
+    got = [
+        (kind, _as_sent(item)[kind]["delta"]["reasoningContent"]["redactedContent"])
+        for item in events
+        for kind, value in item.items()
+        if isinstance(value.get("delta", {}).get("reasoningContent", {}).get("redactedContent"), bytes)
+    ]
+    assert got == wire and len(wire) == 2
+    json.dumps(_as_sent(events))  # plain JSON all through
+    with fs.from_boto3(converse(client, model)) as stream:
+        list(stream)
+    assert not stream.decoder.faults and stream.decoder.result.complete

@@ -19,6 +19,8 @@ Two ways in, one decoder:
 
 from __future__ import annotations
 
+import base64
+import datetime
 import json
 import os
 from collections.abc import Iterator, Mapping
@@ -80,7 +82,7 @@ class BedrockEventStream:
                         snapshot={str(s): t.snapshot for s, t in decoder.targets.items()},
                     ) from exc
                 kind = next(iter(event), None) if isinstance(event, Mapping) else None
-                yield from decoder.feed_payload(dict(event) if isinstance(event, Mapping) else event, kind)
+                yield from decoder.feed_payload(_as_sent(event), kind)
             yield from decoder.close()
         finally:
             self.close()
@@ -101,6 +103,19 @@ class BedrockEventStream:
 
     def __repr__(self) -> str:
         return f"<BedrockEventStream {type(self.stream).__name__}>"
+
+
+def _as_sent(value: Any) -> Any:
+    """boto3's value as the wire had it: blobs (``redactedContent``) as base64, timestamps as ISO 8601."""
+    if isinstance(value, Mapping):
+        return {str(key): _as_sent(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_as_sent(item) for item in value]
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
+    return value
 
 
 def from_boto3(
