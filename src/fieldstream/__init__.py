@@ -3,6 +3,7 @@
 The public namespace is this module; everything in ``fieldstream._*`` is private.
 """
 
+from ._bedrock import BedrockEventStream, bedrock_request, from_boto3
 from ._client import CLIENT_DIR, client_app
 from ._errors import (
     FieldstreamError,
@@ -22,6 +23,7 @@ from ._events import (
     ValueCompleted,
     ValueInvalid,
 )
+from ._eventstream import EventStreamDecoder, EventStreamMessage
 from ._httpx import AsyncEventStream, EventStream, aconnect, connect
 from ._iterate import aiter_items, aiter_snapshots, iter_items, iter_snapshots
 from ._markers import Live, StreamMode, Whole
@@ -60,6 +62,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AsyncEventStream",
+    "BedrockEventStream",
     "CLIENT_DIR",
     "DEFAULT_GRACE",
     "DEFAULT_MAX_DEPTH",
@@ -75,6 +78,8 @@ __all__ = [
     "ErrorReceived",
     "Event",
     "EventStream",
+    "EventStreamDecoder",
+    "EventStreamMessage",
     "Fault",
     "FieldstreamError",
     "FrameStore",
@@ -120,9 +125,11 @@ __all__ = [
     "afrom_sdk",
     "aiter_items",
     "aiter_snapshots",
+    "bedrock_request",
     "client_app",
     "connect",
     "format_path",
+    "from_boto3",
     "from_sdk",
     "iter_items",
     "iter_snapshots",
