@@ -51,11 +51,13 @@ from ._stream_events import (
     TextDelta,
     Truncated,
 )
+from ._timeline import Buffering, FieldTiming, Timeline
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AsyncEventStream",
+    "Buffering",
     "DEFAULT_MAX_DEPTH",
     "DEFAULT_MAX_EVENT_SIZE",
     "DEFAULT_MAX_LINE_LENGTH",
@@ -68,6 +70,7 @@ __all__ = [
     "Event",
     "EventStream",
     "Fault",
+    "FieldTiming",
     "FieldstreamError",
     "IncompleteError",
     "ItemCompleted",
@@ -96,6 +99,7 @@ __all__ = [
     "TargetEvent",
     "TargetStarted",
     "TextDelta",
+    "Timeline",
     "TransportError",
     "Truncated",
     "UsageError",

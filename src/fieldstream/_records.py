@@ -4,8 +4,9 @@ Core events: ``field``, ``delta``, ``done`` and ``invalid``, and ``error`` for a
 fieldstream error.  Stream events (from ``StreamDecoder``) keep those records and
 add a ``"source"`` key; a text delta is a ``delta`` at path ``$``; a completed
 target is one ``done`` line with its value.  New kinds: ``start`` (a target appeared), ``error`` with a ``kind``
-(``provider``, ``truncated``, ``refusal``, ``malformed``), and ``end`` (usage,
-finish reasons, model, id).  Existing keys keep the meaning they have in the
+(``provider``, ``truncated``, ``refusal``, ``malformed``), ``end`` (usage,
+finish reasons, model, id; ``usage_estimate`` when the stream did not complete),
+and ``timeline`` (when each read and field arrived, and the buffering verdict).  Existing keys keep the meaning they have in the
 core format; records may gain keys.
 """
 
@@ -104,7 +105,7 @@ def stream_event_to_json(event: StreamEvent) -> dict[str, Any]:
     if isinstance(event, Fault):
         return _fault(event, source)
     if isinstance(event, StreamCompleted):
-        return {
+        record = {
             "event": "end",
             "format": event.format,
             "complete": event.complete,
@@ -113,6 +114,9 @@ def stream_event_to_json(event: StreamEvent) -> dict[str, Any]:
             "model": event.model,
             "id": event.response_id,
         }
+        if event.usage_estimate is not None:  # only on streams that did not complete
+            record["usage_estimate"] = event.usage_estimate
+        return record
     raise TypeError(f"unknown stream event {event!r}")  # pragma: no cover - every type is listed above
 
 

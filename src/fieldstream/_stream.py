@@ -52,6 +52,7 @@ from ._stream_events import (
     TextDelta,
     Truncated,
 )
+from ._usage import usage_estimate
 
 __all__ = ["DEFAULT_MAX_TARGETS", "ContentMode", "StreamDecoder", "StreamFormat", "Target"]
 
@@ -300,17 +301,25 @@ class StreamDecoder:
         for target in still_open:
             self._end(target, reason, cut, out)
         values = {t.source.path: t.value for t in self.targets.values() if t.done}
+        complete = self._ended and not self._errored and not (cancelled and still_open)
         self._result = StreamCompleted(
             usage=self.usage,
             finish_reasons=dict(self.finish_reasons),
             model=self.model,
             response_id=self.response_id,
             format=self._format,
-            complete=self._ended and not self._errored and not (cancelled and still_open),
+            complete=complete,
             values=values,
+            usage_estimate=None if complete else self._usage_estimate(),
         )
         out.append(self._result)
         return out
+
+    def _usage_estimate(self) -> dict[str, Any]:
+        # What the model delivered, for billing a stream whose final usage never came.
+        targets = self.targets.values()
+        names = [t.source.name for t in targets if t.source.kind == "tool_call"]
+        return usage_estimate((t.raw for t in targets), names)
 
     def raise_for_faults(self) -> None:
         """Raise :class:`StreamError` for the first fault seen (with its snapshot and raw text), if any."""
