@@ -25,6 +25,7 @@ from ._httpx import AsyncEventStream, EventStream, aconnect, connect
 from ._iterate import aiter_items, aiter_snapshots, iter_items, iter_snapshots
 from ._markers import Live, StreamMode, Whole
 from ._ndjson import DEFAULT_MAX_NDJSON_LINE_LENGTH, NDJSONDecoder
+from ._otel import atraced, traced
 from ._parser import (
     DEFAULT_MAX_DEPTH,
     DEFAULT_MAX_NUMBER_LENGTH,
@@ -111,6 +112,7 @@ __all__ = [
     "afrom_sdk",
     "aiter_items",
     "aiter_snapshots",
+    "atraced",
     "connect",
     "format_path",
     "from_sdk",
@@ -120,4 +122,5 @@ __all__ = [
     "stream_event_to_json",
     "to_sse",
     "to_sse_dicts",
+    "traced",
 ]

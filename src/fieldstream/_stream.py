@@ -310,7 +310,7 @@ class StreamDecoder:
             format=self._format,
             complete=complete,
             values=values,
-            usage_estimate=None if complete else self._usage_estimate(),
+            usage_estimate=None if complete and _counts_output(self.usage) else self._usage_estimate(),
         )
         out.append(self._result)
         return out
@@ -628,6 +628,12 @@ class StreamDecoder:
     def _fault(self, fault: Fault, out: list[StreamEvent]) -> None:
         self.faults.append(fault)
         out.append(fault)
+
+
+def _counts_output(usage: dict[str, Any] | None) -> bool:
+    # Whether the provider's usage says how much was generated (the key varies by provider).
+    keys = ("completion_tokens", "output_tokens", "candidatesTokenCount", "eval_count", "outputTokens")
+    return usage is not None and any(isinstance(usage.get(key), int) for key in keys)
 
 
 def _with(fault: Fault, **changes: Any) -> Fault:

@@ -211,7 +211,8 @@ class StreamCompleted(StreamEvent):
     each completed target to its final value.
 
     ``usage_estimate`` is set only when the stream did not complete (cut, failed or
-    cancelled): the output delivered, estimated from the text received
+    cancelled) or its usage says nothing of the output (the usage chunk never
+    came): the output delivered, estimated from the text received
     (``{"output_tokens", "output_characters", "estimated": true, "method"}``), kept
     apart from ``usage``, which stays the provider's own (often missing or partial then).
     """

@@ -12,9 +12,13 @@ and the end.  Times are seconds since :meth:`Timeline.start` (the request).
 
 Buffering shows in the reads alone.  A model streams for seconds in many small
 reads; something that holds the response (a proxy with buffering on, gzip on an
-SSE response, a framework that collects the body) delivers it in a few clumps,
-usually after a long silence.  :meth:`Timeline.buffering` groups reads that came
-within :data:`CLUMP_GAP` of each other and gives a :class:`Buffering` verdict.
+SSE response, a framework that collects the body) delivers it at once, after a
+long silence.  :meth:`Timeline.buffering` finds the :data:`BURST` seconds that
+carried the most bytes: when they hold most of the stream (:data:`BURST_SHARE`)
+and came after :data:`SILENCE` seconds or more with nothing, the stream was
+buffered.  The same burst without the silence is a quick answer that cannot be
+told from a buffered one; anything else streamed.  It is a heuristic: a model
+that thinks in silence and then answers faster than :data:`BURST` looks buffered.
 
 Nothing here does I/O or imports beyond the standard library; ``connect()``,
 ``fieldstream replay`` and ``fieldstream record`` keep one per stream.
@@ -31,18 +35,18 @@ from ._events import StringDelta, ValueCompleted
 from ._paths import Path, format_path
 from ._stream_events import Fault, StreamCompleted, TargetCompleted, TargetEvent, TextDelta
 
-__all__ = ["CLUMP_GAP", "DEFAULT_STALL", "Buffering", "FieldTiming", "Timeline"]
+__all__ = ["BURST", "BURST_SHARE", "DEFAULT_STALL", "SILENCE", "Buffering", "FieldTiming", "Timeline"]
 
 #: A gap between reads longer than this (seconds) is a stall.
 DEFAULT_STALL = 1.0
-#: Reads closer together than this (seconds) belong to one clump.
-CLUMP_GAP = 0.05
-#: Below this many payload bytes or reads there is too little to judge buffering.
+#: The window (seconds) in which a buffered body arrives; reads closer than this form one clump.
+BURST = 0.1
+#: The share of the bytes one burst must hold to look buffered ...
+BURST_SHARE = 0.8
+#: ... after at least this many seconds of silence.
+SILENCE = 0.5
+#: Below this many bytes there is too little to judge.
 _MIN_BYTES = 512
-_MIN_READS_STREAMED = 4
-#: A clump holding this share of the bytes, after a silence this long, means buffering.
-_CLUMP_SHARE = 0.8
-_SILENCE = 0.5
 
 _CAUSES = (
     "usual causes: a reverse proxy buffering the response (nginx: 'X-Accel-Buffering: no' or "
@@ -73,10 +77,11 @@ class FieldTiming:
 class Buffering:
     """The verdict on whether something between the model and here held the stream.
 
-    ``buffered`` is ``True`` (arrived in clumps after a silence), ``False`` (streamed)
-    or ``None`` (too little to tell).  ``clumps`` counts groups of reads,
-    ``largest_share`` is the share of bytes in the largest one, ``silence`` the gap
-    (seconds) before it; ``message`` says it in words, with the usual causes.
+    ``buffered`` is ``True`` (arrived at once after a silence), ``False`` (streamed)
+    or ``None`` (too little, or too quick, to tell).  ``clumps`` counts groups of
+    reads (split by gaps over :data:`BURST`), ``largest_share`` is the share of the
+    bytes in the busiest :data:`BURST` seconds, ``silence`` the gap before those;
+    ``message`` says it in words, with the usual causes when buffered.
     """
 
     buffered: bool | None
@@ -84,14 +89,6 @@ class Buffering:
     largest_share: float
     silence: float
     message: str
-
-
-@dataclass(slots=True)
-class _Clump:
-    start: float
-    end: float
-    size: int
-    gap_before: float
 
 
 @dataclass
@@ -218,39 +215,43 @@ class Timeline:
         """``(start, seconds)`` of each gap between reads longer than ``stall_threshold``."""
         return [(a, b - a) for (a, _), (b, _) in zip(self.reads, self.reads[1:]) if b - a > self.stall_threshold]
 
-    def _clumps(self) -> list[_Clump]:
-        clumps: list[_Clump] = []
-        previous = 0.0
-        for t, n in self.reads:
-            if clumps and t - clumps[-1].end <= CLUMP_GAP:
-                clumps[-1].end = t
-                clumps[-1].size += n
-            else:
-                clumps.append(_Clump(t, t, n, t - previous))
-            previous = t
-        return clumps
+    def _burst(self) -> tuple[int, float]:
+        """The most bytes that arrived within BURST seconds, and the silence before them."""
+        best = best_start = 0
+        window = first = 0
+        for last, (t, n) in enumerate(self.reads):
+            window += n
+            while t - self.reads[first][0] > BURST:
+                window -= self.reads[first][1]
+                first += 1
+            if window > best:
+                best, best_start = window, first
+        start = self.reads[best_start][0]
+        before = self.reads[best_start - 1][0] if best_start else 0.0
+        return best, start - before
 
     def buffering(self) -> Buffering:
-        """Whether the stream arrived in clumps after a silence (see the module docstring)."""
+        """Whether the stream arrived at once after a silence (see the module docstring)."""
         total = self.total_bytes
-        clumps = self._clumps()
-        if total < _MIN_BYTES or not clumps:
-            return Buffering(None, len(clumps), 1.0 if clumps else 0.0, 0.0, "too little data to tell")
-        largest = max(clumps, key=lambda c: c.size)
-        share = largest.size / total
+        clumps = 1 + sum(1 for (a, _), (b, _) in zip(self.reads, self.reads[1:]) if b - a > BURST) if self.reads else 0
+        if total < _MIN_BYTES:
+            return Buffering(None, clumps, 1.0 if clumps else 0.0, 0.0, "too little data to tell")
+        size, silence = self._burst()
+        share = size / total
         encoded = self.headers.get("content-encoding", "")
         hint = f" (content-encoding: {encoded})" if encoded and encoded != "identity" else ""
-        if share >= _CLUMP_SHARE and largest.gap_before >= _SILENCE and len(clumps) <= 3:
+        if share >= BURST_SHARE and silence >= SILENCE:
             message = (
-                f"buffered: {share:.0%} of {total:,} bytes arrived in one clump after {largest.gap_before:.2f} s "
+                f"buffered: {share:.0%} of {total:,} bytes arrived within {BURST} s after {silence:.2f} s "
                 f"of silence{hint}; {_CAUSES}"
             )
-            return Buffering(True, len(clumps), share, largest.gap_before, message)
-        if len(self.reads) < _MIN_READS_STREAMED or (share >= _CLUMP_SHARE and largest.end - largest.start < CLUMP_GAP):
-            # Quick and whole, but without a silence before: a fast answer, or cached.
-            return Buffering(None, len(clumps), share, largest.gap_before, "arrived too quickly to tell")
-        message = f"streamed: {len(self.reads)} reads in {len(clumps)} clumps, the largest {share:.0%} of the bytes"
-        return Buffering(False, len(clumps), share, largest.gap_before, message)
+            return Buffering(True, clumps, share, silence, message)
+        if share >= BURST_SHARE:
+            message = f"arrived all at once, too quickly to tell: {share:.0%} of {total:,} bytes within {BURST} s"
+            return Buffering(None, clumps, share, silence, message)
+        span = self.reads[-1][0] - self.reads[0][0]
+        message = f"streamed: {len(self.reads)} reads over {span:.2f} s, at most {share:.0%} of the bytes in {BURST} s"
+        return Buffering(False, clumps, share, silence, message)
 
     def summary(self) -> str:
         """One line for people: first byte, first field, rates, stalls, the buffering verdict."""
@@ -267,6 +268,12 @@ class Timeline:
             parts.append(f"{len(self.stalls)} stall(s), longest {max(s for _, s in self.stalls):.1f} s")
         parts.append(self.buffering().message.split(";")[0])
         return "timeline: " + ", ".join(parts)
+
+    def plot(self, path: Any, *, title: str | None = None) -> Any:
+        """Draw the waterfall into the image file ``path`` (needs matplotlib; see ``_timeline_plot``)."""
+        from ._timeline_plot import plot_timeline
+
+        return plot_timeline(self, path, title=title)
 
     def to_record(self) -> dict[str, Any]:
         """The JSONL/SSE ``timeline`` record (plain JSON values; see docs/timeline.md)."""

@@ -35,7 +35,7 @@ def estimate_tokens(text: str) -> int:
     """About how many tokens ``text`` is (see the module docstring for how).
 
     >>> estimate_tokens("Hello, world!")
-    4
+    5
     >>> estimate_tokens("")
     0
     """
