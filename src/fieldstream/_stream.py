@@ -631,8 +631,8 @@ class StreamDecoder:
 
 
 def _counts_output(usage: dict[str, Any] | None) -> bool:
-    # Whether the provider's usage says how much was generated (the key varies by provider).
-    keys = ("completion_tokens", "output_tokens", "candidatesTokenCount", "eval_count", "outputTokens")
+    # Whether the provider's usage accounts for what was generated (the keys vary by provider).
+    keys = ("completion_tokens", "output_tokens", "candidatesTokenCount", "eval_count", "outputTokens", "total_tokens")
     return usage is not None and any(isinstance(usage.get(key), int) for key in keys)
 
 
