@@ -590,7 +590,7 @@ class LenientScanner:
             # -Infinity, 0x1F, 12abc: an unquoted word that starts like a number
             return end, self._open_bare(p._base + pos, token)
         match = _NUMBER.match(token)
-        if match is not None and match.end() == len(token) and not p._bare_is_text(tuple(p._path)):
+        if match is not None and match.end() == len(token):
             if match.group(1) is None and match.group(2) is None:
                 try:
                     value: Any = int(token)
