@@ -38,6 +38,7 @@ def register(subparsers: Any) -> None:
     pace.add_argument("--speed", type=float, default=1.0, metavar="X", help="play X times as fast (default 1)")
     pace.add_argument("--no-delay", action="store_true", help="feed every read at once")
     p.add_argument("--jsonl", action="store_true", help="print one JSON object per event (machine format)")
+    p.add_argument("--lenient", action="store_true", help="repair what models write outside JSON (docs/lenient.md)")
     p.set_defaults(handler=_cmd_replay)
 
 
@@ -63,7 +64,7 @@ def _cmd_replay(args: argparse.Namespace, out: TextIO) -> int:
     if args.speed <= 0:
         raise SystemExit("fieldstream replay: --speed must be above 0")
     schema = _load_model(args.model) if args.model else None
-    decoder = StreamDecoder(args.format, schema=schema, content=args.content)
+    decoder = StreamDecoder(args.format, schema=schema, content=args.content, lenient=args.lenient)
     with ExitStack() as stack:
         name, reads, size, timed = _reads(args, stack)
         if args.jsonl:

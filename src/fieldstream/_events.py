@@ -134,6 +134,7 @@ RepairKind = Literal[
     "number_format",
     "python_literal",
     "single_quotes",
+    "skipped_text",
     "trailing_comma",
     "trailing_text",
     "truncated",

@@ -17,7 +17,7 @@ What lenient mode accepts, and how ambiguities are decided (``docs/lenient.md``)
 * a quote that may close a string is *held* until the next character that is
   not whitespace decides: a letter means the quote belongs to the text
   (``'it's'``, ``"say "hi" now"``); anything else (a comma, a bracket, a colon,
-  another quote, a digit, the end of input) means it closed the string.  Nothing
+  another quote, a digit, a line break, the end of input) means it closed the string.  Nothing
   held is ever emitted, so no completed value or delta changes later;
 * unquoted keys (up to ``:``) and unquoted values (up to ``,``, ``]``, ``}`` or a
   line end, trimmed).  An unquoted value is resolved only once it ends:
@@ -82,10 +82,11 @@ _L_COMMENT = -3  # inside a comment; `resume` is the state after it
 _DQ_RUN: _Runner = re.compile(r'[^"\\\x00-\x1f]*').match
 _SQ_RUN: _Runner = re.compile(r"[^'\\\x00-\x1f]*").match
 _CTRL_RUN: _Runner = re.compile(r"[\x00-\x1f]*").match
-_BARE_RUN: _Runner = re.compile(r"[^,\]}\n\r]*").match
+_BARE_RUN: _Runner = re.compile(r"[^,\]}\n\r/#]*").match
 _BAREKEY_RUN: _Runner = re.compile(r"[^:,{}\[\]\"'/#]*").match
-_LOOSE_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_VALUE_STOP = frozenset(",]}\n\r \t\"'/#")  # what ends a number; anything else makes it a bare word
+_LOOSE_NUMBER = re.compile(r"[+-]?(?:[0-9][0-9_]*\.?[0-9_]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_LOOSE_INT = re.compile(r"[+-]?[0-9][0-9_]*")
+_VALUE_STOP = frozenset(",]}\n\r \t\"'#")  # what ends a number; anything else makes it a bare word
 _WORDS: dict[str, tuple[Any, RepairKind | None]] = {
     "true": (True, None),
     "false": (False, None),
@@ -343,6 +344,22 @@ class LenientScanner:
                     pos = end
                     if end == n:
                         break
+                    c = buf[pos]
+                    if c == "/" or c == "#":
+                        # a comment after whitespace ends the value; else it is text (a URL, C#)
+                        parts = p._parts
+                        after_space = not parts or parts[-1][-1] in " \t"
+                        if c == "/":
+                            if pos + 1 == n:
+                                p._pending = "/"
+                                pos = n
+                                break
+                            after_space = after_space and buf[pos + 1] in "/*"
+                        if not after_space:
+                            parts.append(c)
+                            p._length += 1
+                            pos += 1
+                            continue
                     state = self._complete_bare(events)
                     continue
 
@@ -367,7 +384,14 @@ class LenientScanner:
                         state = _S_AFTER
                         continue
                     if c != ":" or not key:
-                        p._fail(f"expected ':' after an unquoted key but found {_describe(c)}", buf, pos)
+                        # stray words where a key should be (a note, a label): skipped
+                        p._parts = []
+                        p._length = 0
+                        self.repair("skipped_text", base + pos, events, "container")
+                        state = _S_KEY
+                        if c == ":":
+                            pos += 1
+                        continue
                     path[-1] = key
                     p._parts = []
                     p._length = 0
@@ -455,7 +479,7 @@ class LenientScanner:
                 if end == n:
                     return n, state
                 self.held = None
-                if not buf[end].isalpha():
+                if not buf[end].isalpha() or any("\n" in h for h in held):
                     return end, self._close_string(state, events)
                 # the quote was part of the text ("it's", an unescaped inner quote)
                 self._mark_string("inner_quote", self.held_at, events, state)
@@ -586,7 +610,13 @@ class LenientScanner:
             p._pending = buf[pos:]
             return n, _S_NUMBER
         token = buf[pos:end]
-        if buf[end] not in _VALUE_STOP:
+        if buf[end] == "/":  # a comment ends the number; 1/3 is a word
+            if end + 1 == n:
+                p._pending = buf[pos:]
+                return n, _S_NUMBER
+            if buf[end + 1] not in "/*":
+                return end, self._open_bare(p._base + pos, token)
+        elif buf[end] not in _VALUE_STOP:
             # -Infinity, 0x1F, 12abc: an unquoted word that starts like a number
             return end, self._open_bare(p._base + pos, token)
         match = _NUMBER.match(token)
@@ -620,7 +650,7 @@ class LenientScanner:
             value, kind = float(text) if text.strip("-0123456789") else int(text), None
         elif _LOOSE_NUMBER.fullmatch(text):
             kind = "number_format"
-            value = int(text) if text.lstrip("+-").isdigit() else float(text)
+            value = int(text) if _LOOSE_INT.fullmatch(text) else float(text)
         else:
             value, kind = text, "unquoted_string"
         if kind is not None:
