@@ -183,7 +183,7 @@ def _documented() -> dict[str, str]:
     """The disagreements listed in docs/lenient.md: input (as JSON) -> reason."""
     table = DOC.split("<!-- disagreements -->")[1]
     rows = re.findall(r"^\| `(.+?)` \| (.+?) \|$", table, re.M)
-    return {json.loads(json.dumps(row[0]).replace("\\\\", "\\")): row[1] for row in rows}
+    return {row[0]: row[1] for row in rows}
 
 
 def test_corpus_agrees_with_json_repair_or_is_documented() -> None:
@@ -198,7 +198,8 @@ def test_corpus_agrees_with_json_repair_or_is_documented() -> None:
         ours = documents(text)
         theirs = json_repair.repair_json(text, return_objects=True)
         if canon(ours) != canon(theirs):
-            found[json.dumps(text)[1:-1]] = (theirs, ours)
+            key = json.dumps(text)[1:-1]
+            found[key if len(key) <= 100 else key[:97] + "..."] = (theirs, ours)
     undocumented = sorted(set(found) - set(documented))
     assert not undocumented, f"{len(undocumented)} disagreements missing from docs/lenient.md: {undocumented[:5]}"
     stale = sorted(set(documented) - set(found))
