@@ -699,7 +699,8 @@ class LenientScanner:
             return pos + 1, self.resume
         end = buf.find("*/", pos)
         if end < 0:
-            self.star = buf.endswith("*")
+            if n > pos:  # only the comment's own text: the '*' of '/*' does not count
+                self.star = buf[n - 1] == "*"
             return n, _L_COMMENT
         return end + 2, self.resume
 
