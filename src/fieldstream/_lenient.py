@@ -48,6 +48,7 @@ from ._events import Event, Repair, RepairKind
 from ._parser import (
     _ESCAPES,
     _HEX4,
+    _LITERALS,
     _NUMBER,
     _NUMBER_RUN,
     _PROSE,
@@ -86,6 +87,7 @@ _BARE_RUN: _Runner = re.compile(r"[^,\]}\n\r/#]*").match
 _BAREKEY_RUN: _Runner = re.compile(r"[^:,{}\[\]\"'/#]*").match
 _LOOSE_NUMBER = re.compile(r"[+-]?(?:[0-9][0-9_]*\.?[0-9_]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _LOOSE_INT = re.compile(r"[+-]?[0-9][0-9_]*")
+_LITERAL_END = frozenset(",]} \t\n\r")
 _VALUE_STOP = frozenset(",]}\n\r \t\"'#")  # what ends a number; anything else makes it a bare word
 _WORDS: dict[str, tuple[Any, RepairKind | None]] = {
     "true": (True, None),
@@ -270,6 +272,14 @@ class LenientScanner:
                         pos, state = self._comment(buf, pos, n, state, events)
                         continue
                     p._started = True
+                    literal = _LITERALS.get(c)
+                    if literal is not None:  # true, false, null, with a delimiter after: as strict mode
+                        word, value = literal
+                        end = pos + len(word)
+                        if end < n and buf[end] in _LITERAL_END and buf.startswith(word, pos):
+                            pos = end
+                            state = p._complete_scalar(value, events)
+                            continue
                     if c in "-0123456789+.":
                         pos, state = self._number(buf, pos, n, events)
                         continue
@@ -460,7 +470,8 @@ class LenientScanner:
     def _open_string(self, quote: str, state: int) -> None:
         p = self.p
         self.quote = quote
-        self.marked = set()
+        if self.marked:
+            self.marked = set()
         p._parts = []
         p._length = 0
         if state == _S_STRING:
@@ -507,6 +518,10 @@ class LenientScanner:
                     return n, state
                 c = buf[end]
                 if c == quote:
+                    if end + 1 < n and buf[end + 1] in ",:]}":
+                        # the common case, decided at once: a delimiter right after the quote
+                        self._flush(state, pieces, events)
+                        return end + 1, self._close_string(state, events)
                     break
                 if c != "\\":
                     # a raw control character: kept as typed
@@ -644,9 +659,10 @@ class LenientScanner:
         p._length = 0
         value: Any
         kind: RepairKind | None
-        as_text = p._bare_is_text(tuple(p._path))
         word = _WORDS.get(text)
-        if as_text:
+        if word is not None and word[1] is None:  # true, false, null: valid JSON, as it is
+            value, kind = word
+        elif p._bare_is_text(tuple(p._path)):
             value, kind = text, "unquoted_string"
         elif word is not None:
             value, kind = word
