@@ -87,7 +87,7 @@ _BARE_RUN: _Runner = re.compile(r"[^,\]}\n\r/#]*").match
 _BAREKEY_RUN: _Runner = re.compile(r"[^:,{}\[\]\"'/#]*").match
 _LOOSE_NUMBER = re.compile(r"[+-]?(?:[0-9][0-9_]*\.?[0-9_]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _LOOSE_INT = re.compile(r"[+-]?[0-9][0-9_]*")
-_LITERAL_END = frozenset(",]} \t\n\r")
+_LITERAL_END = frozenset(",]}\n\r")  # not a space: "null null" is one unquoted word
 _VALUE_STOP = frozenset(",]}\n\r \t\"'#")  # what ends a number; anything else makes it a bare word
 _WORDS: dict[str, tuple[Any, RepairKind | None]] = {
     "true": (True, None),
