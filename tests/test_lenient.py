@@ -324,3 +324,19 @@ def test_recorded_streams_in_lenient_mode(path: Path) -> None:
     done_b = [e.value for e in b if isinstance(e, fs.TargetCompleted)]
     if not [e for e in a if isinstance(e, fs.Fault)]:  # a cut stream: lenient mode completes what strict reports
         assert canon(done_a) == canon(done_b)
+
+
+def test_recorded_anthropic_tool_call_cut_by_max_tokens() -> None:
+    """A real partial tool-call JSON (Anthropic, max_tokens): strict mode reports it cut, lenient mode completes it."""
+    body = (ROOT / "tests/corpus/streams/anthropic_messages/ant_sdk_tool_use_truncated_max_tokens.sse").read_bytes()
+    strict = fs.StreamDecoder()
+    events = strict.feed(body) + strict.close()
+    assert [type(e).__name__ for e in events if isinstance(e, fs.Fault)] == ["Truncated"]
+    relaxed = fs.StreamDecoder(lenient=True)
+    events = relaxed.feed(body) + relaxed.close()
+    done = [e.value for e in events if isinstance(e, fs.TargetCompleted) and e.source.kind == "tool_call"]
+    assert done[0]["filename"] == "taxes.txt"
+    assert done[0]["lines_of_text"][-1] == "Filing taxes"
+    repairs = [e.event for e in events if isinstance(e, fs.TargetEvent) and isinstance(e.event, fs.Repair)]
+    assert [r.kind for r in repairs] == ["truncated"] * 3
+    assert not [e for e in events if isinstance(e, fs.Fault)]

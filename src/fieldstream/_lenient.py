@@ -660,18 +660,21 @@ class LenientScanner:
         value: Any
         kind: RepairKind | None
         word = _WORDS.get(text)
-        if word is not None and word[1] is None:  # true, false, null: valid JSON, as it is
-            value, kind = word
-        elif p._bare_is_text(tuple(p._path)):
-            value, kind = text, "unquoted_string"
-        elif word is not None:
-            value, kind = word
-        elif _NUMBER.fullmatch(text):
-            value, kind = float(text) if text.strip("-0123456789") else int(text), None
-        elif _LOOSE_NUMBER.fullmatch(text):
-            kind = "number_format"
-            value = int(text) if _LOOSE_INT.fullmatch(text) else float(text)
-        else:
+        try:
+            if word is not None and word[1] is None:  # true, false, null: valid JSON, as it is
+                value, kind = word
+            elif _NUMBER.fullmatch(text):  # a valid JSON number (cut off at close, or at a comment)
+                value, kind = float(text) if text.strip("-0123456789") else int(text), None
+            elif p._bare_is_text(tuple(p._path)):
+                value, kind = text, "unquoted_string"
+            elif word is not None:
+                value, kind = word
+            elif _LOOSE_NUMBER.fullmatch(text):
+                kind = "number_format"
+                value = int(text) if _LOOSE_INT.fullmatch(text) else float(text)
+            else:
+                value, kind = text, "unquoted_string"
+        except ValueError:  # more digits than Python's int limit (max_number_length raised above it)
             value, kind = text, "unquoted_string"
         if kind is not None:
             self.repair(kind, self.bare_at, events)
