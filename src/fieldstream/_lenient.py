@@ -64,9 +64,9 @@ from ._parser import (
     _S_STRING,
     _S_VALUE,
     _WS,
-    _Runner,
     _delta,
     _describe,
+    _Runner,
 )
 
 if TYPE_CHECKING:
