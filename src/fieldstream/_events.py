@@ -133,6 +133,7 @@ RepairKind = Literal[
     "nonfinite_number",
     "number_format",
     "python_literal",
+    "python_tuple",
     "single_quotes",
     "skipped_text",
     "trailing_comma",

@@ -84,11 +84,12 @@ _DQ_RUN: _Runner = re.compile(r'[^"\\\x00-\x1f]*').match
 _SQ_RUN: _Runner = re.compile(r"[^'\\\x00-\x1f]*").match
 _CTRL_RUN: _Runner = re.compile(r"[\x00-\x1f]*").match
 _BARE_RUN: _Runner = re.compile(r"[^,\]}\n\r/#]*").match
+_BARE_RUN_PAREN: _Runner = re.compile(r"[^,\]})\n\r/#]*").match
 _BAREKEY_RUN: _Runner = re.compile(r"[^:,{}\[\]\"'/#]*").match
 _LOOSE_NUMBER = re.compile(r"[+-]?(?:[0-9][0-9_]*\.?[0-9_]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _LOOSE_INT = re.compile(r"[+-]?[0-9][0-9_]*")
 _LITERAL_END = frozenset(",]}\n\r")  # not a space: "null null" is one unquoted word
-_VALUE_STOP = frozenset(",]}\n\r \t\"'#")  # what ends a number; anything else makes it a bare word
+_VALUE_STOP = frozenset(",]})\n\r \t\"'#")  # what ends a number; anything else makes it a bare word
 _WORDS: dict[str, tuple[Any, RepairKind | None]] = {
     "true": (True, None),
     "false": (False, None),
@@ -121,6 +122,7 @@ class LenientScanner:
         "ignore_rest",
         "marked",
         "p",
+        "parens",
         "quote",
         "resume",
         "star",
@@ -138,6 +140,7 @@ class LenientScanner:
         self.ignore_rest = False  # text after the document is being skipped
         self.marked: set[str] = set()  # repair kinds already reported for the current string
         self.count = 0  # repairs made so far
+        self.parens: list[int] = []  # depths of the open arrays written as Python tuples, '(' ... ')'
 
     # -- repairs -----------------------------------------------------------
 
@@ -193,17 +196,18 @@ class LenientScanner:
                         else:
                             state = _S_KEY
                         continue
-                    if (c == "]" and type(top) is list) or (c == "}" and type(top) is dict):
+                    if (c == "]" and type(top) is list and not self.parens) or (c == "}" and type(top) is dict):
                         pos += 1
-                        state = p._close_container(events)
+                        state = self._close(events)
                         continue
                     if c == "/" or c == "#":
                         pos, state = self._comment(buf, pos, n, state, events)
                         continue
-                    if c == "]" or c == "}":
-                        self.repair("mismatched_bracket", base + pos, events, "container")
+                    if c == "]" or c == "}" or (c == ")" and type(top) is list):
+                        if c != ")" or self.parens[-1:] != [len(stack)]:
+                            self.repair("mismatched_bracket", base + pos, events, "container")
                         pos += 1
-                        state = p._close_container(events)
+                        state = self._close(events)
                         continue
                     self.repair("missing_comma", base + pos, events, "container")
                     if type(top) is list:
@@ -227,8 +231,11 @@ class LenientScanner:
                         self._open_string(c, _S_STRING)
                         state = _S_STRING
                         continue
-                    if c == "{" or c == "[":
+                    if c == "{" or c == "[" or c == "(":
                         p._started = True
+                        if c == "(":
+                            self.repair("python_tuple", base + pos, events)
+                            self.parens.append(len(stack) + 1)
                         pos += 1
                         if len(stack) >= p.max_depth:
                             p._fail(f"nesting deeper than max_depth={p.max_depth}", buf, pos - 1, LimitError)
@@ -243,7 +250,7 @@ class LenientScanner:
                             p._lists += 1
                             state = _S_FIRST_ITEM
                         continue
-                    if c == "]" or c == "}":
+                    if c == "]" or c == "}" or (c == ")" and stack and type(stack[-1]) is list):
                         if not stack:
                             p._fail(f"expected a JSON value but found {_describe(c)}", buf, pos)
                         top = stack[-1]
@@ -254,10 +261,10 @@ class LenientScanner:
                             else:
                                 self.repair("missing_value", base + pos, events)
                                 path[-1] = None  # the key without a value is dropped
-                        if (c == "]") != (type(top) is list):
+                        if (c == "}") == (type(top) is list) or (c == ")") != (self.parens[-1:] == [len(stack)]):
                             self.repair("mismatched_bracket", base + pos, events, "container")
                         pos += 1
-                        state = p._close_container(events)
+                        state = self._close(events)
                         continue
                     if c == ",":
                         if stack and type(stack[-1]) is dict:
@@ -305,7 +312,7 @@ class LenientScanner:
                         if c == "]":
                             self.repair("mismatched_bracket", base + pos, events, "container")
                         pos += 1
-                        state = p._close_container(events)
+                        state = self._close(events)
                         continue
                     if c == ",":
                         self.repair("extra_comma", base + pos, events, "container")
@@ -347,7 +354,8 @@ class LenientScanner:
                     continue
 
                 if state == _L_BARE:
-                    end = _BARE_RUN(buf, pos).end()
+                    # inside '(' ... ')' a ')' ends the word too
+                    end = (_BARE_RUN_PAREN if self.parens[-1:] == [len(stack)] else _BARE_RUN)(buf, pos).end()
                     if end > pos:
                         text = buf[pos:end]
                         room = p.max_string_length - p._length
@@ -464,6 +472,12 @@ class LenientScanner:
             p._lines += count
             p._line_start = p._base + buf.rindex("\n", new) + 1
         p._base += n - len(p._pending)
+
+    def _close(self, events: list[Event]) -> int:
+        parens = self.parens
+        if parens and parens[-1] == len(self.p._stack):
+            parens.pop()
+        return self.p._close_container(events)
 
     # -- strings -------------------------------------------------------------
 
@@ -767,6 +781,6 @@ class LenientScanner:
             if type(p._stack[-1]) is dict:
                 p._path[-1] = None
             self.repair("truncated", offset, events, tuple(p._path[:-1]))
-            state = p._close_container(events)
+            state = self._close(events)
         p._state = state
         p._plain_string = False
