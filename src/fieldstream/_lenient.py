@@ -59,6 +59,7 @@ from ._parser import (
     _S_FIRST_KEY,
     _S_KEY,
     _S_KEYSTR,
+    _S_LITERAL,
     _S_NUMBER,
     _S_PROSE,
     _S_STRING,
@@ -287,6 +288,9 @@ class LenientScanner:
                             pos = end
                             state = p._complete_scalar(value, events)
                             continue
+                        if not stack and p.multiple:  # `truefalse` is two documents there: read as strict mode
+                            state = _S_LITERAL
+                            continue
                     if c in "-0123456789+.":
                         pos, state = self._number(buf, pos, n, events)
                         continue
@@ -429,6 +433,20 @@ class LenientScanner:
                     pos, state = self._number(buf, pos, n, events)
                     continue
 
+                if state == _S_LITERAL:  # only at the top level with `multiple`
+                    word, value = _LITERALS[buf[pos]]
+                    end = pos + len(word)
+                    if buf.startswith(word, pos):
+                        pos = end
+                        state = p._complete_scalar(value, events)
+                        continue
+                    if end > n and word.startswith(buf[pos:]):
+                        p._pending = buf[pos:]
+                        pos = n
+                        break
+                    state = self._open_bare(base + pos)
+                    continue
+
                 if state == _S_END:
                     if self.ignore_rest:
                         pos = n
@@ -513,8 +531,13 @@ class LenientScanner:
                 # the quote was part of the text ("it's", an unescaped inner quote)
                 self._mark_string("inner_quote", self.held_at, events, state)
                 text = "".join(held)
-                if p._length + len(text) > p.max_string_length:
-                    p._fail_limit_string(buf, pos)
+                room = p.max_string_length - p._length
+                if len(text) > room:
+                    # the error points at the letter that made the held text part of the
+                    # string: always in this buffer, so every split reports the same place
+                    if room > 0:
+                        self._flush(state, [text[:room]], events)
+                    p._fail_limit_string(buf, end)
                 self._flush(state, [text], events)
                 pos = end
             room = p.max_string_length - p._length
@@ -532,8 +555,9 @@ class LenientScanner:
                     return n, state
                 c = buf[end]
                 if c == quote:
-                    if end + 1 < n and buf[end + 1] in ",:]}":
-                        # the common case, decided at once: a delimiter right after the quote
+                    if (end + 1 < n and buf[end + 1] in ",:]}") or (p.multiple and not p._stack):
+                        # decided at once: a delimiter right after the quote (the common case), or a
+                        # top-level string in `multiple` mode, which ends there (`"a"true` is two documents)
                         self._flush(state, pieces, events)
                         return end + 1, self._close_string(state, events)
                     break
@@ -643,7 +667,9 @@ class LenientScanner:
             p._pending = buf[pos:]
             return n, _S_NUMBER
         token = buf[pos:end]
-        if buf[end] == "/":  # a comment ends the number; 1/3 is a word
+        if p.multiple and not p._stack and _NUMBER.fullmatch(token):
+            pass  # `6null` is two documents there, as in strict mode
+        elif buf[end] == "/":  # a comment ends the number; 1/3 is a word
             if end + 1 == n:
                 p._pending = buf[pos:]
                 return n, _S_NUMBER
@@ -748,6 +774,8 @@ class LenientScanner:
         offset = start + len(pending)  # the end of input
         if state == _L_COMMENT:
             state = self.resume
+        if state == _S_LITERAL:
+            state = self._open_bare(start, pending)
         if state == _S_NUMBER:
             token = pending
             while token and not _LOOSE_NUMBER.fullmatch(token):
