@@ -343,3 +343,29 @@ def test_recorded_anthropic_tool_call_cut_by_max_tokens() -> None:
     repairs = [e.event for e in events if isinstance(e, fs.TargetEvent) and isinstance(e.event, fs.Repair)]
     assert [r.kind for r in repairs] == ["truncated"] * 3
     assert not [e for e in events if isinstance(e, fs.Fault)]
+
+
+def test_cli_parse_and_replay_lenient(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "fieldstream", *args]
+        return subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=60, check=False)
+
+    result = cli("parse", "-", "--jsonl", "--lenient", stdin="{a: True,}")
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["kind"] for r in records if r["event"] == "repair"] == [
+        "unquoted_key",
+        "python_literal",
+        "trailing_comma",
+    ]
+    assert records[-1] == {"event": "done", "value": {"a": True}}
+    assert "repaired: python_literal at offset 4" in cli("parse", "-", "--lenient", stdin="{a: True}").stdout
+    assert cli("parse", "-", "--jsonl", stdin="{a: True}").returncode == 1  # strict stays the default
+    stream = ROOT / "tests/corpus/streams/anthropic_messages/ant_sdk_tool_use_truncated_max_tokens.sse"
+    result = cli("replay", str(stream), "--no-delay", "--jsonl", "--lenient")
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["kind"] for r in records if r["event"] == "repair"] == ["truncated"] * 3
