@@ -49,6 +49,7 @@ def register(subparsers: Any) -> None:
         metavar="IMAGE",
         help="print the timeline (a 'timeline' record with --jsonl) and, given IMAGE (.png, .svg, .pdf), draw it",
     )
+    p.add_argument("--lenient", action="store_true", help="repair what models write outside JSON (docs/lenient.md)")
     p.set_defaults(handler=_cmd_replay)
 
 
@@ -83,7 +84,7 @@ def _cmd_replay(args: argparse.Namespace, out: TextIO) -> int:
 
     check_image("--timeline", args.timeline)
     schema = _load_model(args.model) if args.model else None
-    decoder = StreamDecoder(args.format, schema=schema, content=args.content)
+    decoder = StreamDecoder(args.format, schema=schema, content=args.content, lenient=args.lenient)
     timeline = Timeline()
     with ExitStack() as stack:
         name, reads, size, timed = _reads(args, stack)

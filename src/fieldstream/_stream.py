@@ -164,7 +164,7 @@ class StreamDecoder:
     ``max_event_size``: the longest SSE line/message, NDJSON line or event-stream message accepted
     (and the longest error body kept); ``max_targets``: the most targets kept
     (``DEFAULT_MAX_TARGETS``); beyond either, a :class:`Malformed` fault.
-    Other keyword options go to every :class:`Parser` (``max_depth``, ...).
+    Other keyword options go to every :class:`Parser` (``max_depth``, ``lenient``, ...).
     """
 
     def __init__(
