@@ -38,7 +38,7 @@ from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
 from ._errors import ParseError, SchemaError, UsageError
-from ._events import DocumentCompleted, Event, StringDelta, ValueInvalid, _completed, _delta
+from ._events import DocumentCompleted, Event, Repair, StringDelta, ValueInvalid, _completed, _delta
 from ._paths import Path, format_path
 
 try:
@@ -271,6 +271,30 @@ class TypedLayer:
         self._run(events, out)
         return out
 
+    def bare_is_text(self, path: Path) -> bool:
+        """Lenient mode: whether the schema expects a plain ``str`` at ``path``.
+
+        For an unquoted value (``02134``, ``True``, ``yes``): then its text is kept
+        as written.  A walk of the plan only (the frames belong to the transformer),
+        so inside a union only the branch the JSON type names is known.
+        """
+        node: Node | None = self._plan.root
+        for key in path:
+            while node is not None and (node.kind == UNION or node.kind == ROOT):
+                node = node.root() if node.kind == ROOT else node.branch(key)
+            if node is None or node.kind == WHOLE or node.kind == TAGGED or not node.accepts(key):
+                return False
+            node = node.child(key)
+        if node is None:
+            return False
+        schema = node.schema
+        while True:
+            schema = self._plan.resolve(schema)
+            if schema["type"] in ("default", "function-after"):
+                schema = schema["schema"]
+                continue
+            return schema["type"] == "str"  # type: ignore[no-any-return]
+
     # -- the transformer -------------------------------------------------
 
     def _enter(self, path: Path) -> Any:
@@ -403,6 +427,9 @@ class TypedLayer:
                         out.append(event)
                 elif node is _HELD:
                     self._held(event, out)
+                continue
+            if cls is Repair:  # lenient mode: passed on as is
+                out.append(event)
                 continue
             if cls is DocumentCompleted:
                 if self._root_valid:

@@ -46,6 +46,7 @@ def model() -> None:
     assert_type(parser.result, Agent)  # the final value is typed
     assert_type(parser.snapshot, Any)  # a partial model breaks its own annotations: Any, honestly
     assert_type(fs.Parser(Agent, on_invalid="event"), fs.Parser[Agent])
+    assert_type(fs.Parser(Agent, lenient=True), fs.Parser[Agent])
 
 
 def generic_aliases() -> None:
