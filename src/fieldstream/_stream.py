@@ -214,6 +214,7 @@ class StreamDecoder:
         self._body: list[bytes] = []  # error-body and text framings keep the whole body
         self._body_size = 0
         self._array_parser: Parser | None = None
+        self._loads: Any = json.loads  # the envelope parser (see _envelope)
         self._ended = False
         self._errored = False
         self._broken = False  # the wire format failed; later input is ignored
@@ -410,7 +411,7 @@ class StreamDecoder:
             self._ended = True
             return
         try:
-            payload = json.loads(data)
+            payload = self._loads(data)
         except ValueError:
             if event == "error":  # an error message in plain text
                 self._apply(("error", data, None, None, data), out)
