@@ -80,6 +80,18 @@ def _run(module: Any, prepared: list[tuple[Body, Any]]) -> float:
     return time.process_time() - start
 
 
+def _covers(found: list[list[str]], reference: list[list[str]]) -> bool:
+    """Whether every body's reference values are among the competitor's (which may hold more:
+    the hand-rolled loop does not assemble Gemini's ``partialArgs``, for one)."""
+    for mine, theirs in zip(found, reference):
+        left = list(mine)
+        for value in theirs:
+            if value not in left:
+                return False
+            left.remove(value)
+    return True
+
+
 def _values(module: Any, prepared: list[tuple[Body, Any]]) -> list[list[str]]:
     out = []
     for body, context in prepared:
@@ -198,10 +210,8 @@ def run(config: dict[str, Any], log: Any = sys.stderr) -> dict[str, Any]:
                 median_ms=statistics.median(measured) * 1e3,
                 rounds=len(measured),
                 per_event_us=best * 1e6 / events,
-                correct=reference is None or values[name] == reference or name == "floor",
+                correct=reference is None or name == "floor" or _covers(values[name], reference),
             )
-            if name != "floor" and reference is not None and values[name] != reference:
-                row["mismatches"] = sum(a != b for a, b in zip(values[name], reference))
         if case != "corpus":  # memory per open stream: generated answers, tool calls, OpenAI chat corpus
             for name, pairs in prepared.items():
                 body, context = max(pairs, key=lambda p: p[0].size)

@@ -9,8 +9,9 @@ jiter accepts a subset of what ``json.loads`` accepts (both take ``NaN``,
 ``Infinity``, big integers, duplicate keys with the last one winning) and where
 it accepts, the values are equal; it refuses lone surrogate escapes
 (``"\\ud800"``, which ``json.loads`` turns into a lone surrogate), nesting
-deeper than its recursion limit, and a ``str`` holding a lone surrogate, and
-``json.loads`` decides those.
+deeper than its recursion limit, invalid UTF-8 and a ``str`` holding a lone
+surrogate, and ``json.loads`` decides those (bytes decoded with U+FFFD for bad
+bytes, as the SSE decoder decodes them).
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ from collections.abc import Callable
 from typing import Any
 
 __all__ = ["PARSER", "loads", "stdlib_loads"]
-
-stdlib_loads: Callable[[str | bytes], Any] = json.loads
 
 
 def _find() -> tuple[str, Callable[[Any], Any] | None]:
@@ -44,10 +43,20 @@ PARSER, _fast = _find()
 
 
 def loads(data: bytes | str) -> Any:
-    """``json.loads(data)``, faster when jiter is installed; raises ``ValueError`` as it does."""
+    """``json.loads`` of ``data`` (``bytes`` are UTF-8, bad bytes read as U+FFFD), faster with jiter.
+
+    Raises ``ValueError`` where ``json.loads`` does.
+    """
     if _fast is not None:
         try:
-            return _fast(data)
+            return _fast(data if type(data) is bytes else data.encode())  # type: ignore[union-attr]
         except (ValueError, TypeError):
-            pass  # json.loads decides: it accepts more (lone surrogates) and its error is the one raised
+            pass  # json.loads decides: it accepts more (lone surrogates), and its error is the one raised
+    return stdlib_loads(data)
+
+
+def stdlib_loads(data: bytes | str) -> Any:
+    """``json.loads`` of ``data``, with ``bytes`` decoded as the SSE decoder decodes them."""
+    if type(data) is bytes:
+        data = data.decode("utf-8", "replace")
     return json.loads(data)

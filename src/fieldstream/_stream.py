@@ -28,10 +28,12 @@ and :meth:`StreamDecoder.raise_for_faults` turns them into a :class:`StreamError
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 from collections.abc import Mapping
 from typing import Any, Literal, get_args
 
+from . import _envelope
 from ._errors import FieldstreamError, LimitError, ParseError, StreamError, UsageError
 from ._events import DocumentCompleted, ItemCompleted
 from ._ndjson import NDJSONDecoder
@@ -79,6 +81,11 @@ class Target:
     ``snapshot`` is the partial JSON value (a live object, see ``Parser.snapshot``)
     or the text so far; ``raw`` the text received; ``value`` the final value once
     ``done``; ``fault`` the fault that ended it, if one did.
+
+    The text is kept as one growing buffer (a ``StringIO`` once a second delta
+    comes), about one byte per ASCII character, not one string object per delta.
+    With ``keep_items=False`` a JSON target keeps only the text since the last
+    outermost array item completed, so its memory stays bounded by one item.
     """
 
     __slots__ = ("_raw", "_state", "_value", "fault", "mode", "parser", "source")
@@ -88,16 +95,27 @@ class Target:
         self.mode = mode  # "pending" (content="auto", nothing but blanks yet), "json" or "text"
         self.parser: Parser | None = None
         self.fault: Fault | None = None
-        self._raw: list[str] = []
+        self._raw: str | io.StringIO = ""
         self._state = _OPEN
         self._value: Any = None
 
+    def _append(self, text: str) -> None:
+        raw = self._raw
+        if type(raw) is str:
+            if raw:  # a second delta: from now on, one growing buffer
+                buffer = self._raw = io.StringIO()
+                buffer.write(raw)
+                buffer.write(text)
+            else:
+                self._raw = text
+        else:
+            raw.write(text)  # type: ignore[union-attr]
+
     @property
     def raw(self) -> str:
-        """All text the provider sent for this target."""
-        if len(self._raw) > 1:
-            self._raw[:] = ["".join(self._raw)]
-        return self._raw[0] if self._raw else ""
+        """All text the provider sent for this target (with ``keep_items=False``: since the last item)."""
+        raw = self._raw
+        return raw if type(raw) is str else raw.getvalue()  # type: ignore[union-attr]
 
     @property
     def snapshot(self) -> Any:
@@ -195,6 +213,7 @@ class StreamDecoder:
         self.status_code = status_code
         self.max_event_size = max_event_size
         self.parser_options = parser_options
+        self._keep_items = parser_options.get("keep_items", True)
         #: Every target seen so far, by source (a source equals its path string).
         self.targets: dict[Source, Target] = {}
         #: Every fault emitted so far.
@@ -214,7 +233,8 @@ class StreamDecoder:
         self._body: list[bytes] = []  # error-body and text framings keep the whole body
         self._body_size = 0
         self._array_parser: Parser | None = None
-        self._loads: Any = json.loads  # the envelope parser (see _envelope)
+        self._loads: Any = _envelope.loads  # jiter when installed, json.loads semantics (see _envelope)
+        self._last: tuple[Any, Target | None] = (None, None)  # the last step's source and its target
         self._ended = False
         self._errored = False
         self._broken = False  # the wire format failed; later input is ignored
@@ -362,8 +382,15 @@ class StreamDecoder:
         framing = self.framing
         try:
             if framing == "sse":
-                for message in self._framer._iter_feed(data):
-                    self._sse_message(message.data, message.event, out)
+                framer = self._framer
+                pos = 0
+                if framer._between:  # the fast path, without a generator per read
+                    messages, pos = framer._fast(data, 0)
+                    for value, event in messages:
+                        self._sse_message(value, event, out)
+                if pos < len(data):
+                    for value, event, _ in framer._iter_raw(data[pos:] if pos else data):
+                        self._sse_message(value, event, out)
             elif framing == "ndjson":
                 for payload in self._framer._iter_feed(data):
                     self._payload(payload, None, out)
@@ -406,13 +433,15 @@ class StreamDecoder:
         message = str(exc) if isinstance(exc, LimitError) else f"{self.framing} framing failed: {exc}"
         self._fault(Malformed(None, message, error=exc), out)
 
-    def _sse_message(self, data: str, event: str, out: list[StreamEvent]) -> None:
-        if data.strip() == "[DONE]":
-            self._ended = True
-            return
+    def _sse_message(self, data: str | bytes, event: str, out: list[StreamEvent]) -> None:
         try:
-            payload = self._loads(data)
+            payload = self._loads(data)  # bytes (UTF-8) from the SSE fast path, else str
         except ValueError:
+            if type(data) is bytes:
+                data = data.decode("utf-8", "replace")
+            if data.strip() == "[DONE]":  # never JSON, so asking the parser first changes nothing
+                self._ended = True
+                return
             if event == "error":  # an error message in plain text
                 self._apply(("error", data, None, None, data), out)
             else:
@@ -465,10 +494,14 @@ class StreamDecoder:
     def _apply(self, step: tuple[Any, ...], out: list[StreamEvent]) -> None:
         tag = step[0]
         if tag == "text":
-            target = self.targets.get(step[1]) or self._start(step[1], out)
-            if target is None:
-                return
-            if isinstance(step[2], str):
+            source = step[1]
+            last, target = self._last
+            if source is not last or target is None:  # most steps address the target of the step before
+                target = self.targets.get(source) or self._start(source, out)
+                if target is None:
+                    return
+                self._last = (source, target)
+            if type(step[2]) is str:
                 self._text(target, step[2], out)
             else:  # a delta of the wrong type in a damaged payload
                 self._fault(Malformed(None, f"{target.source} got a {type(step[2]).__name__} where text belongs"), out)
@@ -538,8 +571,10 @@ class StreamDecoder:
         return Parser(schema, **self.parser_options)
 
     def _text(self, target: Target, text: str, out: list[StreamEvent]) -> None:
-        target._raw.append(text)
-        if target._state != _OPEN or not text:
+        if not text:
+            return
+        target._append(text)
+        if target._state != _OPEN:
             return
         if target.mode == _PENDING:
             if not text.strip():
@@ -549,7 +584,7 @@ class StreamDecoder:
             if target.mode == _JSON:
                 target.parser = self._parser_for(target.source)
         if target.mode == _TEXT:
-            out.append(TextDelta(target.source, text))
+            out.append(_text_delta(target.source, text))
             return
         try:
             events = target.parser.feed(text)  # type: ignore[union-attr]
@@ -560,13 +595,17 @@ class StreamDecoder:
 
     def _forward(self, target: Target, events: list[Any], out: list[StreamEvent]) -> None:
         source = target.source
+        append = out.append
         for event in events:
-            if type(event) is DocumentCompleted:
+            cls = type(event)
+            if cls is DocumentCompleted:
                 target._state = _COMPLETED
                 target._value = event.value
-                out.append(TargetCompleted(source, event.value, target.raw))
+                append(TargetCompleted(source, event.value, target.raw))
                 return  # anything after the document is kept in `raw` only
-            out.append(TargetEvent(source, event))
+            if cls is ItemCompleted and not self._keep_items and _outermost(event.path):
+                target._raw = ""  # keep_items=False: the text of the items before is not kept either
+            append(_target_event(source, event))
 
     def _end(self, target: Target, reason: str, cut: bool, out: list[StreamEvent]) -> None:
         """End an open target: it completes, or it faults with its last good snapshot."""
@@ -620,6 +659,38 @@ class StreamDecoder:
     def _fault(self, fault: Fault, out: list[StreamEvent]) -> None:
         self.faults.append(fault)
         out.append(fault)
+
+
+# Hot-path events built without the frozen dataclass __init__ (see _parser.py): a new
+# instance, then the slot descriptors set its fields.
+_new: Any = object.__new__
+_set_event_source: Any = vars(TargetEvent)["source"].__set__
+_set_event_event: Any = vars(TargetEvent)["event"].__set__
+_set_text_source: Any = vars(TextDelta)["source"].__set__
+_set_text_text: Any = vars(TextDelta)["text"].__set__
+
+
+def _target_event(source: Source, event: Any) -> TargetEvent:
+    made: TargetEvent = _new(TargetEvent)
+    _set_event_source(made, source)
+    _set_event_event(made, event)
+    return made
+
+
+def _text_delta(source: Source, text: str) -> TextDelta:
+    made: TextDelta = _new(TextDelta)
+    _set_text_source(made, source)
+    _set_text_text(made, text)
+    return made
+
+
+def _outermost(path: tuple[Any, ...]) -> bool:
+    """Whether an item at ``path`` lies in an outermost array (one not inside another array)."""
+    arrays = 0
+    for key in path:
+        if type(key) is int:
+            arrays += 1
+    return arrays == 1
 
 
 def _with(fault: Fault, **changes: Any) -> Fault:

@@ -23,6 +23,7 @@ class OpenAIChat:
 
     def __init__(self) -> None:
         self._sources: dict[str, Source] = {}
+        self._meta: tuple[Any, Any] = (None, None)
 
     def _source(self, path: str, kind: Any, id: Any = None, name: Any = None) -> Source:
         source = self._sources.get(path)
@@ -34,8 +35,10 @@ class OpenAIChat:
         steps: list[Step] = []
         if not isinstance(payload, dict):
             return steps
-        if payload.get("model") or payload.get("id"):
-            steps.append(("meta", payload.get("model") or None, payload.get("id") or None))
+        meta = (payload.get("model") or None, payload.get("id") or None)
+        if meta != self._meta and meta != (None, None):  # every chunk repeats them: say so once
+            self._meta = meta
+            steps.append(("meta", *meta))
         for choice in payload.get("choices") or ():
             self._choice(choice, steps)
         if payload.get("usage"):
@@ -47,6 +50,12 @@ class OpenAIChat:
     def _choice(self, choice: dict[str, Any], steps: list[Step]) -> None:
         scope = f"choices[{choice.get('index', 0)}]"
         delta = choice.get("delta") or {}
+        if len(delta) == 1 and not choice.get("finish_reason"):  # the commonest chunk: one content delta
+            content = delta.get("content")
+            if type(content) is str:
+                if content:
+                    steps.append(("text", self._source(scope, "content"), content))
+                return
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         if not reasoning and delta.get("reasoning_details"):
             reasoning = "".join(d.get("text") or "" for d in delta["reasoning_details"] if isinstance(d, dict))
@@ -66,10 +75,11 @@ class OpenAIChat:
             steps.append(("text", self._source(scope + ".refusal", "refusal"), delta["refusal"]))
         for call in delta.get("tool_calls") or ():
             function = call.get("function") or {}
-            source = self._source(
-                f"{scope}.tool_calls[{call.get('index', 0)}]", "tool_call", call.get("id"), function.get("name")
-            )
-            steps.append(("open", source))
+            path = f"{scope}.tool_calls[{call.get('index', 0)}]"
+            source = self._sources.get(path)
+            if source is None:  # its first delta opens the target (later "open" steps would change nothing)
+                source = self._source(path, "tool_call", call.get("id"), function.get("name"))
+                steps.append(("open", source))
             if function.get("arguments"):
                 steps.append(("text", source, function["arguments"]))
         legacy = delta.get("function_call")
