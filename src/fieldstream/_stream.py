@@ -437,7 +437,7 @@ class StreamDecoder:
         try:
             payload = self._loads(data)  # bytes (UTF-8) from the SSE fast path, else str
         except ValueError:
-            if type(data) is bytes:
+            if not isinstance(data, str):
                 data = data.decode("utf-8", "replace")
             if data.strip() == "[DONE]":  # never JSON, so asking the parser first changes nothing
                 self._ended = True
