@@ -161,6 +161,8 @@ def run(config: dict[str, Any], log: Any = sys.stderr) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
     history: dict[str, tuple[int, float]] = {}
     for case, bodies in cases(config["quick"]).items():
+        if config.get("cases") and case not in config["cases"]:
+            continue
         started = time.perf_counter()
         events = sum(b.events for b in bodies)
         answer = sum(b.answer for b in bodies)
@@ -385,6 +387,7 @@ def main(args: Any) -> int:
         "rounds": 1 if args.quick else args.rounds,
         "budget": min(args.budget, 0.5) if args.quick else args.budget,
         "only": args.only.split(",") if args.only else None,
+        "cases": args.cases.split(",") if args.cases else None,
     }
     data = run(config)
     out = Path(args.out)

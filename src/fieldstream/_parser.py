@@ -244,7 +244,8 @@ class Parser:
                 chunk = self._decode(chunk, events, final=False)
             elif self._decoder is not None and self._decoder.getstate()[0]:
                 raise UsageError("a str chunk was fed while a UTF-8 character from a bytes chunk is unfinished")
-            if self._state == _S_STRING and not self._pending:
+            state = self._state
+            if state == _S_STRING and not self._pending:
                 # Fast path for the commonest chunk, a piece of a string value being
                 # typed: all plain text (no quote, backslash or control character,
                 # hence no newline) is one delta, with no scanning loop.
@@ -254,6 +255,22 @@ class Parser:
                     self._length += n
                     self._base += n
                     return [_delta(self._string_path, chunk)] if self.deltas else []
+            elif state == _S_KEYSTR and not self._pending:
+                # The same for a piece of a key (tokens of small tool arguments): no event.
+                n = len(chunk)
+                if n and _STRING_RUN(chunk, 0).end() == n and self._length + n <= self.max_string_length:
+                    self._parts.append(chunk)
+                    self._length += n
+                    self._base += n
+                    return events
+            elif state <= _S_AFTER and chunk and _WS(chunk, 0).end() == len(chunk):
+                # Only whitespace between tokens (a " " token): nothing to scan but newlines.
+                count = chunk.count("\n")
+                if count:
+                    self._lines += count
+                    self._line_start = self._base + chunk.rindex("\n") + 1
+                self._base += len(chunk)
+                return events
             if chunk:
                 pending = self._pending
                 if pending:

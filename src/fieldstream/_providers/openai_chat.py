@@ -24,6 +24,7 @@ class OpenAIChat:
     def __init__(self) -> None:
         self._sources: dict[str, Source] = {}
         self._meta: tuple[Any, Any] = (None, None)
+        self._scopes: dict[int, str] = {}  # choice index -> "choices[i]"
 
     def _source(self, path: str, kind: Any, id: Any = None, name: Any = None) -> Source:
         source = self._sources.get(path)
@@ -48,13 +49,22 @@ class OpenAIChat:
         return steps
 
     def _choice(self, choice: dict[str, Any], steps: list[Step]) -> None:
-        scope = f"choices[{choice.get('index', 0)}]"
+        index = choice.get("index", 0)
+        scope = self._scopes.get(index) if type(index) is int else None
+        if scope is None:
+            scope = f"choices[{index}]"
+            if type(index) is int:
+                self._scopes[index] = scope
         delta = choice.get("delta") or {}
-        if len(delta) == 1 and not choice.get("finish_reason"):  # the commonest chunk: one content delta
+        if len(delta) == 1 and not choice.get("finish_reason"):  # the commonest chunks: one content delta ...
             content = delta.get("content")
             if type(content) is str:
                 if content:
                     steps.append(("text", self._source(scope, "content"), content))
+                return
+            calls = delta.get("tool_calls")
+            if type(calls) is list:  # ... or one delta of tool-call arguments
+                self._calls(scope, calls, steps)
                 return
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         if not reasoning and delta.get("reasoning_details"):
@@ -73,15 +83,7 @@ class OpenAIChat:
             steps.append(("text", self._source(scope, "content"), content))
         if delta.get("refusal"):
             steps.append(("text", self._source(scope + ".refusal", "refusal"), delta["refusal"]))
-        for call in delta.get("tool_calls") or ():
-            function = call.get("function") or {}
-            path = f"{scope}.tool_calls[{call.get('index', 0)}]"
-            source = self._sources.get(path)
-            if source is None:  # its first delta opens the target (later "open" steps would change nothing)
-                source = self._source(path, "tool_call", call.get("id"), function.get("name"))
-                steps.append(("open", source))
-            if function.get("arguments"):
-                steps.append(("text", source, function["arguments"]))
+        self._calls(scope, delta.get("tool_calls") or (), steps)
         legacy = delta.get("function_call")
         if legacy:
             source = self._source(scope + ".function_call", "tool_call", None, legacy.get("name"))
@@ -92,6 +94,17 @@ class OpenAIChat:
         if reason:
             steps.append(("finish", scope, reason, reason in _CUT, scope))
             steps.append(("ended",))
+
+    def _calls(self, scope: str, calls: Any, steps: list[Step]) -> None:
+        for call in calls:
+            function = call.get("function") or {}
+            path = f"{scope}.tool_calls[{call.get('index', 0)}]"
+            source = self._sources.get(path)
+            if source is None:  # its first delta opens the target (later "open" steps would change nothing)
+                source = self._source(path, "tool_call", call.get("id"), function.get("name"))
+                steps.append(("open", source))
+            if function.get("arguments"):
+                steps.append(("text", source, function["arguments"]))
 
     def end(self) -> list[Step]:
         return []
