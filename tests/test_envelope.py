@@ -87,5 +87,6 @@ def test_stream_decoder_reads_lone_surrogates_in_envelopes_like_json_loads() -> 
     for parser in (loads, stdlib_loads):
         decoder = StreamDecoder()
         decoder._loads = parser
+        decoder._fast_loads = _envelope.fast_loads if parser is loads else None
         events = decoder.feed(body) + decoder.close()
         assert decoder.targets["choices[0]"].raw == "a\ud800b", events

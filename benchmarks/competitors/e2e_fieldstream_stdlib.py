@@ -39,3 +39,4 @@ class Session(_Plain):
 
         super().__init__(format)
         self.decoder._loads = _envelope.stdlib_loads
+        self.decoder._fast_loads = None

@@ -20,7 +20,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["PARSER", "loads", "stdlib_loads"]
+__all__ = ["PARSER", "fast_loads", "loads", "stdlib_loads"]
 
 
 def _find() -> tuple[str, Callable[[Any], Any] | None]:
@@ -40,6 +40,9 @@ def _find() -> tuple[str, Callable[[Any], Any] | None]:
 
 #: The envelope parser in use: ``"jiter"``, ``"pydantic-core"`` or ``"json"`` (the standard library only).
 PARSER, _fast = _find()
+#: The fast parser itself (UTF-8 ``bytes`` in; ``None`` without one), for a hot loop that
+#: handles its refusals by calling :func:`loads`.
+fast_loads = _fast
 
 
 def loads(data: bytes | str) -> Any:

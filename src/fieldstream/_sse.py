@@ -13,12 +13,12 @@ scanned once.  A ``\\r`` at the very end of a chunk ends its line straight away
 
 Fast path: between messages (no unfinished line, no data gathered, no byte
 of a character pending), the commonest shape, ``data: ...`` and ``event: ...``
-lines separated by ``\n`` and ended by a blank line, is cut straight from the
-bytes: one ``find`` per message instead of a regex per line, and the data is
-decoded only when asked.  Anything else there (``\r``, comments, ``id:``,
-``retry:``, other fields, a message over a limit) and whatever follows an
-unfinished message goes through the general path above, so the result is the
-same, message by message.  Cutting at ``\n`` never splits a UTF-8 character, so
+lines ended by ``\n`` or ``\r\n`` and a blank line, is cut straight from the
+bytes: one ``find`` (``memchr``) per line instead of a regex, and the data is
+decoded only when asked.  Anything else there (a lone ``\r``, comments,
+``id:``, ``retry:``, other fields, a message over a limit, a byte-order mark)
+and whatever follows an unfinished message goes through the general path
+above, so the result is the same, message by message.  Cutting at ``\n`` never splits a UTF-8 character, so
 decoding each message's bytes alone gives what decoding the whole body gives.
 
 Unlike a browser, ``close()`` dispatches a final message that was not followed
@@ -108,7 +108,7 @@ class SSEDecoder:
         self._event_retry: int | None = None
         self._offset = 0  # characters consumed (for error messages)
         self._closed = False
-        self._between = False  # between messages with nothing pending: the fast path may run
+        self._between = True  # between messages with nothing pending: the fast path may run
         self._fast_limit = min(max_line_length, max_event_size)
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[SSEMessage]:
@@ -161,11 +161,21 @@ class SSEDecoder:
         """The messages made only of ``data:``/``event:`` lines, cut from the bytes, and where it stopped.
 
         It stops at the start of the first message it cannot take whole (another
-        field, a ``\\r``, a line over a limit, or the end of ``data``).
+        field, a ``\\r`` that does not end a line before its ``\\n``, a line over a
+        limit, a byte-order mark, or the end of ``data``).
         """
+        limit = self._fast_limit
+        if not self._bom_checked:  # the stream's first bytes: a byte-order mark is the general path's
+            if not data or data[:1] == b"\xef":
+                return [], pos
+            self._bom_checked = True
+        if not pos and data[-2:] == b"\n\n" and data[:6] == b"data: " and data.find(b"\n") == len(data) - 2:
+            # The commonest read of all: exactly one message of one data line.
+            if 13 not in data and len(data) <= limit and data.isascii():
+                self._offset += len(data)
+                return [(data[6:-2], "message")], len(data)
         messages: list[tuple[bytes, str]] = []
         find = data.find
-        limit = self._fast_limit
         start = pos  # the start of the message being read
         value: bytes | None = None
         event = "message"
@@ -175,14 +185,15 @@ class SSEDecoder:
             if end < 0:  # (the offset of an unfinished message is counted when the general path reads it)
                 return messages, start
             line = data[pos:end]
+            if line[-1:] == b"\r":  # a CRLF line end (Gemini)
+                line = line[:-1]
             if not line:  # a blank line: dispatch
                 if value is not None:
                     messages.append((value, event))
                     value, event = None, "message"
-                pos = start = end + 1
-                offset += 1
-                self._offset += offset
+                self._offset += offset + end + 1 - pos
                 offset = 0
+                pos = start = end + 1
                 continue
             if 13 in line or len(line) > limit:  # bytes >= characters: the general path checks limits exactly
                 return messages, start
@@ -196,7 +207,7 @@ class SSEDecoder:
                 return messages, start
             if value is not None and len(value) >= self.max_event_size:
                 return messages, start
-            offset += len(line) + 1 if line.isascii() else len(line.decode("utf-8", "replace")) + 1
+            offset += end + 1 - pos if line.isascii() else len(data[pos : end + 1].decode("utf-8", "replace"))
             pos = end + 1
 
     def close(self) -> list[SSEMessage]:

@@ -234,6 +234,7 @@ class StreamDecoder:
         self._body_size = 0
         self._array_parser: Parser | None = None
         self._loads: Any = _envelope.loads  # jiter when installed, json.loads semantics (see _envelope)
+        self._fast_loads: Any = _envelope.fast_loads  # jiter itself (None without it), for the hot loop
         self._last: tuple[Any, Target | None] = (None, None)  # the last step's source and its target
         self._ended = False
         self._errored = False
@@ -386,8 +387,8 @@ class StreamDecoder:
                 pos = 0
                 if framer._between:  # the fast path, without a generator per read
                     messages, pos = framer._fast(data, 0)
-                    for value, event in messages:
-                        self._sse_message(value, event, out)
+                    if messages:
+                        self._sse_messages(messages, out)
                 if pos < len(data):
                     for value, event, _ in framer._iter_raw(data[pos:] if pos else data):
                         self._sse_message(value, event, out)
@@ -432,6 +433,38 @@ class StreamDecoder:
         self._broken = True
         message = str(exc) if isinstance(exc, LimitError) else f"{self.framing} framing failed: {exc}"
         self._fault(Malformed(None, message, error=exc), out)
+
+    def _sse_messages(self, messages: list[tuple[bytes, str]], out: list[StreamEvent]) -> None:
+        """The hot loop: what ``_sse_message`` and ``_payload`` do, with the commonest case inlined.
+
+        Inlined: parsing the envelope with the fast parser (a refusal, ``[DONE]`` for
+        one, goes to ``_sse_message``, which lets ``json.loads`` decide), the
+        provider's step, and a text step for the target of the step before.
+        """
+        fast = self._fast_loads
+        provider = self._provider
+        if fast is None or provider is None:  # no fast parser, or the format is not known yet
+            for value, event in messages:
+                self._sse_message(value, event, out)
+            return
+        for value, event in messages:
+            try:
+                payload = fast(value)
+            except (ValueError, TypeError):
+                self._sse_message(value, event, out)
+                continue
+            try:
+                steps = provider.step(payload, event)
+            except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
+                self._bad_payload(payload, exc, out)
+                continue
+            for step in steps:
+                if step[0] == "text":
+                    last, target = self._last
+                    if step[1] is last and target is not None and type(step[2]) is str:
+                        self._text(target, step[2], out)
+                        continue
+                self._apply(step, out)
 
     def _sse_message(self, data: str | bytes, event: str, out: list[StreamEvent]) -> None:
         try:
@@ -484,12 +517,15 @@ class StreamDecoder:
         try:
             steps = provider.step(payload, event)
         except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
-            # Providers read untrusted JSON: a payload of the wrong shape is reported, not raised.
-            message = f"unexpected {self._format} payload ({type(exc).__name__}: {exc})"
-            self._fault(Malformed(None, message, None, json.dumps(payload)[:1000], exc), out)
+            self._bad_payload(payload, exc, out)
             return
         for step in steps:
             self._apply(step, out)
+
+    def _bad_payload(self, payload: Any, exc: Exception, out: list[StreamEvent]) -> None:
+        # Providers read untrusted JSON: a payload of the wrong shape is reported, not raised.
+        message = f"unexpected {self._format} payload ({type(exc).__name__}: {exc})"
+        self._fault(Malformed(None, message, None, json.dumps(payload)[:1000], exc), out)
 
     def _apply(self, step: tuple[Any, ...], out: list[StreamEvent]) -> None:
         tag = step[0]
@@ -573,7 +609,11 @@ class StreamDecoder:
     def _text(self, target: Target, text: str, out: list[StreamEvent]) -> None:
         if not text:
             return
-        target._append(text)
+        raw = target._raw
+        if type(raw) is str:
+            target._append(text)
+        else:
+            raw.write(text)  # type: ignore[union-attr]
         if target._state != _OPEN:
             return
         if target.mode == _PENDING:
@@ -605,7 +645,10 @@ class StreamDecoder:
                 return  # anything after the document is kept in `raw` only
             if cls is ItemCompleted and not self._keep_items and _outermost(event.path):
                 target._raw = ""  # keep_items=False: the text of the items before is not kept either
-            append(_target_event(source, event))
+            made = _new(TargetEvent)  # _target_event, inlined
+            _set_event_source(made, source)
+            _set_event_event(made, event)
+            append(made)
 
     def _end(self, target: Target, reason: str, cut: bool, out: list[StreamEvent]) -> None:
         """End an open target: it completes, or it faults with its last good snapshot."""

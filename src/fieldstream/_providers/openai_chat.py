@@ -25,6 +25,7 @@ class OpenAIChat:
         self._sources: dict[str, Source] = {}
         self._meta: tuple[Any, Any] = (None, None)
         self._scopes: dict[int, str] = {}  # choice index -> "choices[i]"
+        self._open_calls: dict[str, dict[Any, Source]] = {}  # scope -> call index -> source, once seen
 
     def _source(self, path: str, kind: Any, id: Any = None, name: Any = None) -> Source:
         source = self._sources.get(path)
@@ -64,6 +65,14 @@ class OpenAIChat:
                 return
             calls = delta.get("tool_calls")
             if type(calls) is list:  # ... or one delta of tool-call arguments
+                call = calls[0] if len(calls) == 1 else None
+                if type(call) is dict and type(call.get("index", 0)) is int:
+                    source = self._open_calls.get(scope, {}).get(call.get("index", 0))
+                    if source is not None:
+                        arguments = (call.get("function") or {}).get("arguments")
+                        if arguments:
+                            steps.append(("text", source, arguments))
+                        return
                 self._calls(scope, calls, steps)
                 return
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
@@ -103,6 +112,7 @@ class OpenAIChat:
             if source is None:  # its first delta opens the target (later "open" steps would change nothing)
                 source = self._source(path, "tool_call", call.get("id"), function.get("name"))
                 steps.append(("open", source))
+                self._open_calls.setdefault(scope, {})[call.get("index", 0)] = source
             if function.get("arguments"):
                 steps.append(("text", source, function["arguments"]))
 
