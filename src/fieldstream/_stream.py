@@ -195,7 +195,8 @@ class StreamDecoder:
             if forbidden in parser_options:
                 raise UsageError(f"{forbidden}= does not apply to provider streams (each target holds one document)")
         try:  # reject unknown or bad options (and unusable schemas) now, not mid-stream
-            Parser(**parser_options)
+            if parser_options:
+                Parser(**parser_options)
             for probe in (schema, *(tools or {}).values()):
                 if probe is not None:
                     Parser(probe, **parser_options)
@@ -261,9 +262,21 @@ class StreamDecoder:
         """Decode the next bytes of the body (split anywhere) and return the events they completed."""
         if self._closed:
             raise UsageError("feed() after close(): create a new StreamDecoder for a new stream")
+        out: list[StreamEvent] = []
+        if self.framing == "sse" and type(data) is bytes and not self._broken and self._framer._between:
+            # The hot path (see _feed_framing): whole SSE messages cut from the bytes.
+            messages, pos = self._framer._fast(data, 0)
+            if messages:
+                try:
+                    self._sse_messages(messages, out)
+                except FieldstreamError as exc:
+                    self._break(exc, out)
+                    return out
+            if pos == len(data):
+                return out
+            data = data[pos:]
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise UsageError(f"StreamDecoder.feed() takes bytes, not {type(data).__name__}")
-        out: list[StreamEvent] = []
         if self._broken or not data:
             return out
         if self.framing is None:
@@ -631,7 +644,8 @@ class StreamDecoder:
         except FieldstreamError as exc:
             self._malformed(target, exc, out)
             return
-        self._forward(target, events, out)
+        if events:
+            self._forward(target, events, out)
 
     def _forward(self, target: Target, events: list[Any], out: list[StreamEvent]) -> None:
         source = target.source
@@ -711,13 +725,6 @@ _set_event_source: Any = vars(TargetEvent)["source"].__set__
 _set_event_event: Any = vars(TargetEvent)["event"].__set__
 _set_text_source: Any = vars(TextDelta)["source"].__set__
 _set_text_text: Any = vars(TextDelta)["text"].__set__
-
-
-def _target_event(source: Source, event: Any) -> TargetEvent:
-    made: TargetEvent = _new(TargetEvent)
-    _set_event_source(made, source)
-    _set_event_event(made, event)
-    return made
 
 
 def _text_delta(source: Source, text: str) -> TextDelta:

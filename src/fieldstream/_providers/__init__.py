@@ -36,8 +36,14 @@ _ANTHROPIC_TYPES = frozenset(
 
 
 def make_provider(format: str) -> Any:
-    module, _, name = FORMATS[format].partition(":")
-    return getattr(importlib.import_module(f".{module}", __name__), name)()
+    cls = _classes.get(format)
+    if cls is None:
+        module, _, name = FORMATS[format].partition(":")
+        cls = _classes[format] = getattr(importlib.import_module(f".{module}", __name__), name)
+    return cls()
+
+
+_classes: dict[str, Any] = {}  # format -> provider class, once imported
 
 
 def detect(payload: Any, event: str | None) -> str | None:
