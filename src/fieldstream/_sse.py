@@ -169,11 +169,18 @@ class SSEDecoder:
             if not data or data[:1] == b"\xef":
                 return [], pos
             self._bom_checked = True
-        if not pos and data[-2:] == b"\n\n" and data[:6] == b"data: " and data.find(b"\n") == len(data) - 2:
-            # The commonest read of all: exactly one message of one data line.
-            if 13 not in data and len(data) <= limit and data.isascii():
-                self._offset += len(data)
-                return [(data[6:-2], "message")], len(data)
+        n = len(data)
+        if (
+            not pos
+            and data[-2:] == b"\n\n"
+            and data[:6] == b"data: "
+            and data.find(b"\n") == n - 2
+            and n <= limit
+            and 13 not in data
+            and data.isascii()
+        ):  # the commonest read of all: exactly one message of one data line
+            self._offset += n
+            return [(data[6:-2], "message")], n
         messages: list[tuple[bytes, str]] = []
         find = data.find
         start = pos  # the start of the message being read
