@@ -38,7 +38,7 @@ from ._errors import FieldstreamError, LimitError, ParseError, StreamError, Usag
 from ._events import DocumentCompleted, ItemCompleted
 from ._ndjson import NDJSONDecoder
 from ._parser import Parser
-from ._providers import detect, error_step, make_provider
+from ._providers import FORMAT_CHOICES, StreamFormat, detect, error_step, make_provider
 from ._sse import DEFAULT_MAX_EVENT_SIZE, SSEDecoder
 from ._stream_events import (
     ErrorReceived,
@@ -60,7 +60,6 @@ __all__ = ["DEFAULT_MAX_TARGETS", "ContentMode", "StreamDecoder", "StreamFormat"
 #: Most targets one stream may open (choices, tool calls, blocks); later ones are refused.
 DEFAULT_MAX_TARGETS = 10_000
 
-StreamFormat = Literal["auto", "openai-chat", "openai-responses", "anthropic", "gemini", "ollama"]
 ContentMode = Literal["auto", "json", "text"]
 
 _WHITESPACE = b" \t\r\n"
@@ -161,8 +160,9 @@ class StreamDecoder:
     >>> d.close()
     [StreamCompleted(finish_reasons={}, usage=None)]
 
-    ``format``: ``"auto"`` (detected from the bytes) or one of ``"openai-chat"``,
-    ``"openai-responses"``, ``"anthropic"``, ``"gemini"``, ``"ollama"``.
+    ``format``: ``"auto"`` (detected from the bytes) or a format name (``FORMATS`` in
+    :mod:`._providers`): ``"openai-chat"``, ``"openai-responses"``, ``"anthropic"``,
+    ``"gemini"``, ``"ollama"``.
     ``schema``: a type for structured-output content, given to ``Parser(schema)``.
     ``tools``: tool name -> type for that tool's arguments.
     ``content``: ``"auto"`` (JSON when its first non-blank character is ``{`` or
@@ -187,8 +187,8 @@ class StreamDecoder:
         max_targets: int = DEFAULT_MAX_TARGETS,
         **parser_options: Any,
     ) -> None:
-        if format not in get_args(StreamFormat):
-            raise UsageError(f"format must be one of {', '.join(map(repr, get_args(StreamFormat)))}; got {format!r}")
+        if format not in FORMAT_CHOICES:
+            raise UsageError(f"format must be one of {', '.join(map(repr, FORMAT_CHOICES))}; got {format!r}")
         if content not in get_args(ContentMode):
             raise UsageError(f"content must be one of {', '.join(map(repr, get_args(ContentMode)))}; got {content!r}")
         for forbidden in ("multiple", "prose"):
