@@ -16,6 +16,7 @@ bytes, as the SSE decoder decodes them).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from typing import Any
@@ -24,16 +25,18 @@ __all__ = ["PARSER", "fast_loads", "loads", "stdlib_loads"]
 
 
 def _find() -> tuple[str, Callable[[Any], Any] | None]:
+    # No string cache: it would keep every stream's small strings alive (memory that
+    # belongs to no stream), and on envelopes it is not faster than allocating.
     try:
         from jiter import from_json as jiter_loads
 
-        return "jiter", jiter_loads
+        return "jiter", functools.partial(jiter_loads, cache_mode="none")
     except ImportError:
         pass
     try:
         from pydantic_core import from_json as core_loads
 
-        return "pydantic-core", core_loads
+        return "pydantic-core", functools.partial(core_loads, cache_strings=False)
     except ImportError:
         return "json", None
 

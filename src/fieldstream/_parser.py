@@ -77,6 +77,7 @@ _HEX4 = re.compile(r"[0-9a-fA-F]{4}")
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 _LITERALS: dict[str, tuple[str, Any]] = {"t": ("true", True), "f": ("false", False), "n": ("null", None)}
 _NUMBER_START = frozenset("-0123456789")
+_KEY_MEMO = 1024  # most distinct keys remembered for sharing (then the memo starts over)
 
 # The hot path builds frozen events without the dataclass __init__ (half the
 # cost): a new instance, then the slot descriptors set its fields directly.
@@ -191,6 +192,7 @@ class Parser:
         self._path: list[Any] = []  # key or index of the current value in each container
         self._pending = ""  # unfinished token prefix (number, literal, escape)
         self._parts: list[str] = []  # decoded text of the current string or key
+        self._keys: dict[str, str] = {}  # keys seen (bounded), so repeated keys share one object
         self._length = 0  # characters in _parts
         self._string_path: Path = ()  # path of the current string value
         self._placed = False  # the unfinished string was appended to its list by `snapshot`
@@ -435,7 +437,13 @@ class Parser:
                         self._length += len(piece)
                     if not closed:
                         break
-                    path[-1] = pieces[0] if len(pieces) == 1 else "".join(pieces)
+                    key = pieces[0] if len(pieces) == 1 else "".join(pieces)
+                    known = self._keys.get(key)
+                    if known is None:  # one object per distinct key, as json.loads's memo does
+                        if len(self._keys) >= _KEY_MEMO:
+                            self._keys.clear()
+                        known = self._keys[key] = key
+                    path[-1] = known
                     self._parts = []
                     self._length = 0
                     state = _S_COLON

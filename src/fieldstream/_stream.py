@@ -28,7 +28,6 @@ and :meth:`StreamDecoder.raise_for_faults` turns them into a :class:`StreamError
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 from collections.abc import Mapping
 from typing import Any, Literal, get_args
@@ -65,6 +64,7 @@ ContentMode = Literal["auto", "json", "text"]
 _WHITESPACE = b" \t\r\n"
 _BOM = b"\xef\xbb\xbf"
 _OPEN, _COMPLETED, _FAULTED = 0, 1, 2
+_JOIN = 32  # deltas gathered before they are joined (see Target)
 _PENDING, _JSON, _TEXT = "pending", "json", "text"
 _ENDINGS = {
     "eof": "the stream ended",
@@ -81,40 +81,48 @@ class Target:
     or the text so far; ``raw`` the text received; ``value`` the final value once
     ``done``; ``fault`` the fault that ended it, if one did.
 
-    The text is kept as one growing buffer (a ``StringIO`` once a second delta
-    comes), about one byte per ASCII character, not one string object per delta.
-    With ``keep_items=False`` a JSON target keeps only the text since the last
-    outermost array item completed, so its memory stays bounded by one item.
+    The text is kept in a few pieces, not one string per delta: deltas gather in a
+    short list, which is joined every ``_JOIN`` deltas and pushed on a stack of
+    pieces that merge while the newer is at least as long as the one below (a
+    binary counter), so each character is copied O(log n) times and the stack
+    holds O(log n) pieces: about one byte per ASCII character in all.  With
+    ``keep_items=False`` a JSON target keeps only the text since the last outermost
+    array item completed, so its memory stays bounded by one item.
     """
 
-    __slots__ = ("_raw", "_state", "_value", "fault", "mode", "parser", "source")
+    __slots__ = ("_pieces", "_state", "_tail", "_value", "fault", "mode", "parser", "source")
 
     def __init__(self, source: Source, mode: str) -> None:
         self.source = source
         self.mode = mode  # "pending" (content="auto", nothing but blanks yet), "json" or "text"
         self.parser: Parser | None = None
         self.fault: Fault | None = None
-        self._raw: str | io.StringIO = ""
+        self._pieces: list[str] = []  # joined text, longest first
+        self._tail: list[str] = []  # the latest deltas, not joined yet
         self._state = _OPEN
         self._value: Any = None
 
-    def _append(self, text: str) -> None:
-        raw = self._raw
-        if type(raw) is str:
-            if raw:  # a second delta: from now on, one growing buffer
-                buffer = self._raw = io.StringIO()
-                buffer.write(raw)
-                buffer.write(text)
-            else:
-                self._raw = text
-        else:
-            raw.write(text)  # type: ignore[union-attr]
+    def _gather(self) -> None:
+        piece = "".join(self._tail)
+        self._tail = []
+        pieces = self._pieces
+        while pieces and len(pieces[-1]) <= len(piece):
+            piece = pieces.pop() + piece
+        pieces.append(piece)
+
+    def _forget(self) -> None:
+        self._pieces = []
+        self._tail = []
 
     @property
     def raw(self) -> str:
         """All text the provider sent for this target (with ``keep_items=False``: since the last item)."""
-        raw = self._raw
-        return raw if type(raw) is str else raw.getvalue()  # type: ignore[union-attr]
+        if self._tail:
+            self._gather()
+        pieces = self._pieces
+        if len(pieces) > 1:
+            pieces[:] = ["".join(pieces)]
+        return pieces[0] if pieces else ""
 
     @property
     def snapshot(self) -> Any:
@@ -622,11 +630,10 @@ class StreamDecoder:
     def _text(self, target: Target, text: str, out: list[StreamEvent]) -> None:
         if not text:
             return
-        raw = target._raw
-        if type(raw) is str:
-            target._append(text)
-        else:
-            raw.write(text)  # type: ignore[union-attr]
+        tail = target._tail
+        tail.append(text)
+        if len(tail) >= _JOIN:
+            target._gather()
         if target._state != _OPEN:
             return
         if target.mode == _PENDING:
@@ -658,7 +665,7 @@ class StreamDecoder:
                 append(TargetCompleted(source, event.value, target.raw))
                 return  # anything after the document is kept in `raw` only
             if cls is ItemCompleted and not self._keep_items and _outermost(event.path):
-                target._raw = ""  # keep_items=False: the text of the items before is not kept either
+                target._forget()  # keep_items=False: the text of the items before is not kept either
             made = _new(TargetEvent)  # _target_event, inlined
             _set_event_source(made, source)
             _set_event_event(made, event)
