@@ -81,8 +81,7 @@ def _run(module: Any, prepared: list[tuple[Body, Any]]) -> float:
 
 
 def _covers(found: list[list[str]], reference: list[list[str]]) -> bool:
-    """Whether every body's reference values are among the competitor's (which may hold more:
-    the hand-rolled loop does not assemble Gemini's ``partialArgs``, for one)."""
+    """Whether every body's reference values are among the competitor's (which may hold more)."""
     for mine, theirs in zip(found, reference):
         left = list(mine)
         for value in theirs:

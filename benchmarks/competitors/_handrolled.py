@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -82,7 +83,57 @@ def _gemini(payload: Any, event: str | None, state: dict[str, Any]) -> list[Frag
             if isinstance(call, dict) and "args" in call:
                 state["calls"] = state.get("calls", 0) + 1
                 out.append((("call", index, state["calls"]), json.dumps(call["args"]), True))
+            elif isinstance(call, dict):
+                _partial_args(call, index, state)
     return out
+
+
+_STEP = re.compile(r"\.([^.\[\]]+)|\[(\d+)\]")
+
+
+def _partial_args(call: dict[str, Any], index: Any, state: dict[str, Any]) -> None:
+    """Gemini 3 ``partialArgs``: each fragment patched into the call's dict at its ``jsonPath``
+    (``stringValue`` fragments for the same path append), as the corpus README assembles them."""
+    if call.get("name"):
+        state["calls"] = state.get("calls", 0) + 1
+        state["open"] = {}
+        state.setdefault("assembled", []).append(state["open"])
+    target = state.get("open")
+    if target is None:
+        return
+    for fragment in call.get("partialArgs") or ():
+        steps = [int(i) if i else k for k, i in _STEP.findall(str(fragment.get("jsonPath", "$"))[1:])]
+        if not steps:
+            continue
+        node: Any = target
+        for step, after in zip(steps, steps[1:]):
+            empty: Any = [] if type(after) is int else {}
+            if type(step) is int:
+                while len(node) <= step:
+                    node.append(None)
+                node[step] = node[step] if node[step] is not None else empty
+                node = node[step]
+            else:
+                node = node.setdefault(step, empty)
+        last = steps[-1]
+        if "stringValue" in fragment:
+            value = fragment["stringValue"]
+            if state.get("string") == (id(target), tuple(steps)):
+                value = _get(node, last) + value
+            state["string"] = (id(target), tuple(steps))
+        else:
+            state["string"] = None
+            value = next(
+                (fragment[k] for k in ("numberValue", "boolValue", "structValue", "listValue") if k in fragment), None
+            )
+        if type(last) is int:
+            while len(node) <= last:
+                node.append(None)
+        node[last] = value
+
+
+def _get(node: Any, key: Any) -> Any:
+    return node[key] if type(key) is int else node.get(key, "")
 
 
 def _ollama(payload: Any, event: str | None, state: dict[str, Any]) -> list[Fragment]:
@@ -195,4 +246,5 @@ class Loop:
                     self.partials.pop(key, None)  # cut or invalid JSON: no final value
 
     def values(self) -> list[Any]:
-        return [v for v in self.partials.values() if isinstance(v, (dict, list)) and v]
+        assembled = self.state.get("assembled", []) if self.final is not None else []  # Gemini partialArgs
+        return [v for v in [*self.partials.values(), *assembled] if isinstance(v, (dict, list)) and v]

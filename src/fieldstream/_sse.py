@@ -46,6 +46,8 @@ DEFAULT_MAX_LINE_LENGTH = 16 * 1024 * 1024
 DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
 
 _EOL = re.compile(r"\r\n|\r|\n")
+_UTF8 = codecs.getincrementaldecoder("utf-8")
+_EVENTS: dict[bytes, str] = {}  # event names seen by the fast path (bounded), decoded once
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +99,7 @@ class SSEDecoder:
         self.retry: int | None = None
         #: How many comment lines (``: ...``) were seen.
         self.comments = 0
-        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._decoder = _UTF8("replace")
         self._partial: list[str] = []  # pieces of the unfinished line
         self._partial_len = 0
         self._skip_lf = False  # the last chunk ended with '\r'
@@ -157,6 +159,25 @@ class SSEDecoder:
             and not self._decoder.getstate()[0]
         )
 
+    def _single(self, data: bytes) -> tuple[bytes, str] | None:
+        """A read that is exactly one message, ``data: ...`` (after an ``event: ...`` line or not),
+        as ``(data, event)``; else ``None``.  Called between messages."""
+        n = len(data)
+        if not self._bom_checked or data[-2:] != b"\n\n" or n > self._fast_limit or 13 in data or not data.isascii():
+            return None
+        event = "message"
+        start = 0
+        if data[:6] == b"event:":  # Anthropic and Responses name every message
+            start = data.find(b"\n") + 1
+            name = data[7 : start - 1] if data[6:7] == b" " else data[6 : start - 1]
+            event = _EVENTS.get(name)  # type: ignore[assignment]
+            if event is None:
+                return None  # a name not seen yet: the general fast path learns it
+        if data[start : start + 6] != b"data: " or data.find(b"\n", start) != n - 2:
+            return None
+        self._offset += n
+        return data[start + 6 : -2], event
+
     def _fast(self, data: bytes, pos: int) -> tuple[list[tuple[bytes, str]], int]:
         """The messages made only of ``data:``/``event:`` lines, cut from the bytes, and where it stopped.
 
@@ -209,7 +230,12 @@ class SSEDecoder:
             elif line[:5] == b"data:":
                 value = line[5:] if value is None else value + b"\n" + line[5:]
             elif line[:6] == b"event:" and line.isascii():
-                event = (line[7:] if line[6:7] == b" " else line[6:]).decode("ascii") or "message"
+                name = line[7:] if line[6:7] == b" " else line[6:]
+                event = _EVENTS.get(name)  # type: ignore[assignment]
+                if event is None:
+                    event = name.decode("ascii") or "message"
+                    if len(_EVENTS) < 256:
+                        _EVENTS[name] = event
             else:
                 return messages, start
             if value is not None and len(value) >= self.max_event_size:

@@ -60,6 +60,7 @@ __all__ = ["DEFAULT_MAX_TARGETS", "ContentMode", "StreamDecoder", "StreamFormat"
 DEFAULT_MAX_TARGETS = 10_000
 
 ContentMode = Literal["auto", "json", "text"]
+_CONTENT_MODES = get_args(ContentMode)
 
 _WHITESPACE = b" \t\r\n"
 _BOM = b"\xef\xbb\xbf"
@@ -197,8 +198,8 @@ class StreamDecoder:
     ) -> None:
         if format not in FORMAT_CHOICES:
             raise UsageError(f"format must be one of {', '.join(map(repr, FORMAT_CHOICES))}; got {format!r}")
-        if content not in get_args(ContentMode):
-            raise UsageError(f"content must be one of {', '.join(map(repr, get_args(ContentMode)))}; got {content!r}")
+        if content not in _CONTENT_MODES:
+            raise UsageError(f"content must be one of {', '.join(map(repr, _CONTENT_MODES))}; got {content!r}")
         for forbidden in ("multiple", "prose"):
             if forbidden in parser_options:
                 raise UsageError(f"{forbidden}= does not apply to provider streams (each target holds one document)")
@@ -273,6 +274,13 @@ class StreamDecoder:
         out: list[StreamEvent] = []
         if self.framing == "sse" and type(data) is bytes and not self._broken and self._framer._between:
             # The hot path (see _feed_framing): whole SSE messages cut from the bytes.
+            single = self._framer._single(data)
+            if single is not None:  # the commonest read: one whole message
+                try:
+                    self._sse_fast(single[0], single[1], out)
+                except FieldstreamError as exc:
+                    self._break(exc, out)
+                return out
             messages, pos = self._framer._fast(data, 0)
             if messages:
                 try:
@@ -456,7 +464,11 @@ class StreamDecoder:
         self._fault(Malformed(None, message, error=exc), out)
 
     def _sse_messages(self, messages: list[tuple[bytes, str]], out: list[StreamEvent]) -> None:
-        """The hot loop: what ``_sse_message`` and ``_payload`` do, with the commonest case inlined.
+        for value, event in messages:
+            self._sse_fast(value, event, out)
+
+    def _sse_fast(self, value: bytes, event: str, out: list[StreamEvent]) -> None:
+        """The hot path: what ``_sse_message`` and ``_payload`` do, with the commonest case inlined.
 
         Inlined: parsing the envelope with the fast parser (a refusal, ``[DONE]`` for
         one, goes to ``_sse_message``, which lets ``json.loads`` decide), the
@@ -465,27 +477,25 @@ class StreamDecoder:
         fast = self._fast_loads
         provider = self._provider
         if fast is None or provider is None:  # no fast parser, or the format is not known yet
-            for value, event in messages:
-                self._sse_message(value, event, out)
+            self._sse_message(value, event, out)
             return
-        for value, event in messages:
-            try:
-                payload = fast(value)
-            except (ValueError, TypeError):
-                self._sse_message(value, event, out)
-                continue
-            try:
-                steps = provider.step(payload, event)
-            except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
-                self._bad_payload(payload, exc, out)
-                continue
-            for step in steps:
-                if step[0] == "text":
-                    last, target = self._last
-                    if step[1] is last and target is not None and type(step[2]) is str:
-                        self._text(target, step[2], out)
-                        continue
-                self._apply(step, out)
+        try:
+            payload = fast(value)
+        except (ValueError, TypeError):
+            self._sse_message(value, event, out)
+            return
+        try:
+            steps = provider.step(payload, event)
+        except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
+            self._bad_payload(payload, exc, out)
+            return
+        for step in steps:
+            if step[0] == "text":
+                last, target = self._last
+                if step[1] is last and target is not None and type(step[2]) is str:
+                    self._text(target, step[2], out)
+                    continue
+            self._apply(step, out)
 
     def _sse_message(self, data: str | bytes, event: str, out: list[StreamEvent]) -> None:
         try:
