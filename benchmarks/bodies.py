@@ -7,7 +7,9 @@ Two groups:
   (``.chunks.jsonl`` lists framed again as SSE).  Where a timing sidecar
   (``NAME.timing.jsonl``) exists the body is cut at its real network reads;
   otherwise one read per SSE event (blank-line terminated) or NDJSON line, the
-  way a token-paced stream arrives.
+  way a token-paced stream arrives.  Bedrock's binary AWS event stream bodies are
+  left out: the peers here read SSE and NDJSON (``benchmarks/eventstream.py``
+  measures that framing).
 * ``generated``: OpenAI Chat Completions streams whose content is a JSON answer
   of 4 KB to 1 MB (the ``records`` kind of :mod:`.generate`), cut into realistic
   token deltas (1 to 8 characters, words with their leading space, punctuation
@@ -105,6 +107,8 @@ def corpus_bodies() -> tuple[Body, ...]:
     bodies = []
     sources = [(p, json.loads(p.read_text("utf-8"))) for p in sorted(CORPUS.glob("*/*.expected.json"))]
     for expected_path, expected in sources:
+        if expected["format"] not in _FORMATS:
+            continue  # Bedrock's binary event stream: no SSE peer reads it (benchmarks/eventstream.py does)
         path = expected_path.with_name(expected["file"])
         body = to_wire_bytes(path, path.read_bytes())
         bodies.append(_body(path, body, _FORMATS[expected["format"]], read_timing(path)))

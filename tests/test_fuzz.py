@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fuzz.targets import TARGETS, fuzz_ndjson, fuzz_parser, fuzz_sse, fuzz_stream
+from fuzz.targets import TARGETS, fuzz_eventstream, fuzz_lenient, fuzz_ndjson, fuzz_parser, fuzz_sse, fuzz_stream
 
 from .test_properties import documents
 
@@ -64,6 +64,37 @@ def test_parser_random_bytes(head: bytes, body: bytes) -> None:
     fuzz_parser(head + body)
 
 
+lenient_splices = st.sampled_from(
+    [b"'", b"True", b"None", b"NaN", b"-Infinity", b"// c\n", b"/* c */", b"# c\n", b",", b",,", b" ", b"\n", b"\t",
+     b"key: ", b"word", b'"', b"}", b"]", b"/", b"*/", b"\\", b"```json\n", b"\xff"]
+)  # fmt: skip
+
+
+@st.composite
+def lenient_documents(draw: st.DrawFn) -> bytes:
+    """A valid document with what models write outside a grammar spliced in, or bytes deleted."""
+    data = bytearray(json.dumps(draw(documents)).encode())
+    for _ in range(draw(st.integers(0, 4))):
+        at = draw(st.integers(0, len(data)))
+        if draw(st.booleans()) and data:
+            del data[min(at, len(data) - 1)]
+        else:
+            data[at:at] = draw(lenient_splices)
+    return bytes(data)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(head=header, body=lenient_documents())
+def test_lenient_mutated_documents(head: bytes, body: bytes) -> None:
+    fuzz_lenient(head + body)
+
+
+@settings(max_examples=200, deadline=None)
+@given(head=header, body=st.binary(max_size=200))
+def test_lenient_random_bytes(head: bytes, body: bytes) -> None:
+    fuzz_lenient(head + body)
+
+
 wire_splices = st.sampled_from(
     [b"\n", b"\r", b"\r\n", b"\n\n", b"data: ", b"event: error\n", b": ping\n", b"[DONE]", b"\xff", b"\xef\xbb\xbf",
      b'{"error": {"message": "boom"}}', b'"', b"{", b"}", b"[", b"]", b"null", b"0"]
@@ -100,6 +131,32 @@ def test_wire_targets_on_mutated_recordings(target: object, data: st.DataObject)
 @settings(max_examples=150, deadline=None)
 @given(body=st.binary(max_size=300))
 def test_wire_targets_on_random_bytes(target: object, body: bytes) -> None:
+    target(body)  # type: ignore[operator]
+
+
+# Binary Bedrock bodies (tests/corpus/streams/bedrock), damaged: the event-stream decoder against botocore.
+EVENTSTREAMS = sorted((SHARED / "streams" / "bedrock").glob("*.eventstream"))
+
+
+@st.composite
+def damaged_eventstreams(draw: st.DrawFn) -> bytes:
+    data = bytearray(draw(st.sampled_from(EVENTSTREAMS)).read_bytes()[: draw(st.integers(0, 3000))])
+    for _ in range(draw(st.integers(0, 3))):
+        at = draw(st.integers(0, len(data)))
+        how = draw(st.sampled_from(["flip", "delete", "insert"]))
+        if how == "flip" and at < len(data):
+            data[at] ^= draw(st.integers(1, 255))
+        elif how == "delete" and data:
+            del data[min(at, len(data) - 1)]
+        else:
+            data[at:at] = draw(st.binary(min_size=1, max_size=4))
+    return bytes(data)
+
+
+@pytest.mark.parametrize("target", [fuzz_eventstream, fuzz_stream], ids=lambda t: t.__name__)
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(body=damaged_eventstreams())
+def test_eventstream_targets_on_damaged_bedrock_bodies(target: object, body: bytes) -> None:
     target(body)  # type: ignore[operator]
 
 

@@ -29,6 +29,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from ._errors import FieldstreamError, StreamError, TransportError, UsageError
+from ._timeline import Timeline
 
 __all__ = ["AsyncEventStream", "EventStream", "aconnect", "connect"]
 
@@ -115,15 +116,64 @@ def _not_a_stream(response: Any) -> StreamError | None:
     return None
 
 
+def _with_body(request: dict[str, Any], body: bytes | None) -> dict[str, Any]:
+    return request if body is None else {**request, "content": body}
+
+
+def _tell_content_type(decoder: Any, response: Any) -> None:
+    # A StreamDecoder that has not chosen its framing yet may go by the content type
+    # (a binary event stream need not wait for its first prelude to be recognised).
+    if getattr(decoder, "framing", False) is None and getattr(decoder, "content_type", False) is None:
+        decoder.content_type = response.headers.get("content-type")
+
+
 class _Shell:
     """What the sync and async event streams share: the response, its decoder, closing."""
 
-    def __init__(self, response: Any, decoder: Any, closer: Callable[[], Any]) -> None:
+    def __init__(self, response: Any, decoder: Any, closer: Callable[[], Any], timeline: Timeline | None) -> None:
         self.response = response
         self.decoder = decoder
         self._closer = closer
         self._started = False
+        self._decoder_closed = False
         self.closed = False
+        if timeline is None:
+            timeline = Timeline()
+            timeline.start()
+        timeline.note_headers(response.headers)
+        #: When each read, delta and field arrived (see :class:`fieldstream.Timeline`).
+        self.timeline = timeline
+
+    def _feed(self, chunk: bytes) -> list[Any]:
+        self.timeline.read(len(chunk))
+        events = self.decoder.feed(chunk)
+        self.timeline.observe(events)
+        return list(events)
+
+    def _finish(self, *, cancelled: bool, failed: bool = False) -> list[Any]:
+        # End the decoder once: at the end of the body, or cancelled when the caller
+        # stopped reading, so its result (usage, the usage estimate) is there either way.
+        if self._decoder_closed:
+            return []
+        self._decoder_closed = True
+        from ._stream import StreamDecoder
+
+        try:
+            if isinstance(self.decoder, StreamDecoder):
+                events = self.decoder.close(cancelled=cancelled)
+            elif cancelled or failed:
+                return []  # a plain parser has no way to say "cancelled" or "cut"; it stays open
+            else:
+                events = self.decoder.close()
+        finally:
+            self.timeline.finish()
+        self.timeline.observe(events)
+        return list(events)
+
+    @property
+    def result(self) -> Any:
+        """The decoder's :class:`fieldstream.StreamCompleted` once the stream ended, was cut or closed."""
+        return getattr(self.decoder, "result", None) if self._decoder_closed else None
 
     def _start(self) -> None:
         if self._started:
@@ -153,8 +203,15 @@ class EventStream(_Shell):
     or calling ``close()`` closes the response.
     """
 
-    def __init__(self, response: Any, decoder: Any, *, close: Callable[[], None] | None = None) -> None:
-        super().__init__(response, decoder, close or response.close)
+    def __init__(
+        self,
+        response: Any,
+        decoder: Any,
+        *,
+        close: Callable[[], None] | None = None,
+        timeline: Timeline | None = None,
+    ) -> None:
+        super().__init__(response, decoder, close or response.close, timeline)
 
     def __iter__(self) -> Iterator[Any]:
         self._start()
@@ -165,17 +222,26 @@ class EventStream(_Shell):
         try:
             try:
                 for chunk in self.response.iter_bytes():
-                    yield from self.decoder.feed(chunk)
+                    yield from self._feed(chunk)
             except (http.HTTPError, http.StreamError) as exc:
-                raise self._error(exc) from exc
-            yield from self.decoder.close()
+                error = self._error(exc)
+                self._finish(cancelled=False, failed=True)
+                raise error from exc
+            yield from self._finish(cancelled=False)
         finally:
             self.close()
 
     def close(self) -> None:
-        """Close the response (and so the connection); safe to call twice."""
+        """Close the response (and so the connection); safe to call twice.
+
+        Closing before the end ends the decoder as cancelled: ``result`` then holds
+        the usage so far and its estimate.
+        """
         self.closed = True
-        self._closer()
+        try:
+            self._closer()
+        finally:
+            self._finish(cancelled=True)
 
     def __enter__(self) -> EventStream:
         return self
@@ -187,8 +253,15 @@ class EventStream(_Shell):
 class AsyncEventStream(_Shell):
     """The async twin of :class:`EventStream`: ``async for event in stream``."""
 
-    def __init__(self, response: Any, decoder: Any, *, aclose: Callable[[], Any] | None = None) -> None:
-        super().__init__(response, decoder, aclose or response.aclose)
+    def __init__(
+        self,
+        response: Any,
+        decoder: Any,
+        *,
+        aclose: Callable[[], Any] | None = None,
+        timeline: Timeline | None = None,
+    ) -> None:
+        super().__init__(response, decoder, aclose or response.aclose, timeline)
 
     def __aiter__(self) -> AsyncIterator[Any]:
         self._start()
@@ -199,19 +272,24 @@ class AsyncEventStream(_Shell):
         try:
             try:
                 async for chunk in self.response.aiter_bytes():
-                    for event in self.decoder.feed(chunk):
+                    for event in self._feed(chunk):
                         yield event
             except (http.HTTPError, http.StreamError) as exc:
-                raise self._error(exc) from exc
-            for event in self.decoder.close():
+                error = self._error(exc)
+                self._finish(cancelled=False, failed=True)
+                raise error from exc
+            for event in self._finish(cancelled=False):
                 yield event
         finally:
             await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the response (and so the connection); safe to call twice."""
+        """Close the response (and so the connection); safe to call twice (see :meth:`EventStream.close`)."""
         self.closed = True
-        await self._closer()
+        try:
+            await self._closer()
+        finally:
+            self._finish(cancelled=True)
 
     async def __aenter__(self) -> AsyncEventStream:
         return self
@@ -232,12 +310,14 @@ def connect(
     content: str = "auto",
     decoder: Any = None,
     parser_options: dict[str, Any] | None = None,
+    body: bytes | None = None,
     **request: Any,
 ) -> Iterator[EventStream]:
     """Send a request with streaming on; yield an :class:`EventStream` of its events.
 
     ``client`` is an ``httpx.Client`` (``None``: a private one, closed afterwards);
-    ``request`` goes to ``client.stream()`` (``json=``, ``headers=``, ``timeout=``, ...).
+    ``request`` goes to ``client.stream()`` (``json=``, ``headers=``, ``timeout=``, ...);
+    ``body`` is raw request bytes (httpx's ``content=``, a name the decoder's option takes).
     ``format``, ``schema``, ``tools``, ``content`` and ``parser_options`` configure the
     :class:`fieldstream.StreamDecoder`; pass ``decoder=`` to use any other object with
     ``feed(bytes) -> events`` and ``close() -> events`` (a ``fieldstream.Parser`` for a
@@ -253,8 +333,10 @@ def connect(
     with contextlib.ExitStack() as stack:
         if client is None:
             client = stack.enter_context(httpx.Client(timeout=httpx.Timeout(**DEFAULT_TIMEOUT)))
+        timeline = Timeline()
+        timeline.start()
         try:
-            response = stack.enter_context(client.stream(method, url, **request))
+            response = stack.enter_context(client.stream(method, url, **_with_body(request, body)))
             if response.status_code >= 400:
                 body = b""
                 for chunk in response.iter_bytes():
@@ -267,7 +349,8 @@ def connect(
         error = _not_a_stream(response)
         if error is not None:
             raise error
-        yield EventStream(response, decoder)
+        _tell_content_type(decoder, response)
+        yield EventStream(response, decoder, timeline=timeline)
 
 
 @contextlib.asynccontextmanager
@@ -282,6 +365,7 @@ async def aconnect(
     content: str = "auto",
     decoder: Any = None,
     parser_options: dict[str, Any] | None = None,
+    body: bytes | None = None,
     **request: Any,
 ) -> AsyncIterator[AsyncEventStream]:
     """The async twin of :func:`connect`, over an ``httpx.AsyncClient``.
@@ -298,8 +382,10 @@ async def aconnect(
     async with contextlib.AsyncExitStack() as stack:
         if client is None:
             client = await stack.enter_async_context(httpx.AsyncClient(timeout=httpx.Timeout(**DEFAULT_TIMEOUT)))
+        timeline = Timeline()
+        timeline.start()
         try:
-            response = await stack.enter_async_context(client.stream(method, url, **request))
+            response = await stack.enter_async_context(client.stream(method, url, **_with_body(request, body)))
             if response.status_code >= 400:
                 body = b""
                 async for chunk in response.aiter_bytes():
@@ -312,4 +398,5 @@ async def aconnect(
         error = _not_a_stream(response)
         if error is not None:
             raise error
-        yield AsyncEventStream(response, decoder)
+        _tell_content_type(decoder, response)
+        yield AsyncEventStream(response, decoder, timeline=timeline)

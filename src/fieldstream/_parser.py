@@ -143,6 +143,11 @@ class Parser:
         unfinished item.
     ``max_depth``, ``max_string_length``, ``max_number_length``
         Limits against hostile input; exceeding one raises :class:`LimitError`.
+    ``lenient``
+        Repair what models write outside a JSON grammar (single quotes, unquoted
+        keys and words, Python literals, comments, trailing or missing commas, a
+        cut-off end...) in the same single pass; each fix emits a :class:`Repair`
+        event.  Off by default.  See ``docs/lenient.md``.
 
     With a schema as first argument (a pydantic model or any type a
     ``TypeAdapter`` accepts), ``Parser(Model)`` validates values as they complete;
@@ -170,6 +175,7 @@ class Parser:
         max_depth: int = DEFAULT_MAX_DEPTH,
         max_string_length: int = DEFAULT_MAX_STRING_LENGTH,
         max_number_length: int = DEFAULT_MAX_NUMBER_LENGTH,
+        lenient: bool = False,
     ) -> None:
         for name, limit in (
             ("max_depth", max_depth),
@@ -204,6 +210,13 @@ class Parser:
         self._line_start = 0  # absolute offset just after the last of them
         self._decoder: Any = None
         self._error: ParseError | None = None
+        self._plain_string = True  # feed()'s fast path for plain string text applies
+        self._lenient: Any = None
+        if lenient:
+            from ._lenient import LenientScanner  # its own module: strict parsing never loads it
+
+            self._lenient = LenientScanner(self)
+            self._run = self._lenient.run  # type: ignore[method-assign]
 
     # -- public API ------------------------------------------------------
 
@@ -227,6 +240,11 @@ class Parser:
         return tuple(self._path)
 
     @property
+    def repairs(self) -> int:
+        """How many :class:`Repair` events lenient mode has emitted so far (always 0 in strict mode)."""
+        return 0 if self._lenient is None else self._lenient.count
+
+    @property
     def documents(self) -> int:
         """How many top-level documents have completed."""
         return self._documents
@@ -247,7 +265,7 @@ class Parser:
             elif self._decoder is not None and self._decoder.getstate()[0]:
                 raise UsageError("a str chunk was fed while a UTF-8 character from a bytes chunk is unfinished")
             state = self._state
-            if state == _S_STRING and not self._pending:
+            if state == _S_STRING and not self._pending and self._plain_string:
                 # Fast path for the commonest chunk, a piece of a string value being
                 # typed: all plain text (no quote, backslash or control character,
                 # hence no newline) is one delta, with no scanning loop.
@@ -257,7 +275,7 @@ class Parser:
                     self._length += n
                     self._base += n
                     return [_delta(self._string_path, chunk)] if self.deltas else []
-            elif state == _S_KEYSTR and not self._pending:
+            elif state == _S_KEYSTR and not self._pending and self._lenient is None:
                 # The same for a piece of a key (tokens of small tool arguments): no event.
                 n = len(chunk)
                 if n and _STRING_RUN(chunk, 0).end() == n and self._length + n <= self.max_string_length:
@@ -265,7 +283,7 @@ class Parser:
                     self._length += n
                     self._base += n
                     return events
-            elif state <= _S_AFTER and chunk and _WS(chunk, 0).end() == len(chunk):
+            elif state <= _S_AFTER and self._lenient is None and chunk and _WS(chunk, 0).end() == len(chunk):
                 # Only whitespace between tokens (a " " token): nothing to scan but newlines.
                 count = chunk.count("\n")
                 if count:
@@ -299,6 +317,8 @@ class Parser:
             tail = self._decode(b"", events, final=True)
             if tail:
                 self._run(tail, 0, events)
+        if self._lenient is not None:
+            self._lenient.finish(events)
         state = self._state
         if state == _S_NUMBER and not self._stack:
             buf, self._pending = self._pending, ""
@@ -617,6 +637,10 @@ class Parser:
         return end
 
     # -- building the value ----------------------------------------------
+
+    def _bare_is_text(self, path: Path) -> bool:
+        """Lenient mode: whether an unquoted value at ``path`` is text as written (a schema says so)."""
+        return False
 
     def _attach(self, value: Any) -> None:
         stack = self._stack

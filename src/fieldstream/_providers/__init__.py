@@ -25,8 +25,9 @@ FORMATS = {
     "anthropic": "anthropic:AnthropicMessages",
     "gemini": "gemini:Gemini",
     "ollama": "ollama:Ollama",
+    "bedrock": "bedrock:Bedrock",
 }
-StreamFormat = Literal["auto", "openai-chat", "openai-responses", "anthropic", "gemini", "ollama"]
+StreamFormat = Literal["auto", "openai-chat", "openai-responses", "anthropic", "gemini", "ollama", "bedrock"]
 #: What ``format=`` accepts: ``"auto"`` (detected from the bytes) or a format name.
 FORMAT_CHOICES: tuple[str, ...] = ("auto", *FORMATS)
 
@@ -39,6 +40,11 @@ _ANTHROPIC_TYPES = frozenset(
         "content_block_delta",
         "content_block_stop",
     }
+)
+
+# A Bedrock ConverseStream event is a dict with one key, its type (exceptions end in "Exception").
+_BEDROCK_TYPES = frozenset(
+    {"messageStart", "contentBlockStart", "contentBlockDelta", "contentBlockStop", "messageStop", "metadata"}
 )
 
 
@@ -69,4 +75,8 @@ def detect(payload: Any, event: str | None) -> str | None:
         return "gemini"
     if "done" in payload and ("message" in payload or "response" in payload or "created_at" in payload):
         return "ollama"
+    if len(payload) == 1:
+        (kind,) = payload
+        if kind in _BEDROCK_TYPES or (isinstance(kind, str) and kind.endswith("Exception")):
+            return "bedrock"
     return None
