@@ -198,3 +198,13 @@ def test_fast_path_equals_the_general_path(pieces: list[bytes], points: list[int
     assert _outcome(fast, chunks) == expected
     single = fs.SSEDecoder(max_line_length=limit, max_event_size=limit)
     assert _outcome(single, chunks, single=True) == expected
+
+
+def test_an_event_without_data_names_nothing_after_it() -> None:
+    """Found by the sse fuzz target: the fast path kept the event name of a message with no data."""
+    body = b"event: x\n\ndata: a\n\nevent: y\ndata: b\n\n"
+    for chunks in ([body], [body[:10], body[10:]], chunked(body, "per-char"), chunked(body, "random-1")):
+        decoder = fs.SSEDecoder()
+        messages = [m for chunk in chunks for m in decoder.feed(chunk)]
+        assert messages == [M("message", "a"), M("y", "b")]
+        assert _outcome(fs.SSEDecoder(), chunks, single=True) == _outcome(_GeneralOnly(), chunks)

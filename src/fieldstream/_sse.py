@@ -215,10 +215,10 @@ class SSEDecoder:
             line = data[pos:end]
             if line[-1:] == b"\r":  # a CRLF line end (Gemini)
                 line = line[:-1]
-            if not line:  # a blank line: dispatch
+            if not line:  # a blank line: dispatch (a message without data dispatches nothing)
                 if value is not None:
                     messages.append((value, event))
-                    value, event = None, "message"
+                value, event = None, "message"
                 self._offset += offset + end + 1 - pos
                 offset = 0
                 pos = start = end + 1
