@@ -400,3 +400,34 @@ def test_opentelemetry_async_twin() -> None:
     assert asyncio.run(main()) == items
     (span,) = exporter.get_finished_spans()
     assert sum(e.name == "fieldstream.field" for e in span.events) > 10
+
+
+# -- the browser client judges buffering by the same rule -------------------------------------
+
+
+def test_the_js_client_gives_the_same_buffering_verdict() -> None:
+    from .node_env import NODE, run_node
+
+    if NODE is None:
+        pytest.skip("node is not installed (apt-get install nodejs; .ci/run installs it)")
+    rng = random.Random(17)
+    cases = []
+    for _ in range(300):
+        t, reads = rng.random() * 2, []
+        for _ in range(rng.randint(1, 40)):
+            t += rng.choice([0.0, 0.01, 0.05, 0.2, 0.8]) * rng.random()
+            reads.append([round(t, 4), rng.choice([10, 200, 5000, 40000])])
+        cases.append(reads)
+    script = (
+        "import { bufferingVerdict } from '../../src/fieldstream/_static/fieldstream.js';\n"
+        f"const cases = {json.dumps(cases)};\n"
+        "console.log(JSON.stringify(cases.map((r) => [bufferingVerdict(r).buffered, bufferingVerdict(r).silence])));"
+    )
+    result = run_node("--input-type=module", "-e", script)
+    assert result.returncode == 0, result.stderr
+    for reads, (buffered, silence) in zip(cases, json.loads(result.stdout), strict=True):
+        timeline = fs.Timeline()
+        for t, n in reads:
+            timeline.read(n, t)
+        verdict = timeline.buffering()
+        assert (verdict.buffered, round(verdict.silence, 6)) == (buffered, round(silence, 6)), reads
