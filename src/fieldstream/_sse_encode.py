@@ -29,13 +29,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import math
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from typing import Any, overload
 
 from ._errors import FieldstreamError, UsageError
 from ._events import Event
+from ._json_out import dumps
 from ._records import error_to_json, event_to_json, stream_event_to_json
 from ._stream_events import StreamEvent
 
@@ -64,34 +63,16 @@ def _record(event: Any) -> dict[str, Any]:
 
 
 def _frame(name: str, data: str, frame_id: int | None) -> bytes:
-    # One data line is enough: json.dumps never writes a raw newline.
+    # One data line is enough: the output rule never writes a raw line break.
     head = f"event: {name}\n" if name != "message" else ""
     tail = f"id: {frame_id}\n" if frame_id is not None else ""
     return f"{head}data: {data}\n{tail}\n".encode()
 
 
-# Line breaks to Python's str.splitlines() that json.dumps leaves raw; escaped so that
-# a client splitting lines that way still sees one data line.
-_ESCAPE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
-
-
 def _dumps(record: dict[str, Any]) -> str:
-    try:
-        text = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str, allow_nan=False)
-    except ValueError:  # a JSON number beyond float range (1e400) parsed as inf
-        text = json.dumps(_finite(record), ensure_ascii=False, separators=(",", ":"), default=str)
-    return text.translate(_ESCAPE_BREAKS)
-
-
-def _finite(value: Any) -> Any:
-    # Browsers' JSON.parse rejects Infinity and NaN: write null, as JSON.stringify does.
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
+    # The one output rule (valid JSON at any depth, typed values as JSON, lone surrogates
+    # escaped, non-finite numbers as null), compact; it never writes a raw line break.
+    return dumps(record, compact=True)
 
 
 class SSEEncoder:
