@@ -158,9 +158,7 @@ def register(subparsers: Any) -> None:
         help="document sizes in characters (default 1000,4000,15000)",
     )
     p.add_argument("--chunk-size", type=positive_int, default=4, metavar="N", help="characters per chunk (default 4)")
-    p.add_argument(
-        "--repeats", type=positive_int, default=3, help="timed runs per peer; the best is shown (default 3)"
-    )
+    p.add_argument("--repeats", type=positive_int, default=3, help="timed runs per peer; the best is shown (default 3)")
     p.add_argument("--json", action="store_true", help="print the results as one JSON object")
     p.set_defaults(handler=_cmd_bench)
 

@@ -36,7 +36,9 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "-o", "--output", metavar="NAME", help="body file (default: recording.sse / .ndjson, by content type)"
     )
-    p.add_argument("--timeout", type=positive_float, default=600.0, metavar="S", help="read timeout in seconds (default 600)")
+    p.add_argument(
+        "--timeout", type=positive_float, default=600.0, metavar="S", help="read timeout in seconds (default 600)"
+    )
     p.set_defaults(handler=_cmd_record)
 
 

@@ -32,17 +32,13 @@ _MAX_TREE_DEPTH = 24  # the live view draws deeper values on one line
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "replay", help="replay a recorded provider stream, live", description=help_text(__doc__)
-    )
+    p = subparsers.add_parser("replay", help="replay a recorded provider stream, live", description=help_text(__doc__))
     p.add_argument("file", nargs="?", help=".sse, .ndjson, .chunks.jsonl or any raw body; default: a bundled recording")
     p.add_argument("--format", default="auto", choices=_FORMATS, help="provider wire format (default: detected)")
     p.add_argument("--content", default="auto", choices=("auto", "json", "text"), help="how to read content targets")
     p.add_argument("--model", metavar="MODULE:CLASS", help="validate the structured content against a pydantic model")
     pace = p.add_mutually_exclusive_group()
-    pace.add_argument(
-        "--speed", type=positive_float, default=1.0, metavar="X", help="play X times as fast (default 1)"
-    )
+    pace.add_argument("--speed", type=positive_float, default=1.0, metavar="X", help="play X times as fast (default 1)")
     pace.add_argument("--no-delay", action="store_true", help="feed every read at once")
     p.add_argument("--jsonl", action="store_true", help="print one JSON object per event (machine format)")
     p.set_defaults(handler=_cmd_replay)
@@ -72,7 +68,7 @@ def _cmd_replay(args: argparse.Namespace, out: TextIO) -> int:
 
     schema = load_model(args.model) if args.model else None
     try:
-        decoder = StreamDecoder(args.format, schema=schema, content=args.content)  # type: ignore[arg-type]
+        decoder = StreamDecoder(args.format, schema=schema, content=args.content)
     except FieldstreamError as exc:  # not a usable model, pydantic missing
         raise usage_error(str(exc)) from None
     with ExitStack() as stack:
