@@ -411,7 +411,7 @@ class StreamDecoder:
             return
         try:
             payload = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested beyond json's recursion
             if event == "error":  # an error message in plain text
                 self._apply(("error", data, None, None, data), out)
             else:
@@ -427,7 +427,7 @@ class StreamDecoder:
     def _error_body(self, body: bytes, out: list[StreamEvent]) -> None:
         try:
             payload = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             payload = body.decode("utf-8", "replace")
         if isinstance(payload, list) and payload and isinstance(payload[0], dict):
             payload = payload[0]  # Gemini wraps its error bodies in a list
