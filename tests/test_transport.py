@@ -164,7 +164,7 @@ def test_async_wait_for_timeout_closes(server: StreamServer, slow: str) -> None:
                 pass
 
     async def main() -> None:
-        with pytest.raises(TimeoutError):
+        with pytest.raises(asyncio.TimeoutError):  # not the builtin TimeoutError before Python 3.11
             await asyncio.wait_for(consume(), timeout=0.2)
         await asyncio.to_thread(assert_hung_up, server)
 

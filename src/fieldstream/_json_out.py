@@ -70,8 +70,8 @@ def dumps(value: Any, *, compact: bool = False) -> str:
 def safe_text(text: str) -> str:
     """``text`` (a readable line, a message) with lone surrogates and odd line breaks escaped, so it is valid UTF-8.
 
-    >>> safe_text("a \ud800 b")
-    'a \\ud800 b'
+    >>> safe_text("a " + chr(0xD800) + " b")
+    'a \\\\ud800 b'
     """
     return _SPECIAL.sub(_escape, text)
 
