@@ -7,6 +7,11 @@ target is one ``done`` line with its value.  New kinds: ``start`` (a target appe
 (``provider``, ``truncated``, ``refusal``, ``malformed``), and ``end`` (usage,
 finish reasons, model, id).  Existing keys keep the meaning they have in the
 core format; records may gain keys.
+
+As text, every record is written by the one output rule (``_json_out.dumps``):
+valid UTF-8 JSON on one line at any depth, typed values as pydantic's JSON mode,
+a lone surrogate as its ``\\uXXXX`` escape, and a number beyond float range
+(``1e400``) as ``null``, as ``JSON.stringify`` writes them.
 """
 
 from __future__ import annotations
