@@ -20,7 +20,6 @@ import pytest
 
 from fieldstream._cli import main
 from fieldstream._json_out import dumps
-from fuzz.targets import under_rule
 
 from .streamserver import Script, StreamServer, running
 
