@@ -203,9 +203,7 @@ _DOCUMENTS = st.recursive(
     _SCALARS,
     lambda inner: st.one_of(
         st.lists(inner, max_size=4).map(lambda xs: "[" + ", ".join(xs) + "]"),
-        st.lists(st.tuples(_KEYS, inner), max_size=4).map(
-            lambda kv: "{" + ", ".join(f"{k}: {v}" for k, v in kv) + "}"
-        ),
+        st.lists(st.tuples(_KEYS, inner), max_size=4).map(lambda kv: "{" + ", ".join(f"{k}: {v}" for k, v in kv) + "}"),
     ),
     max_leaves=20,
 )
