@@ -23,7 +23,7 @@ from typing import IO, Any, TextIO
 
 from ._cli_common import CommandError, load_model, open_input, positive_int, read_pieces, usage_error
 from ._errors import FieldstreamError, ParseError
-from ._events import DocumentCompleted, Event, StringDelta, ValueCompleted, ValueInvalid
+from ._events import DocumentCompleted, Event, Repair, StringDelta, ValueCompleted, ValueInvalid
 from ._json_out import dumps, safe_text
 from ._paths import format_path
 from ._records import error_to_json, event_to_json, short_json
@@ -49,6 +49,8 @@ def _readable(event: Event, out: TextIO) -> None:
         out.write(f"-- document {event.index} complete\n")
     elif isinstance(event, ValueInvalid):
         out.write(f"{safe_text(format_path(event.path))} INVALID: {short_json(event.errors, 300)}\n")
+    elif isinstance(event, Repair):
+        out.write(f"{safe_text(format_path(event.path))} repaired: {event.kind} at offset {event.offset}\n")
 
 
 def _hint(name: str | None, head: bytes, error: FieldstreamError) -> str | None:
@@ -65,7 +67,7 @@ def _cmd_parse(args: argparse.Namespace, out: TextIO) -> int:
     from ._parser import Parser
 
     schema = load_model(args.model) if args.model else None
-    options: dict[str, Any] = {"prose": args.prose, "multiple": args.multiple}
+    options: dict[str, Any] = {"prose": args.prose, "multiple": args.multiple, "lenient": args.lenient}
     try:
         parser = Parser(schema, **options) if schema is not None else Parser(**options)
     except FieldstreamError as exc:  # not a usable model, pydantic missing
@@ -129,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", metavar="MODULE:CLASS", help="validate against a pydantic model (or type)")
     p.add_argument("--prose", action="store_true", help="skip text before the first { or [")
     p.add_argument("--multiple", action="store_true", help="accept several top-level values (NDJSON)")
+    p.add_argument("--lenient", action="store_true", help="repair what models write outside JSON (docs/lenient.md)")
     p.set_defaults(handler=_cmd_parse)
 
     for module_name in _COMMAND_MODULES:  # each registers its subcommand(s)
@@ -158,6 +161,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as exc:
         print(f"{name}: {safe_text(str(exc).splitlines()[0] if str(exc) else '')}", file=sys.stderr)
         return exc.status
+    except FieldstreamError as exc:  # a fault no subcommand expected (an unwritable picture, ...)
+        print(f"{name}: {safe_text(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)}", file=sys.stderr)
+        return 1
     except BrokenPipeError:  # `fieldstream parse ... | head`
         _silence_stdout()
         return 0

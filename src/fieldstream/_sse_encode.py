@@ -9,7 +9,7 @@ the stream) into the bytes of one SSE frame and counts ids.  Each frame's
 at any depth, lone surrogates escaped, non-finite numbers as ``null``), so a
 browser and a shell script read one format; the frame's
 ``event:`` line is the record's ``"event"`` name (``field``, ``delta``, ``done``,
-``invalid``; for :class:`StreamDecoder` events also ``start``, ``error`` and
+``invalid``, ``repair`` in lenient mode; for :class:`StreamDecoder` events also ``start``, ``error`` and
 ``end``, with a ``"source"`` key), so ``EventSource.addEventListener("field", ...)``
 works.
 
