@@ -35,7 +35,7 @@ union, and the root, are validated whole once more (only then) so that their
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, get_origin
 
 from ._errors import ParseError, SchemaError, UsageError
 from ._events import DocumentCompleted, Event, Repair, StringDelta, ValueInvalid, _completed, _delta
@@ -178,7 +178,8 @@ def plan_for(schema: Any) -> Plan:
     except (KeyError, TypeError):
         pass
     try:
-        if isinstance(schema, type) and issubclass(schema, BaseModel):
+        # get_origin: on Python 3.10, list[Model] passes isinstance(..., type) but not issubclass
+        if isinstance(schema, type) and get_origin(schema) is None and issubclass(schema, BaseModel):
             if not schema.__pydantic_complete__:
                 schema.model_rebuild()
             core_schema = schema.__pydantic_core_schema__
