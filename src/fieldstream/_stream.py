@@ -33,10 +33,10 @@ from collections.abc import Mapping
 from typing import Any, Literal, get_args
 
 from ._errors import FieldstreamError, LimitError, ParseError, StreamError, UsageError
-from ._events import DocumentCompleted, ItemCompleted
+from ._events import DocumentCompleted, ItemCompleted, ValueInvalid
 from ._ndjson import NDJSONDecoder
 from ._parser import Parser
-from ._providers import detect, error_step, make_provider
+from ._providers import detect, error_step, make_provider, unstreamed
 from ._sse import DEFAULT_MAX_EVENT_SIZE, SSEDecoder
 from ._stream_events import (
     ErrorReceived,
@@ -65,6 +65,10 @@ _WHITESPACE = b" \t\r\n"
 _BOM = b"\xef\xbb\xbf"
 _OPEN, _COMPLETED, _FAULTED = 0, 1, 2
 _PENDING, _JSON, _TEXT = "pending", "json", "text"
+# What a provider or a step may raise on a payload of the wrong shape (valid JSON, or any value
+# given to feed_payload): reported as a Malformed fault, never raised.  RecursionError: nesting
+# deeper than Python's recursion limit, met by json.loads/json.dumps.
+_FOREIGN = (ArithmeticError, AttributeError, LookupError, RecursionError, TypeError, ValueError)
 _ENDINGS = {
     "eof": "the stream ended",
     "error": "the stream failed",
@@ -214,12 +218,18 @@ class StreamDecoder:
         self._body: list[bytes] = []  # error-body and text framings keep the whole body
         self._body_size = 0
         self._array_parser: Parser | None = None
+        self._kept: list[bytes] | None = None  # an NDJSON body's bytes until its first line decodes
+        self._payloads = 0  # payloads decoded
+        self._recognized = False  # some payload told the provider something beyond model and id
+        #: False when the body was one whole (non-streamed) response, decoded as if streamed.
+        self.streamed = True
         self._ended = False
         self._errored = False
         self._broken = False  # the wire format failed; later input is ignored
         self._too_many = False  # max_targets was reached
         self._closed = False
         self._result: StreamCompleted | None = None
+        self._first: Any = None  # the first payload (named by a fault when none matched)
 
     # -- public API ------------------------------------------------------
 
@@ -247,10 +257,17 @@ class StreamDecoder:
         if self.framing is None:
             data = self._head + bytes(data)
             if not self._choose_framing(data):
-                # Only blanks so far: they mean nothing in any framing; keep a possible BOM start.
-                self._head = data if len(data) < 3 else b""
-                return out
+                # Only blanks so far.  Whole blank lines mean nothing in any framing, but the blanks
+                # after the last line end open the next line ("   data: x" is a field named
+                # "   data" in SSE), so they are kept, as is a possible BOM start.
+                cut = max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
+                self._head = data[cut:] if cut else data
+                if len(self._head) <= self.max_event_size:
+                    return out
+                self._choose_framing(b"data:")  # a line of blanks beyond the limit: SSE says so
             self._head = b""
+            if self.framing in ("json-array", "ndjson") and data.startswith(_BOM):
+                data = data[3:]  # SSE drops its own BOM; JSON text must not see it
         self._feed_framing(bytes(data), out)
         return out
 
@@ -267,17 +284,33 @@ class StreamDecoder:
             raise UsageError(f"feed_payload() after feed(): this decoder reads {self.framing} bytes")
         self.framing = "payloads"
         out: list[StreamEvent] = []
+        wrong = _not_plain_json(payload)
+        if wrong is not None or not (event is None or isinstance(event, str)):
+            # A value that no JSON text decodes to (an SDK object, a set, bytes): reported whole.
+            what = wrong or f"an event name of type {type(event).__name__}"
+            self._fault(Malformed(None, f"feed_payload() takes plain JSON values; got {what}", None, _dump(payload)), out)
+            return out
         self._payload(payload, event, out)
         return out
 
-    def close(self, *, cancelled: bool = False) -> list[StreamEvent]:
+    def close(self, *, cancelled: bool = False, ended: bool | None = None) -> list[StreamEvent]:
         """End the input: flush the framing, end every open target, return :class:`StreamCompleted` last.
 
         ``cancelled=True`` says the caller stopped reading (the user hit "stop"):
         open targets end as :class:`Truncated` with reason ``"cancelled"``.
+
+        The stream *ended normally* when the provider's end marker arrived (``[DONE]``,
+        ``message_stop``, ``response.completed``, a finish reason, Ollama's ``done``):
+        open targets then complete, and ``StreamCompleted.complete`` is true; otherwise
+        they are cut (:class:`Truncated`, reason ``"eof"``).  ``ended=True`` says the
+        transport saw the end although no payload did: an SDK iterator that consumed
+        ``[DONE]`` itself, fed with :meth:`feed_payload` (some OpenAI-compatible
+        providers send no finish reason).  ``ended=False`` says it did not end normally.
         """
         if self._closed:
             raise UsageError("close() called twice")
+        if ended not in (None, True, False):
+            raise UsageError(f"ended must be True, False or None, got {ended!r}")
         self._closed = True
         out: list[StreamEvent] = []
         if not self._broken:
@@ -287,7 +320,18 @@ class StreamDecoder:
                 self._close_framing(out)
         if self._provider is not None:
             for step in self._provider.end():
-                self._apply(step, out)
+                self._apply_safely(step, None, out)
+        if ended is not None:
+            self._ended = ended
+        if self._payloads and not self._recognized and not self.faults:
+            # Payloads came, but none meant anything to the provider: a wrong format=, or no
+            # provider's stream at all.  Saying "complete" with nothing in it would be false.
+            named = f"format={self._format!r}" if self._format else "any provider's format"
+            seen = detect(self._first, None) if self._first is not None else None
+            hint = f"; the first looks like {seen!r}" if seen and seen != self._format else ""
+            message = f"none of the {self._payloads} payload(s) matched {named}{hint}"
+            self._fault(Malformed(None, message, None, _dump(self._first)), out)
+            self._ended = False
         if cancelled:
             reason, cut = "cancelled", True
         elif self._errored:
@@ -308,6 +352,7 @@ class StreamDecoder:
             format=self._format,
             complete=self._ended and not self._errored and not (cancelled and still_open),
             values=values,
+            streamed=self.streamed,
         )
         out.append(self._result)
         return out
@@ -346,6 +391,7 @@ class StreamDecoder:
         if first == b"{":
             self.framing = "ndjson"
             self._framer = NDJSONDecoder(max_line_length=self.max_event_size)
+            self._kept = []
         elif first == b"[":
             self.framing = "json-array"
             # Items are handed on as they complete; the parser need not keep them.
@@ -364,8 +410,18 @@ class StreamDecoder:
                 for message in self._framer._iter_feed(data):
                     self._sse_message(message.data, message.event, out)
             elif framing == "ndjson":
-                for payload in self._framer._iter_feed(data):
-                    self._payload(payload, None, out)
+                self._keep(data)
+                try:
+                    for payload in self._framer._iter_feed(data):
+                        self._kept = None
+                        self._payload(payload, None, out)
+                except ParseError as exc:
+                    if self._kept is None or isinstance(exc, LimitError):
+                        raise
+                    # The first line is not JSON: one pretty-printed JSON document (a response
+                    # that was not streamed), decoded whole at the end.
+                    self.framing = "json"
+                    self._body, self._body_size, self._kept = self._kept, sum(map(len, self._kept)), None
             elif framing == "json-array":
                 try:
                     events = self._array_parser.feed(data)  # type: ignore[union-attr]
@@ -394,11 +450,24 @@ class StreamDecoder:
                 self._array_events(self._array_parser.close(), out)  # type: ignore[union-attr]
             elif framing == "error-body":
                 self._error_body(b"".join(self._body), out)
+            elif framing == "json":
+                try:
+                    payload = json.loads(b"".join(self._body))
+                except (ValueError, RecursionError) as exc:
+                    raise ParseError(f"the body is neither NDJSON nor one JSON document ({exc})") from exc
+                self._payload(payload, None, out)
             elif framing == "text":
                 text = b"".join(self._body).decode("utf-8", "replace")
                 self._fault(Malformed(None, f"not a provider stream: {text[:200]!r}", None, text), out)
         except FieldstreamError as exc:
             self._break(exc, out)
+
+    def _keep(self, data: bytes) -> None:
+        kept = self._kept
+        if kept is not None:
+            kept.append(data)
+            if sum(map(len, kept)) > self.max_event_size:
+                self._kept = None
 
     def _break(self, exc: FieldstreamError, out: list[StreamEvent]) -> None:
         self._broken = True
@@ -411,6 +480,10 @@ class StreamDecoder:
             return
         try:
             payload = json.loads(data)
+        except RecursionError:
+            message = "SSE data nested deeper than Python's recursion limit (about 1000)"
+            self._fault(Malformed(None, message, None, data, LimitError(message)), out)
+            return
         except ValueError:
             if event == "error":  # an error message in plain text
                 self._apply(("error", data, None, None, data), out)
@@ -427,7 +500,7 @@ class StreamDecoder:
     def _error_body(self, body: bytes, out: list[StreamEvent]) -> None:
         try:
             payload = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deep to decode: its text
             payload = body.decode("utf-8", "replace")
         if isinstance(payload, list) and payload and isinstance(payload[0], dict):
             payload = payload[0]  # Gemini wraps its error bodies in a list
@@ -440,6 +513,19 @@ class StreamDecoder:
     # -- payloads and steps ------------------------------------------------
 
     def _payload(self, payload: Any, event: str | None, out: list[StreamEvent]) -> None:
+        if not self._payloads:
+            self._first = payload
+        self._payloads += 1
+        try:
+            whole = unstreamed(payload, self._format)
+        except _FOREIGN:
+            whole = None  # not a whole response's shape after all: the provider reports it
+        if whole is not None:  # a whole response (the request did not ask for a stream)
+            self.streamed = False
+            self._format = self._format or whole[0]
+            for part in whole[1]:
+                self._payload(part, None, out)
+            return
         provider = self._provider
         if provider is None:
             format = detect(payload, event)
@@ -447,22 +533,35 @@ class StreamDecoder:
                 if isinstance(payload, dict) and (
                     "error" in payload or payload.get("type") == "error" or event == "error"
                 ):
-                    self._apply(error_step(payload), out)
+                    self._apply_safely(error_step(payload), payload, out)
                 return  # a ping or keep-alive before the first telling payload
             self._format = format
             provider = self._provider = make_provider(format)
         try:
             steps = provider.step(payload, event)
-        except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
+        except _FOREIGN as exc:
             # Providers read untrusted JSON: a payload of the wrong shape is reported, not raised.
-            message = f"unexpected {self._format} payload ({type(exc).__name__}: {exc})"
-            self._fault(Malformed(None, message, None, json.dumps(payload)[:1000], exc), out)
+            self._unexpected(payload, exc, out)
             return
         for step in steps:
+            self._apply_safely(step, payload, out)
+
+    def _apply_safely(self, step: tuple[Any, ...], payload: Any, out: list[StreamEvent]) -> None:
+        # One step of a wrong shape (a list where a name or usage belongs) is reported and
+        # skipped; the other steps of the payload still apply, so nothing else is lost.
+        try:
             self._apply(step, out)
+        except _FOREIGN as exc:
+            self._unexpected(payload, exc, out)
+
+    def _unexpected(self, payload: Any, exc: BaseException, out: list[StreamEvent]) -> None:
+        message = f"unexpected {self._format or 'provider'} payload ({type(exc).__name__}: {_text_of(exc)})"
+        self._fault(Malformed(None, message, None, _dump(payload), exc), out)
 
     def _apply(self, step: tuple[Any, ...], out: list[StreamEvent]) -> None:
         tag = step[0]
+        if tag != "meta":
+            self._recognized = True
         if tag == "text":
             target = self.targets.get(step[1]) or self._start(step[1], out)
             if target is None:
@@ -488,13 +587,21 @@ class StreamDecoder:
                 if target.open and target.source.within(prefix):
                     self._end(target, reason if cut else "incomplete", cut, out)
         elif tag == "usage":
-            if step[2] and self.usage is not None:
+            if not isinstance(step[1], dict):
+                self._fault(Malformed(None, f"usage is a {type(step[1]).__name__}, not an object", None, _dump(step[1])), out)
+            elif step[2] and self.usage is not None:
                 self.usage = _merge(self.usage, step[1])
             else:
                 self.usage = dict(step[1]) if isinstance(step[1], dict) else step[1]
         elif tag == "meta":
-            self.model = step[1] or self.model
-            self.response_id = self.response_id or step[2]
+            self.model = step[1] if isinstance(step[1], str) and step[1] else self.model
+            self.response_id = self.response_id or (step[2] if isinstance(step[2], str) else None)
+        elif tag == "refusal":
+            _, prefix, message, details = step
+            self._fault(Refused(None, message, None, None, details), out)
+            for target in list(self.targets.values()):
+                if target.open and target.source.within(prefix):
+                    self._end(target, "refusal", True, out)
         elif tag == "error":
             _, message, code, kind, payload = step
             status = self.status_code if self.framing == "error-body" else None
@@ -518,15 +625,20 @@ class StreamDecoder:
                 message = f"more than max_targets={self.max_targets} targets; later ones are ignored"
                 self._fault(Malformed(None, message, error=LimitError(message)), out)
             return None
+        if not (_is_text(source.id) and _is_text(source.name)):
+            kinds = f"id {type(source.id).__name__}, name {type(source.name).__name__}"
+            self._fault(Malformed(None, f"{source.path}: a tool call's id and name must be strings ({kinds})"), out)
+            source = Source(source.path, source.kind, _text_or_none(source.id), _text_or_none(source.name))
         if source.kind == "tool_call":
             mode = _JSON
         elif source.kind == "content":
             mode = {"auto": _PENDING, "json": _JSON, "text": _TEXT}[self.content]
         else:
             mode = _TEXT
-        target = self.targets[source] = Target(source, mode)
+        target = Target(source, mode)
         if mode == _JSON:
             target.parser = self._parser_for(source)
+        self.targets[source] = target
         out.append(TargetStarted(source))
         return target
 
@@ -553,7 +665,10 @@ class StreamDecoder:
         try:
             events = target.parser.feed(text)  # type: ignore[union-attr]
         except FieldstreamError as exc:
-            self._malformed(target, exc, out)
+            # What the failing delta completed before the fault is delivered first.
+            self._forward(target, getattr(exc, "events", None) or [], out)
+            if target.open:
+                self._malformed(target, exc, out)
             return
         self._forward(target, events, out)
 
@@ -566,6 +681,13 @@ class StreamDecoder:
                 out.append(TargetCompleted(source, event.value, target.raw))
                 return  # anything after the document is kept in `raw` only
             out.append(TargetEvent(source, event))
+            if type(event) is ValueInvalid and not event.path:
+                # The whole document failed its schema: the target ends here, with that error.
+                first = event.errors[0].get("msg", "") if event.errors and isinstance(event.errors[0], dict) else ""
+                message = f"the value does not match the schema ({len(event.errors)} error(s)): {first}"
+                fault = Malformed(source, message, target.snapshot, target.raw, event.error)
+                self._cut(target, fault, out)
+                return
 
     def _end(self, target: Target, reason: str, cut: bool, out: list[StreamEvent]) -> None:
         """End an open target: it completes, or it faults with its last good snapshot."""
@@ -582,14 +704,18 @@ class StreamDecoder:
                 return
             try:
                 events = parser.close()
-            except ParseError:
-                message = _ENDINGS.get(reason, f"the target was cut ({reason})") + " before its JSON was complete"
-                self._cut(target, Truncated(source, message, None, None, reason), out)
+            except ParseError as exc:
+                self._forward(target, exc.events, out)
+                if target.open:
+                    message = _ENDINGS.get(reason, f"the target was cut ({reason})") + " before its JSON was complete"
+                    self._cut(target, Truncated(source, message, None, None, reason), out)
                 return
             except FieldstreamError as exc:
                 self._malformed(target, exc, out)
                 return
             self._forward(target, events, out)
+            if target.open:  # the parser ended without a document it could deliver
+                self._cut(target, Malformed(source, "the target ended without a complete value"), out)
             return
         text = target.raw
         if target.mode == _PENDING:  # nothing but blanks came: that is the text
@@ -619,6 +745,67 @@ class StreamDecoder:
     def _fault(self, fault: Fault, out: list[StreamEvent]) -> None:
         self.faults.append(fault)
         out.append(fault)
+
+
+def _is_text(value: Any) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _text_of(exc: BaseException) -> str:
+    try:
+        return str(exc)[:300]
+    except Exception:  # a foreign exception whose str() fails too
+        return type(exc).__name__
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _not_plain_json(value: Any) -> str | None:
+    """What in ``value`` is not a plain JSON value (``None`` when all of it is); no recursion."""
+    stack: list[Any] = [value]
+    open_ids: set[int] = set()  # the containers being walked (a cycle meets one of them again)
+    while stack:
+        item = stack.pop()
+        if isinstance(item, _SCALARS):
+            continue
+        if type(item) is _Leave:
+            open_ids.discard(item.id)
+            continue
+        if type(item) is list or type(item) is dict:
+            if id(item) in open_ids:
+                return "a container that holds itself"
+            open_ids.add(id(item))
+            stack.append(_Leave(id(item)))
+            if type(item) is list:
+                stack.extend(item)
+                continue
+            for key in item:
+                if type(key) is not str:
+                    return f"a {type(key).__name__} key"
+            stack.extend(item.values())
+        else:
+            return f"a {type(item).__name__}"
+    return None
+
+
+class _Leave:
+    __slots__ = ("id",)
+
+    def __init__(self, id: int) -> None:
+        self.id = id
+
+
+def _dump(value: Any) -> str:
+    """``value`` as JSON text for a fault's ``raw``, whatever it holds (no exception escapes)."""
+    try:
+        return json.dumps(value, ensure_ascii=False, default=repr)
+    except (TypeError, ValueError, RecursionError):  # circular, or nested too deep
+        return f"<{type(value).__name__} that is not JSON>"
 
 
 def _with(fault: Fault, **changes: Any) -> Fault:

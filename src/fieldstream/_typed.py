@@ -40,7 +40,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal, cast
 
-from ._errors import SchemaError, UsageError
+from ._errors import ParseError, SchemaError, UsageError
 from ._events import DocumentCompleted, Event, StringDelta, ValueInvalid
 from ._parser import _S_STRING, Parser, _completed
 from ._paths import Path, format_path
@@ -476,14 +476,12 @@ class TypedParser(Parser):
         self._root_valid = False
         self._raised: SchemaError | None = None
 
-    @property
-    def snapshot(self) -> Any:
-        """The typed partial value: every completed value, validated, plus live text.
-
-        A model is an instance of the model whose unfinished fields are ``None``
-        (``model_fields_set`` names the completed ones); lists and dicts hold the
-        validated values so far.  After the document completes, the validated value.
-        """
+    def _snapshot(self) -> Any:
+        # `snapshot` (the base property, under the parser's lock) is the typed partial value:
+        # every completed value, validated, plus live text.  A model is an instance of the
+        # model whose unfinished fields are ``None`` (``model_fields_set`` names the completed
+        # ones); lists and dicts hold the validated values so far; after the document
+        # completes, the validated value.
         if self._state == _S_STRING and self._parts:
             path = self._string_path
             node = self._enter(path)
@@ -495,15 +493,34 @@ class TypedParser(Parser):
                     return text
         return self._snap
 
-    def feed(self, chunk: str | bytes | bytearray | memoryview) -> list[Event]:
+    # feed() and close() are the base class's (they hold the parser's lock); these run inside.
+    def _feed(self, chunk: str | bytes | bytearray | memoryview) -> list[Event]:
         if self._raised is not None:
             raise UsageError(f"feed() after a schema error ({self._raised}): create a new Parser")
-        return self._transform(super().feed(chunk))
+        try:
+            events = super()._feed(chunk)
+        except ParseError as exc:
+            self._typed_fault(exc)
+            raise
+        return self._transform(events)
 
-    def close(self) -> list[Event]:
+    def _close(self) -> list[Event]:
         if self._raised is not None:
             raise UsageError(f"close() after a schema error ({self._raised}): create a new Parser")
-        return self._transform(super().close())
+        try:
+            events = super()._close()
+        except ParseError as exc:
+            self._typed_fault(exc)
+            raise
+        return self._transform(events)
+
+    def _typed_fault(self, exc: ParseError) -> None:
+        # What the failing chunk completed before the fault, validated, and the typed snapshot.
+        try:
+            exc.events = self._transform(exc.events)
+        except SchemaError:  # on_invalid="raise": the parse error stays the one raised
+            exc.events = []
+        exc.snapshot = self._snapshot()
 
     # -- the transformer -------------------------------------------------
 

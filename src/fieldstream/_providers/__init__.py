@@ -11,8 +11,9 @@ import importlib
 from typing import Any
 
 from ._steps import Step, error_step
+from ._unstreamed import unstreamed
 
-__all__ = ["FORMATS", "Step", "detect", "error_step", "make_provider"]
+__all__ = ["FORMATS", "Step", "detect", "error_step", "make_provider", "unstreamed"]
 
 #: Format name -> "module:Class".
 FORMATS = {
