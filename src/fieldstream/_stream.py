@@ -288,7 +288,9 @@ class StreamDecoder:
         if wrong is not None or not (event is None or isinstance(event, str)):
             # A value that no JSON text decodes to (an SDK object, a set, bytes): reported whole.
             what = wrong or f"an event name of type {type(event).__name__}"
-            self._fault(Malformed(None, f"feed_payload() takes plain JSON values; got {what}", None, _dump(payload)), out)
+            self._fault(
+                Malformed(None, f"feed_payload() takes plain JSON values; got {what}", None, _dump(payload)), out
+            )
             return out
         self._payload(payload, event, out)
         return out
@@ -554,8 +556,8 @@ class StreamDecoder:
         except _FOREIGN as exc:
             self._unexpected(payload, exc, out)
 
-    def _unexpected(self, payload: Any, exc: BaseException, out: list[StreamEvent]) -> None:
-        message = f"unexpected {self._format or 'provider'} payload ({type(exc).__name__}: {_text_of(exc)})"
+    def _unexpected(self, payload: Any, exc: Exception, out: list[StreamEvent]) -> None:
+        message = f"unexpected {self._format or 'provider'} payload ({type(exc).__name__}: {str(exc)[:300]})"
         self._fault(Malformed(None, message, None, _dump(payload), exc), out)
 
     def _apply(self, step: tuple[Any, ...], out: list[StreamEvent]) -> None:
@@ -588,7 +590,9 @@ class StreamDecoder:
                     self._end(target, reason if cut else "incomplete", cut, out)
         elif tag == "usage":
             if not isinstance(step[1], dict):
-                self._fault(Malformed(None, f"usage is a {type(step[1]).__name__}, not an object", None, _dump(step[1])), out)
+                self._fault(
+                    Malformed(None, f"usage is a {type(step[1]).__name__}, not an object", None, _dump(step[1])), out
+                )
             elif step[2] and self.usage is not None:
                 self.usage = _merge(self.usage, step[1])
             else:
@@ -755,13 +759,6 @@ def _text_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _text_of(exc: BaseException) -> str:
-    try:
-        return str(exc)[:300]
-    except Exception:  # a foreign exception whose str() fails too
-        return type(exc).__name__
-
-
 _SCALARS = (str, int, float, bool, type(None))
 
 
@@ -784,6 +781,7 @@ def _not_plain_json(value: Any) -> str | None:
             if type(item) is list:
                 stack.extend(item)
                 continue
+            assert type(item) is dict
             for key in item:
                 if type(key) is not str:
                     return f"a {type(key).__name__} key"

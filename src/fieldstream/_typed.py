@@ -38,6 +38,7 @@ A child that fails makes its parents fail too; only the failing value gets a
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from typing import Any, Literal, cast
 
 from ._errors import ParseError, SchemaError, UsageError
@@ -426,14 +427,24 @@ class _Frame:
             self.open_key = None
 
 
-_plans: dict[Any, _Plan] = {}
+#: Where a class keeps its plan: in its own ``__dict__``, so the plan lives exactly as long
+#: as the class (a model made per request with ``create_model`` takes its plan with it).
+_PLAN_ATTR = "__fieldstream_plan__"
+#: Plans of other schemas (``list[M]``, unions, builtins) are kept for the most recent few.
+MAX_CACHED_PLANS = 256
+_plans: OrderedDict[Any, _Plan] = OrderedDict()
 
 
 def plan_for(schema: Any) -> _Plan:
     """The cached plan of a pydantic model class or any type a ``TypeAdapter`` accepts."""
+    cached = vars(schema).get(_PLAN_ATTR) if isinstance(schema, type) else None
+    if cached is not None:
+        return cast(_Plan, cached)
     try:
-        return _plans[schema]
-    except (KeyError, TypeError):
+        cached = _plans[schema]
+        _plans.move_to_end(schema)
+        return cached
+    except (KeyError, TypeError):  # not cached, or unhashable
         pass
     try:
         if isinstance(schema, type) and issubclass(schema, BaseModel):
@@ -445,9 +456,17 @@ def plan_for(schema: Any) -> _Plan:
     except Exception as exc:  # pydantic raises several kinds for unusable types
         raise UsageError(f"not a pydantic model or a type pydantic can validate: {schema!r} ({exc})") from exc
     plan = _Plan(dict(core_schema))
+    if isinstance(schema, type):
+        try:
+            type.__setattr__(schema, _PLAN_ATTR, plan)  # past a metaclass's __setattr__ (pydantic's)
+            return plan
+        except (AttributeError, TypeError):  # a builtin or extension type: the bounded cache
+            pass
     try:
         _plans[schema] = plan
-    except TypeError:  # an unhashable type: no cache
+        while len(_plans) > MAX_CACHED_PLANS:
+            _plans.popitem(last=False)
+    except (KeyError, TypeError):  # unhashable: no cache
         pass
     return plan
 

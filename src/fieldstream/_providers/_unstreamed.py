@@ -25,9 +25,13 @@ def unstreamed(payload: Any, format: str | None) -> tuple[str, list[Any]] | None
         return "openai-chat", _chat(payload)
     if format in (None, "anthropic") and payload.get("type") == "message" and isinstance(payload.get("content"), list):
         return "anthropic", _anthropic(payload)
-    if format in (None, "openai-responses") and payload.get("object") == "response" and "type" not in payload:
-        if isinstance(payload.get("output"), list):
-            return "openai-responses", _responses(payload)
+    if (
+        format in (None, "openai-responses")
+        and payload.get("object") == "response"
+        and "type" not in payload
+        and isinstance(payload.get("output"), list)
+    ):
+        return "openai-responses", _responses(payload)
     return None
 
 
@@ -53,8 +57,10 @@ def _chat(payload: dict[str, Any]) -> list[Any]:
         choices.append({"index": choice.get("index", position), "delta": delta})
     chunk = {k: v for k, v in payload.items() if k not in ("choices", "usage", "object")}
     # Content first, then the finish reasons, then usage: the order a stream has.
-    done = [{"index": c.get("index", i), "delta": {}, "finish_reason": c.get("finish_reason") or "stop"}
-            for i, c in enumerate(payload["choices"])]
+    done = [
+        {"index": c.get("index", i), "delta": {}, "finish_reason": c.get("finish_reason") or "stop"}
+        for i, c in enumerate(payload["choices"])
+    ]
     out: list[Any] = [{**chunk, "choices": choices}, {**chunk, "choices": done}]
     if payload.get("usage"):
         out.append({**chunk, "choices": [], "usage": payload["usage"]})
@@ -87,7 +93,10 @@ def _anthropic(payload: dict[str, Any]) -> list[Any]:
     return out
 
 
-_PARTS = {"output_text": ("output_text", "text"), "refusal": ("refusal", "refusal")}
+_PARTS: dict[Any, tuple[str | None, str | None]] = {
+    "output_text": ("output_text", "text"),
+    "refusal": ("refusal", "refusal"),
+}
 
 
 def _responses(payload: dict[str, Any]) -> list[Any]:
@@ -98,7 +107,7 @@ def _responses(payload: dict[str, Any]) -> list[Any]:
         if kind == "message":
             for part_index, part in enumerate(item.get("content") or ()):
                 name, field = _PARTS.get(part.get("type"), (None, None)) if isinstance(part, dict) else (None, None)
-                if name is not None:
+                if name is not None and field is not None:
                     out.append(
                         {
                             "type": f"response.{name}.done",
@@ -123,9 +132,12 @@ def _responses(payload: dict[str, Any]) -> list[Any]:
                 {"type": f"response.{kind}_arguments.done", "output_index": index, "arguments": item.get("arguments")}
             )
         elif kind == "custom_tool_call":
-            out.append({"type": "response.custom_tool_call_input.done", "output_index": index, "input": item.get("input")})
+            out.append(
+                {"type": "response.custom_tool_call_input.done", "output_index": index, "input": item.get("input")}
+            )
         out.append({"type": "response.output_item.done", "output_index": index, "item": item})
     status = payload.get("status")
-    kind = {"incomplete": "response.incomplete", "failed": "response.failed"}.get(status, "response.completed")
+    ends: dict[Any, str] = {"incomplete": "response.incomplete", "failed": "response.failed"}
+    kind = ends.get(status, "response.completed")
     out.append({"type": kind, "response": payload})
     return out
