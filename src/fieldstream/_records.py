@@ -80,7 +80,13 @@ def jsonable(value: Any) -> Any:
     except ImportError:  # pragma: no cover - plain JSON values need no pydantic
         return value
     # by_alias=False: the same as model_dump(mode="json"); error contexts may hold exceptions
-    return to_jsonable_python(value, by_alias=False, fallback=str)
+    try:
+        return to_jsonable_python(value, by_alias=False, fallback=str)
+    except ValueError:  # nested deeper than pydantic serialises (a plain value the parser allows)
+        try:
+            return json.loads(json.dumps(value, default=str))
+        except (ValueError, RecursionError):
+            return f"<{type(value).__name__} nested too deep to record>"
 
 
 def short_json(value: Any, limit: int = 70) -> str:
