@@ -624,10 +624,11 @@ def _check_not_contradicted(events: Sequence[Any], decoder: Any) -> None:
             typed = decoder.schema is not None or bool(decoder.tools)
             if typed or final is None or (end is not None and not isinstance(end, fs.Malformed | fs.Truncated)):
                 continue
+            if end is not None and not isinstance(final, dict | list):
+                continue
             for e in events:
                 if isinstance(e, fs.TargetEvent) and e.source.path == path and isinstance(e.event, fs.ValueCompleted):
-                    if end is None or isinstance(final, dict | list):
-                        _assert_at(final, e.event.path, e.event.value)
+                    _assert_at(final, e.event.path, e.event.value)
         else:
             text = texts.get(path, "")
             if target.done:
