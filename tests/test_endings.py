@@ -78,7 +78,7 @@ def test_an_anthropic_refusal_stop_reason_is_a_refused_fault_with_its_details(ho
         decoder.raise_for_faults()
     assert info.value.provider_message == STOP_DETAILS["explanation"]
     record = fs.stream_event_to_json(refused[0])
-    assert record["kind"] == "refusal"
+    assert record["kind"] == "refusal" and record["details"] == STOP_DETAILS
 
 
 def test_replay_exits_nonzero_on_a_refusal(tmp_path: Path) -> None:
@@ -210,6 +210,7 @@ def test_a_whole_response_is_decoded_as_the_response_it_is(
     assert result.values == values and result.finish_reasons == reasons
     assert result.complete and not result.streamed and not decoder.streamed
     assert result.usage == response["usage"]
+    assert fs.stream_event_to_json(result)["streamed"] is False
 
 
 def test_a_whole_response_through_feed_payload() -> None:
@@ -345,3 +346,13 @@ def test_a_payload_deep_enough_to_break_json_dumps_is_a_fault() -> None:
     events = decoder.feed_payload({"candidates": [{"content": {"parts": [{"text": "hi"}, {"functionCall": {"name": "f", "args": deep}}]}}]})  # fmt: skip
     events += decoder.close()
     assert any(isinstance(e, fs.Malformed) for e in events) and isinstance(events[-1], fs.StreamCompleted)
+
+
+def test_a_typed_target_nested_near_max_depth_is_a_fault_not_a_recursion_error() -> None:
+    pytest.importorskip("pydantic")
+    content = "[" * 990 + "]" * 990
+    decoder, events = decode(sse(chat(content)), schema=list[Any])
+    faults = [e for e in events if isinstance(e, fs.Fault)]
+    assert len(faults) <= 1 and isinstance(events[-1], fs.StreamCompleted)
+    if faults:  # validated, or refused at a documented limit: never an escaping RecursionError
+        assert faults[0].source == "choices[0]" and isinstance(faults[0].error, fs.LimitError)

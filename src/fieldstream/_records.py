@@ -110,7 +110,7 @@ def stream_event_to_json(event: StreamEvent) -> dict[str, Any]:
     if isinstance(event, Fault):
         return _fault(event, source)
     if isinstance(event, StreamCompleted):
-        return {
+        record = {
             "event": "end",
             "format": event.format,
             "complete": event.complete,
@@ -119,6 +119,9 @@ def stream_event_to_json(event: StreamEvent) -> dict[str, Any]:
             "model": event.model,
             "id": event.response_id,
         }
+        if not event.streamed:  # a whole response, decoded as a stream: said only when so
+            record["streamed"] = False
+        return record
     raise TypeError(f"unknown stream event {event!r}")  # pragma: no cover - every type is listed above
 
 
@@ -135,6 +138,8 @@ def _fault(event: Fault, source: str | None) -> dict[str, Any]:
         record.update(kind="truncated", reason=event.reason)
     elif isinstance(event, Refused):
         record["kind"] = "refusal"
+        if event.details is not None:
+            record["details"] = jsonable(event.details)
     else:
         record["kind"] = "malformed"
     if event.source is not None:

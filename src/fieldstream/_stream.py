@@ -668,6 +668,9 @@ class StreamDecoder:
             return
         try:
             events = target.parser.feed(text)  # type: ignore[union-attr]
+        except RecursionError:  # validating a value nested deeper than Python's stack allows
+            self._malformed(target, _too_deep(), out)
+            return
         except FieldstreamError as exc:
             # What the failing delta completed before the fault is delivered first.
             self._forward(target, getattr(exc, "events", None) or [], out)
@@ -708,6 +711,9 @@ class StreamDecoder:
                 return
             try:
                 events = parser.close()
+            except RecursionError:
+                self._malformed(target, _too_deep(), out)
+                return
             except ParseError as exc:
                 self._forward(target, exc.events, out)
                 if target.open:
@@ -749,6 +755,10 @@ class StreamDecoder:
     def _fault(self, fault: Fault, out: list[StreamEvent]) -> None:
         self.faults.append(fault)
         out.append(fault)
+
+
+def _too_deep() -> LimitError:
+    return LimitError("a value nested deeper than Python's recursion limit allows to validate")
 
 
 def _is_text(value: Any) -> bool:
