@@ -6,12 +6,17 @@ Three layers, each fed as bytes arrive and none waiting for more than it needs:
 
 1. *Framing*, chosen from the first non-blank byte unless an HTTP error status
    was given: ``{`` means one JSON document per line (Ollama NDJSON, chunk
-   lists), ``[`` a JSON array of chunks (Gemini without ``alt=sse``), anything
-   else Server-Sent Events.  The framing decoder yields payloads; ``[DONE]`` is
-   an end marker, not a payload.
+   lists; if the first line is not JSON, one pretty-printed document, decoded at
+   the end), ``[`` a JSON array of chunks (Gemini without ``alt=sse``), anything
+   else Server-Sent Events.  A leading BOM is dropped.  The framing decoder
+   yields payloads; ``[DONE]`` is an end marker, not a payload.
 2. *Provider*: the format named by ``format=`` or detected from the first
    payload that tells (its ``type``, ``object`` or top-level keys); a small
    pure class per format turns each payload into steps (:mod:`._providers`).
+   A whole (non-streamed) response is first rewritten as the payloads of the
+   stream that would have carried it (``streamed`` is then ``False``).  A
+   payload or step of the wrong shape is a :class:`Malformed` fault; the other
+   steps still apply.
 3. *Targets*: each step addresses a target by :class:`Source`.  A JSON target
    owns a :class:`Parser` fed with the fragments as they come; a text target
    passes them on as :class:`TextDelta`.  With ``content="auto"`` a content
@@ -210,8 +215,8 @@ class StreamDecoder:
         self.response_id: str | None = None
         self._format: str | None = None if format == "auto" else format
         self._provider: Any = None if format == "auto" else make_provider(format)
-        #: How the body is framed: "sse", "ndjson", "json-array", "error-body", "text" or
-        #: "payloads" (fed with feed_payload); None until the first non-blank byte.
+        #: How the body is framed: "sse", "ndjson", "json" (one whole document), "json-array",
+        #: "error-body", "text" or "payloads" (fed with feed_payload); None until the first non-blank byte.
         self.framing: str | None = None
         self._framer: Any = None
         self._head = b""
@@ -277,6 +282,10 @@ class StreamDecoder:
         ``payload`` is what one SSE message's data or one NDJSON line holds, as
         plain JSON values (``chunk.model_dump()`` of an SDK object); ``event`` the
         SSE event name, if any.  Use it instead of :meth:`feed`, not with it.
+        A value that is not plain JSON (a set, bytes, an SDK object, a non-``str``
+        key) is reported as one :class:`Malformed` fault, and nothing of it applies.
+        An SDK consumes ``[DONE]`` itself: say ``close(ended=True)`` when its
+        iterator finished normally.
         """
         if self._closed:
             raise UsageError("feed_payload() after close(): create a new StreamDecoder for a new stream")
