@@ -432,7 +432,7 @@ class StreamDecoder:
                     # The first line is not JSON: one pretty-printed JSON document (a response
                     # that was not streamed), decoded whole at the end.
                     self.framing = "json"
-                    self._body, self._body_size, self._kept = self._kept, sum(map(len, self._kept)), None
+                    self._body, self._kept = self._kept, None
             elif framing == "json-array":
                 try:
                     events = self._array_parser.feed(data)  # type: ignore[union-attr]
@@ -477,7 +477,8 @@ class StreamDecoder:
         kept = self._kept
         if kept is not None:
             kept.append(data)
-            if sum(map(len, kept)) > self.max_event_size:
+            self._body_size += len(data)
+            if self._body_size > self.max_event_size:
                 self._kept = None
 
     def _break(self, exc: FieldstreamError, out: list[StreamEvent]) -> None:
