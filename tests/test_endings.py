@@ -356,3 +356,11 @@ def test_a_typed_target_nested_near_max_depth_is_a_fault_not_a_recursion_error()
     assert len(faults) <= 1 and isinstance(events[-1], fs.StreamCompleted)
     if faults:  # validated, or refused at a documented limit: never an escaping RecursionError
         assert faults[0].source == "choices[0]" and isinstance(faults[0].error, fs.LimitError)
+
+
+def test_a_record_of_a_value_deeper_than_pydantic_serialises() -> None:
+    deep: Any = []
+    for _ in range(600):  # the parser accepts 1,000 (max_depth); pydantic serialises fewer
+        deep = [deep]
+    record = fs.stream_event_to_json(fs.TargetCompleted(fs.Source("choices[0]"), deep, ""))
+    assert json.loads(json.dumps(record))["value"] == json.loads(json.dumps(deep))
