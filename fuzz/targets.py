@@ -509,7 +509,12 @@ def shape_body(data: bytes) -> tuple[bytes, list[tuple[str | None, Any]] | None,
             for (e, _), t in zip(payloads, texts)
         ).encode()
     objects: list[tuple[str | None, Any]] | None = []
-    for (event, _), text in zip(payloads, texts):
+    if any(n > 400 for n in deep):
+        # Where json.loads stops depends on how deep the caller's stack already is (about
+        # 1,000 frames in all): the decoder, called deeper than this harness, may reject what
+        # the harness decoded.  Such payloads are compared across chunkings only.
+        objects = None
+    for (event, _), text in zip(payloads, texts if objects is not None else ()):
         try:
             objects.append((event if isinstance(event, str) else None, json.loads(text)))  # type: ignore[union-attr]
         except RecursionError:
