@@ -100,7 +100,7 @@ def test_a_root_value_invalid_ends_its_target_once_without_a_false_fault() -> No
 
     body = sse({**chat('{"a": "ten"}'), "choices": [{"index": 0, "delta": {"content": '{"a": "ten"}'}, "finish_reason": "stop"}]})  # fmt: skip
     for how in SPLITS:
-        decoder, events = decode(body, how, schema=M)
+        _, events = decode(body, how, schema=M)
         invalid = [e.event for e in events if isinstance(e, fs.TargetEvent) and isinstance(e.event, fs.ValueInvalid)]
         assert [e.path for e in invalid] == [("a",), ()]
         faults = [e for e in events if isinstance(e, fs.Fault)]
@@ -163,7 +163,7 @@ def test_a_stream_of_unknown_payloads_is_a_fault() -> None:
 
 def test_pings_alone_before_done_are_not_a_wrong_format() -> None:
     # No payload at all (only [DONE]) says nothing about the format.
-    decoder, events = decode(b"data: [DONE]\n\n", format="anthropic")
+    _, events = decode(b"data: [DONE]\n\n", format="anthropic")
     assert kinds(events) == ["StreamCompleted"]
 
 
@@ -222,12 +222,12 @@ def test_a_whole_response_through_feed_payload() -> None:
 
 def test_a_whole_anthropic_refusal_is_a_refusal() -> None:
     message = {**ANTHROPIC_MESSAGE, "content": [], "stop_reason": "refusal", "stop_details": STOP_DETAILS}
-    decoder, events = decode(json.dumps(message).encode())
+    _, events = decode(json.dumps(message).encode())
     assert [e.details for e in events if isinstance(e, fs.Refused)] == [STOP_DETAILS]
 
 
 def test_a_pretty_printed_body_that_is_not_json_is_one_fault() -> None:
-    decoder, events = decode(b'{\n  "a": 1,\n  oops\n}\n')
+    _, events = decode(b'{\n  "a": 1,\n  oops\n}\n')
     assert kinds(events) == ["Malformed", "StreamCompleted"] and "neither NDJSON nor" in events[0].message
 
 
@@ -327,13 +327,13 @@ def test_feed_payload_with_a_container_holding_itself() -> None:
 
 @pytest.mark.parametrize("how", ["whole", "random-1"])
 def test_sse_data_nested_100k_deep_is_a_limit_fault(how: str) -> None:
-    decoder, events = decode(b"data: " + b"[" * 100_000 + b"\n\n" + sse(chat("after")), how)
+    _, events = decode(b"data: " + b"[" * 100_000 + b"\n\n" + sse(chat("after")), how)
     assert isinstance(events[0], fs.Malformed) and isinstance(events[0].error, fs.LimitError)
     assert "".join(e.text for e in events if isinstance(e, fs.TextDelta)) == "after"
 
 
 def test_an_error_body_nested_100k_deep_is_an_error_event() -> None:
-    decoder, events = decode(b"[" * 100_000, status_code=500)
+    _, events = decode(b"[" * 100_000, status_code=500)
     assert kinds(events) == ["ErrorReceived", "StreamCompleted"]
     assert events[0].status_code == 500
 
@@ -351,7 +351,7 @@ def test_a_payload_deep_enough_to_break_json_dumps_is_a_fault() -> None:
 def test_a_typed_target_nested_near_max_depth_is_a_fault_not_a_recursion_error() -> None:
     pytest.importorskip("pydantic")
     content = "[" * 990 + "]" * 990
-    decoder, events = decode(sse(chat(content)), schema=list[Any])
+    _, events = decode(sse(chat(content)), schema=list[Any])
     faults = [e for e in events if isinstance(e, fs.Fault)]
     assert len(faults) <= 1 and isinstance(events[-1], fs.StreamCompleted)
     if faults:  # validated, or refused at a documented limit: never an escaping RecursionError

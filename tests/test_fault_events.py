@@ -116,9 +116,12 @@ DEEP = [b"[" * 100_000]
 @pytest.mark.parametrize("body", [DEEP, [b'{"error": ' + b"[" * 50_000]])
 def test_connect_on_a_deep_error_body(server: StreamServer, body: list[bytes]) -> None:
     server.serve("/deep", Script(body, status=500, content_type="application/json"))
-    with httpx.Client() as client, pytest.raises(fs.StreamError) as info:
-        with fs.connect(client, "POST", server.url("/deep")):
-            pass
+    with (
+        httpx.Client() as client,
+        pytest.raises(fs.StreamError) as info,
+        fs.connect(client, "POST", server.url("/deep")),
+    ):
+        pass
     assert info.value.status_code == 500
 
 

@@ -166,5 +166,5 @@ def test_plans_of_other_schemas_are_bounded() -> None:
     from fieldstream import _typed
 
     for i in range(_typed.MAX_CACHED_PLANS + 50):
-        fs.Parser(list[Literal[f"v{i}"]]).feed('["v%d"]' % i)  # type: ignore[valid-type]
+        fs.Parser(list[Literal[f"v{i}"]]).feed(f'["v{i}"]')  # type: ignore[valid-type]
     assert len(_typed._plans) <= _typed.MAX_CACHED_PLANS
