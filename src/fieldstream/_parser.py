@@ -18,8 +18,8 @@ unfinished string written into the string's slot, so reading it costs O(that
 string), never re-parses anything and never changes what the parser does next.
 
 Threads: one thread feeds a parser at a time.  ``feed()``/``close()`` hold a lock;
-a second thread calling them meanwhile gets :class:`UsageError` (it is a bug: the
-order of its chunks would be undefined).  ``snapshot`` may be read from any thread:
+a second thread calling them meanwhile waits, then gets :class:`UsageError` if the
+first consumed input (it is a bug: the order of its chunks would be undefined).  ``snapshot`` may be read from any thread:
 it waits for the feed in progress, so it never sees a half-applied chunk.
 
 Scanning is driven by compiled regular expressions that consume whole runs
@@ -210,7 +210,6 @@ class Parser:
         self._decoder: Any = None
         self._error: ParseError | None = None
         self._lock = threading.Lock()  # held by feed()/close(), and by snapshot while it writes the string
-        self._feeding = False  # a thread is inside feed()/close()
 
     # -- public API ------------------------------------------------------
 
@@ -253,19 +252,22 @@ class Parser:
         lock = self._lock
         if not lock.acquire(False):
             self._wait_turn("feed")
-        self._feeding = True
         try:
             return self._feed(chunk)
         finally:
-            self._feeding = False
             lock.release()
 
     def _wait_turn(self, what: str) -> None:
-        if self._feeding:
+        # The lock is held: by a snapshot reader (a moment), or by another thread's feed.
+        # Wait, then refuse if input was consumed meanwhile: two feeders make the order of
+        # chunks undefined.  (No flag is written per feed: this path alone pays.)
+        mark = (self._base, self._documents, self._state)
+        self._lock.acquire()
+        if (self._base, self._documents, self._state) != mark:
+            self._lock.release()
             raise UsageError(
-                f"{what}() while another thread is feeding this parser: feed one parser from one thread at a time"
+                f"{what}() while another thread was feeding this parser: feed one parser from one thread at a time"
             )
-        self._lock.acquire()  # a snapshot is being read: it takes a moment
 
     def _feed(self, chunk: str | bytes | bytearray | memoryview) -> list[Event]:
         if self._state >= _S_ERROR:
@@ -308,11 +310,9 @@ class Parser:
         lock = self._lock
         if not lock.acquire(False):
             self._wait_turn("close")
-        self._feeding = True
         try:
             return self._close()
         finally:
-            self._feeding = False
             lock.release()
 
     def _close(self) -> list[Event]:
