@@ -19,6 +19,7 @@ from ._events import (
     DocumentCompleted,
     Event,
     ItemCompleted,
+    Repair,
     StringDelta,
     ValueCompleted,
     ValueInvalid,
@@ -28,6 +29,7 @@ from ._httpx import AsyncEventStream, EventStream, aconnect, connect
 from ._iterate import aiter_items, aiter_snapshots, iter_items, iter_snapshots
 from ._markers import Live, StreamMode, Whole
 from ._ndjson import DEFAULT_MAX_NDJSON_LINE_LENGTH, NDJSONDecoder
+from ._otel import atraced, traced
 from ._parser import (
     DEFAULT_MAX_DEPTH,
     DEFAULT_MAX_NUMBER_LENGTH,
@@ -57,12 +59,14 @@ from ._stream_events import (
     TextDelta,
     Truncated,
 )
+from ._timeline import Buffering, FieldTiming, Timeline
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AsyncEventStream",
     "BedrockEventStream",
+    "Buffering",
     "CLIENT_DIR",
     "DEFAULT_GRACE",
     "DEFAULT_MAX_DEPTH",
@@ -81,6 +85,7 @@ __all__ = [
     "EventStreamDecoder",
     "EventStreamMessage",
     "Fault",
+    "FieldTiming",
     "FieldstreamError",
     "FrameStore",
     "IncompleteError",
@@ -97,6 +102,7 @@ __all__ = [
     "Path",
     "RedisStore",
     "Refused",
+    "Repair",
     "SSEDecoder",
     "SSEEncoder",
     "SSEMessage",
@@ -114,6 +120,7 @@ __all__ = [
     "TargetEvent",
     "TargetStarted",
     "TextDelta",
+    "Timeline",
     "TransportError",
     "Truncated",
     "UsageError",
@@ -125,6 +132,7 @@ __all__ = [
     "afrom_sdk",
     "aiter_items",
     "aiter_snapshots",
+    "atraced",
     "bedrock_request",
     "client_app",
     "connect",
@@ -140,4 +148,5 @@ __all__ = [
     "stream_event_to_json",
     "to_sse",
     "to_sse_dicts",
+    "traced",
 ]

@@ -149,6 +149,11 @@ class Parser:
         unfinished item.
     ``max_depth``, ``max_string_length``, ``max_number_length``
         Limits against hostile input; exceeding one raises :class:`LimitError`.
+    ``lenient``
+        Repair what models write outside a JSON grammar (single quotes, unquoted
+        keys and words, Python literals, comments, trailing or missing commas, a
+        cut-off end...) in the same single pass; each fix emits a :class:`Repair`
+        event.  Off by default.  See ``docs/lenient.md``.
 
     With a schema as first argument (a pydantic model or any type a
     ``TypeAdapter`` accepts), ``Parser(Model)`` validates values as they complete;
@@ -176,6 +181,7 @@ class Parser:
         max_depth: int = DEFAULT_MAX_DEPTH,
         max_string_length: int = DEFAULT_MAX_STRING_LENGTH,
         max_number_length: int = DEFAULT_MAX_NUMBER_LENGTH,
+        lenient: bool = False,
     ) -> None:
         for name, limit in (
             ("max_depth", max_depth),
@@ -210,6 +216,13 @@ class Parser:
         self._decoder: Any = None
         self._error: ParseError | None = None
         self._lock = threading.Lock()  # held by feed()/close(), and by snapshot while it writes the string
+        self._plain_string = True  # feed()'s fast path for plain string text applies
+        self._lenient: Any = None
+        if lenient:
+            from ._lenient import LenientScanner  # its own module: strict parsing never loads it
+
+            self._lenient = LenientScanner(self)
+            self._run = self._lenient.run  # type: ignore[method-assign]
 
     # -- public API ------------------------------------------------------
 
@@ -236,6 +249,11 @@ class Parser:
     def path(self) -> Path:
         """The path of the value being parsed now (keys are known before values start)."""
         return tuple(self._path)
+
+    @property
+    def repairs(self) -> int:
+        """How many :class:`Repair` events lenient mode has emitted so far (always 0 in strict mode)."""
+        return 0 if self._lenient is None else self._lenient.count
 
     @property
     def documents(self) -> int:
@@ -278,7 +296,7 @@ class Parser:
                 chunk = self._decode(chunk, events, final=False)
             elif self._decoder is not None and self._decoder.getstate()[0]:
                 raise UsageError("a str chunk was fed while a UTF-8 character from a bytes chunk is unfinished")
-            if self._state == _S_STRING and not self._pending:
+            if self._state == _S_STRING and not self._pending and self._plain_string:
                 # Fast path for the commonest chunk, a piece of a string value being
                 # typed: all plain text (no quote, backslash or control character,
                 # hence no newline) is one delta, with no scanning loop.
@@ -323,6 +341,8 @@ class Parser:
             tail = self._decode(b"", events, final=True)
             if tail:
                 self._run(tail, 0, events)
+        if self._lenient is not None:
+            self._lenient.finish(events)
         state = self._state
         if state == _S_NUMBER and not self._stack:
             buf, self._pending = self._pending, ""
@@ -412,16 +432,7 @@ class Parser:
                     self._started = True
                     if c == '"':
                         pos += 1
-                        self._string_path = tuple(path)
-                        # The string takes its slot now, so that `snapshot` only ever writes
-                        # its text there and never changes what the parser does next.
-                        if not stack:
-                            self._root = ""
-                        elif type(stack[-1]) is list:
-                            stack[-1].append("")
-                            self._placed = True
-                        else:
-                            stack[-1][path[-1]] = ""
+                        self._take_string_slot()
                         state = _S_STRING
                         continue
                     if c == "{" or c == "[":
@@ -649,6 +660,10 @@ class Parser:
 
     # -- building the value ----------------------------------------------
 
+    def _bare_is_text(self, path: Path) -> bool:
+        """Lenient mode: whether an unquoted value at ``path`` is text as written (a schema says so)."""
+        return False
+
     def _attach(self, value: Any) -> None:
         stack = self._stack
         if not stack:
@@ -706,6 +721,19 @@ class Parser:
         self._documents += 1
         self._state = _S_END
         return _S_END
+
+    def _take_string_slot(self) -> None:
+        # A string value takes its slot when it opens, so that `snapshot` only ever writes its
+        # text there and never changes what the parser does next (a reader in another thread).
+        self._string_path = tuple(self._path)
+        stack = self._stack
+        if not stack:
+            self._root = ""
+        elif type(stack[-1]) is list:
+            stack[-1].append("")
+            self._placed = True
+        else:
+            stack[-1][self._path[-1]] = ""
 
     def _place_partial_string(self) -> None:
         # The slot was taken when the string opened: only its text changes here.

@@ -219,6 +219,12 @@ class StreamCompleted(StreamEvent):
     arrived; see :meth:`StreamDecoder.close`), ``values`` maps each completed target
     to its final value.  ``streamed`` is ``False`` when the body was one whole
     response (the request did not ask for a stream); it was decoded all the same.
+
+    ``usage_estimate`` is set only when the stream did not complete (cut, failed or
+    cancelled) or its usage says nothing of the output (the usage chunk never
+    came): the output delivered, estimated from the text received
+    (``{"output_tokens", "output_characters", "estimated": true, "method"}``), kept
+    apart from ``usage``, which stays the provider's own (often missing or partial then).
     """
 
     usage: dict[str, Any] | None = None
@@ -228,6 +234,7 @@ class StreamCompleted(StreamEvent):
     format: str | None = None
     complete: bool = False
     values: dict[str, Any] = field(default_factory=dict, compare=False)
+    usage_estimate: dict[str, Any] | None = None
     streamed: bool = True
     source: None = field(default=None, init=False)
 
