@@ -714,12 +714,19 @@ def _check_not_contradicted(events: Sequence[Any], decoder: Any) -> None:
             if end is not None and not isinstance(final, dict | list):
                 continue
             mine = [e.event for e in events if isinstance(e, fs.TargetEvent) and e.source.path == path]
-            done = [e.path for e in mine if isinstance(e, fs.ValueCompleted)]
             # A key given twice in one object: the last value wins (as in json.loads), so what
-            # completed under the first is not in the result.
-            repeated = {p for p in done if done.count(p) > 1}
+            # completed under the first is not in the result.  A path met again after it
+            # completed (a delta, a value) marks such a key.
+            reopened: set[tuple[Any, ...]] = set()
+            seen: set[tuple[Any, ...]] = set()
             for e in mine:
-                if isinstance(e, fs.ValueCompleted) and not any(e.path[: len(p)] == p for p in repeated):
+                for cut in range(len(e.path) + 1):
+                    if e.path[:cut] in seen:
+                        reopened.add(e.path[:cut])
+                if isinstance(e, fs.ValueCompleted):
+                    seen.add(e.path)
+            for e in mine:
+                if isinstance(e, fs.ValueCompleted) and not any(e.path[: len(p)] == p for p in reopened):
                     _assert_at(final, e.path, e.value)
         else:
             text = texts.get(path, "")
