@@ -51,7 +51,9 @@ def main() -> None:
     streams = str(root / "tests" / "corpus" / "streams" / "openai_chat_completions")
     sources = sys.argv[1:] or [str(root / "src")]
     for src in sources:  # each in a fresh process, so the trees never mix
-        out = subprocess.run([sys.executable, "-c", CODE, src, streams], capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            [sys.executable, "-c", CODE, src, streams], capture_output=True, text=True, check=True
+        ).stdout
         print(json.loads(out))
 
 
