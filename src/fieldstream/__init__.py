@@ -59,7 +59,7 @@ from ._stream_events import (
     TextDelta,
     Truncated,
 )
-from ._timeline import Buffering, FieldTiming, Timeline
+from ._timeline import Buffering, FieldTiming, Timeline, awith_timeline, with_timeline
 
 __version__ = "0.1.0"
 
@@ -133,6 +133,7 @@ __all__ = [
     "aiter_items",
     "aiter_snapshots",
     "atraced",
+    "awith_timeline",
     "bedrock_request",
     "client_app",
     "connect",
@@ -149,4 +150,5 @@ __all__ = [
     "to_sse",
     "to_sse_dicts",
     "traced",
+    "with_timeline",
 ]

@@ -43,6 +43,7 @@ from ._events import DocumentCompleted, Event, StringDelta, ValueCompleted, Valu
 from ._paths import Path
 from ._records import error_to_json, event_to_json, jsonable, stream_event_to_json
 from ._stream_events import StreamCompleted, StreamEvent, TargetCompleted, TargetEvent, TextDelta
+from ._timeline import Timeline
 
 __all__ = ["PROTOCOLS", "Framer", "JsonPatchDocument", "Protocol", "dumps", "make_framer"]
 
@@ -233,6 +234,8 @@ class Framer:
 
     def event(self, event: Any) -> list[Frame]:
         """Frames for one event; a :class:`StreamCompleted` ends the stream."""
+        if isinstance(event, Timeline):  # from with_timeline(): a record of fieldstream's own frames only
+            return [("timeline", dumps(event.to_record()))] if self.protocol == "fieldstream" else []
         if isinstance(event, StreamCompleted):
             record = stream_event_to_json(event)
             return self._final(record)
