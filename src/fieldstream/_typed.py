@@ -34,8 +34,9 @@ union, and the root, are validated whole once more (only then) so that their
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any, Literal, TypeVar, get_origin
+from typing import Any, Literal, TypeVar, cast, get_origin
 
 from ._errors import ParseError, SchemaError, UsageError
 from ._events import DocumentCompleted, Event, Repair, StringDelta, ValueInvalid, _completed, _delta
@@ -48,7 +49,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise UsageError("typed parsing needs pydantic: pip install 'fieldstream[pydantic]'") from exc
 
-__all__ = ["MAX_HELD_EVENTS", "TypedLayer", "plan_for"]
+__all__ = ["MAX_CACHED_PLANS", "MAX_HELD_EVENTS", "TypedLayer", "plan_for"]
 
 #: Events (values and strings) a union's object may hold before its branch is
 #: known; beyond, that object is validated whole when it completes.
@@ -168,14 +169,24 @@ class _Frame:
             self.open_key = None
 
 
-_plans: dict[Any, Plan] = {}
+#: Where a class keeps its plan: in its own ``__dict__``, so the plan lives exactly as long
+#: as the class (a model made per request with ``create_model`` takes its plan with it).
+_PLAN_ATTR = "__fieldstream_plan__"
+#: Plans of other schemas (``list[M]``, unions, builtins) are kept for the most recent few.
+MAX_CACHED_PLANS = 256
+_plans: OrderedDict[Any, Plan] = OrderedDict()
 
 
 def plan_for(schema: Any) -> Plan:
     """The cached plan of a pydantic model class or any type a ``TypeAdapter`` accepts."""
+    cached = vars(schema).get(_PLAN_ATTR) if isinstance(schema, type) else None
+    if cached is not None:
+        return cast(Plan, cached)
     try:
-        return _plans[schema]
-    except (KeyError, TypeError):
+        cached = _plans[schema]
+        _plans.move_to_end(schema)
+        return cached
+    except (KeyError, TypeError):  # not cached, or unhashable
         pass
     try:
         # get_origin: on Python 3.10, list[Model] passes isinstance(..., type) but not issubclass
@@ -188,9 +199,17 @@ def plan_for(schema: Any) -> Plan:
     except Exception as exc:  # pydantic raises several kinds for unusable types
         raise UsageError(f"not a pydantic model or a type pydantic can validate: {schema!r} ({exc})") from exc
     plan = Plan(dict(core_schema))
+    if isinstance(schema, type):
+        try:
+            type.__setattr__(schema, _PLAN_ATTR, plan)  # past a metaclass's __setattr__ (pydantic's)
+            return plan
+        except (AttributeError, TypeError):  # a builtin or extension type: the bounded cache
+            pass
     try:
         _plans[schema] = plan
-    except TypeError:  # an unhashable type: no cache
+        while len(_plans) > MAX_CACHED_PLANS:
+            _plans.popitem(last=False)
+    except (KeyError, TypeError):  # unhashable: no cache
         pass
     return plan
 
