@@ -354,8 +354,11 @@ def test_a_typed_target_nested_near_max_depth_is_a_fault_not_a_recursion_error()
     _, events = decode(sse(chat(content)), schema=list[Any])
     faults = [e for e in events if isinstance(e, fs.Fault)]
     assert len(faults) <= 1 and isinstance(events[-1], fs.StreamCompleted)
-    if faults:  # validated, or refused at a documented limit: never an escaping RecursionError
-        assert faults[0].source == "choices[0]" and isinstance(faults[0].error, fs.LimitError)
+    if faults:  # validated, refused at a documented limit, or pydantic's own verdict: never a RecursionError
+        assert faults[0].source == "choices[0]"
+        error = faults[0].error
+        # the typed layer gives model_validate_json's verdict: pydantic's JSON parser stops at ~200 levels
+        assert isinstance(error, fs.LimitError) or [e["type"] for e in error.errors()] == ["json_invalid"]
 
 
 def test_a_record_of_a_value_deeper_than_pydantic_serialises() -> None:
