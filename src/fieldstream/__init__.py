@@ -3,6 +3,7 @@
 The public namespace is this module; everything in ``fieldstream._*`` is private.
 """
 
+from ._answer import AnswerEvent, AnswerStream, AsyncAnswerStream, Recording, astream, stream
 from ._errors import (
     FieldstreamError,
     IncompleteError,
@@ -55,6 +56,12 @@ from ._stream_events import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "AnswerEvent",
+    "AnswerStream",
+    "AsyncAnswerStream",
+    "Recording",
+    "astream",
+    "stream",
     "AsyncEventStream",
     "DEFAULT_MAX_DEPTH",
     "DEFAULT_MAX_EVENT_SIZE",

@@ -1,0 +1,774 @@
+"""The main job in one call: an output type in, typed answer events out, ``.final`` at the end.
+
+Theory of operation
+-------------------
+:func:`stream` (:func:`astream`) takes the output type once.  It builds the
+provider's structured-output request from it (:mod:`._requests`), and returns an
+:class:`AnswerStream` that sends the request when first iterated, through one of
+three transports:
+
+- an official SDK client (``openai.OpenAI``/``AzureOpenAI``, ``anthropic.Anthropic``
+  and their async twins): the SDK's ``create(..., stream=True)`` sends it, and the
+  SDK response's raw bytes are decoded (:mod:`._sdk`);
+- httpx (a client with a ``base_url``, a base URL string, or ``None`` for the
+  provider's default URL): :func:`fieldstream.connect` sends it;
+- a :class:`Recording`: nothing is sent; the recorded body is replayed at its
+  recorded pace (or a fixed one).
+
+The bytes go into one :class:`StreamDecoder` (``schema=`` the output type,
+``tools=`` the tool types) and its events are translated to the *answer level*:
+the answer target (the first choice's structured content, or on the tool way the
+forced tool's arguments) yields the core events of a :class:`Parser` --
+``StringDelta``, ``ValueCompleted``, ``ItemCompleted``, ``ValueInvalid`` and a last
+``DocumentCompleted`` -- with paths inside the answer; everything else (other
+tool calls, text, reasoning, faults, the final ``StreamCompleted``) passes as the
+decoder's own stream events.  Their JSONL and SSE records are the existing ones.
+
+Leaving the loop, the ``with`` block, or closing the stream closes the upstream
+call; :attr:`final` (:meth:`AsyncAnswerStream.get_final`) is the validated answer
+or a :class:`StreamError`/:class:`SchemaError` carrying what arrived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from importlib import resources
+from pathlib import Path as FilePath
+from typing import IO, Any, Generic, TypeVar, overload
+
+from ._errors import FieldstreamError, SchemaError, StreamError, TransportError, UsageError
+from ._events import DocumentCompleted, Event, ValueInvalid
+from ._recording import UNTIMED_GAP, UNTIMED_READ_SIZE, read_timing, sidecar_for, timed_reads, to_wire_bytes
+from ._requests import PROVIDERS, Request, auth_headers, build, check_provider, default_base_url
+from ._stream import StreamDecoder, Target
+from ._stream_events import (
+    ErrorReceived,
+    Fault,
+    Refused,
+    Source,
+    StreamCompleted,
+    StreamEvent,
+    TargetCompleted,
+    TargetEvent,
+    TargetStarted,
+)
+
+__all__ = ["AnswerEvent", "AnswerStream", "AsyncAnswerStream", "Recording", "astream", "stream"]
+
+T = TypeVar("T")
+
+#: What an answer stream yields: the answer's core events, and the other stream events.
+AnswerEvent = Event | StreamEvent
+
+#: The recording bundled with the package (a real gpt-4o stream; synthesized timing).
+BUNDLED_RECORDING = "openai_chat_json_object.sse"
+
+_OTHER_CHOICE = re.compile(r"^(?:choices|candidates)\[([0-9]+)\]")
+
+
+class Recording:
+    """A recorded response body replayed as a source: pass it where a client goes.
+
+    ``path`` is a raw body (``.sse``, ``.ndjson``, a ``.chunks.jsonl`` payload list)
+    as ``fieldstream record`` or ``stream(..., record_to=...)`` saves it; its
+    timing sidecar ``NAME.timing.jsonl`` paces the reads.  ``speed`` divides the
+    recorded times (``None``: no delays at all); without a sidecar the body is read
+    ``chunk_size`` bytes every ``gap`` seconds.
+
+    >>> rec = Recording.bundled(speed=None)
+    >>> sum(len(chunk) for chunk in rec.chunks()) == len(rec.body)
+    True
+    """
+
+    def __init__(
+        self,
+        path: str | FilePath,
+        *,
+        speed: float | None = 1.0,
+        chunk_size: int = UNTIMED_READ_SIZE,
+        gap: float = UNTIMED_GAP,
+        body: bytes | None = None,
+        timing: list[tuple[float, int]] | None = None,
+    ) -> None:
+        if speed is not None and not speed > 0:
+            raise UsageError(f"speed must be a positive number or None, got {speed!r}")
+        if type(chunk_size) is not int or chunk_size < 1 or not gap >= 0:
+            raise UsageError("chunk_size must be a positive int and gap a number of seconds >= 0")
+        self.path = FilePath(path)
+        self.speed = speed
+        self.chunk_size = chunk_size
+        self.gap = gap
+        try:
+            raw = self.path.read_bytes() if body is None else body
+            self.timing = read_timing(self.path) if timing is None and body is None else timing
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"cannot read the recording {self.path}: {exc}") from None
+        self.body = to_wire_bytes(self.path, raw)
+
+    @classmethod
+    def bundled(cls, *, speed: float | None = 1.0) -> Recording:
+        """The recording shipped in the package: a real gpt-4o ``json_object`` stream (weather report)."""
+        data = resources.files("fieldstream").joinpath("_data")
+        body = data.joinpath(BUNDLED_RECORDING).read_bytes()
+        lines = data.joinpath(BUNDLED_RECORDING + ".timing.jsonl").read_text("utf-8").splitlines()
+        timing = [(float(r["t"]), int(r["n"])) for r in map(json.loads, filter(str.strip, lines))]
+        return cls(BUNDLED_RECORDING, speed=speed, body=body, timing=timing)
+
+    def _reads(self) -> Iterator[tuple[float, bytes]]:
+        if self.timing is None:
+            for i, start in enumerate(range(0, len(self.body), self.chunk_size)):
+                yield i * self.gap, self.body[start : start + self.chunk_size]
+            return
+        yield from timed_reads(self.body, self.timing)
+
+    def chunks(self) -> Iterator[bytes]:
+        """The body in its recorded reads, each at its moment (sleeping in between)."""
+        start = time.monotonic()
+        for t, chunk in self._reads():
+            if self.speed is not None:
+                delay = start + t / self.speed - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            yield chunk
+
+    async def achunks(self) -> AsyncIterator[bytes]:
+        """Async twin of :meth:`chunks` (``asyncio.sleep`` between reads)."""
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        for t, chunk in self._reads():
+            if self.speed is not None:
+                delay = start + t / self.speed - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            yield chunk
+
+    def __repr__(self) -> str:
+        timing = "sidecar timing" if self.timing is not None else f"{self.chunk_size} bytes every {self.gap}s"
+        return f"<Recording {self.path.name} {len(self.body)} bytes, {timing}, speed={self.speed}>"
+
+
+class _Recorder:
+    """A decoder wrapper that also writes every read to a body file and its timing sidecar."""
+
+    def __init__(self, decoder: StreamDecoder, path: str | FilePath) -> None:
+        self.decoder = decoder
+        self.path = FilePath(path)
+        self._start = time.monotonic()
+        self._body: IO[bytes] | None = None
+        self._timing: IO[str] | None = None
+
+    def _open(self) -> None:
+        try:
+            self._body = self.path.open("wb")
+            self._timing = sidecar_for(self.path).open("w", encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot record to {self.path}: {exc}") from None
+
+    def feed(self, data: bytes) -> list[StreamEvent]:
+        if self._body is None:
+            self._open()
+        assert self._body is not None and self._timing is not None
+        self._body.write(data)
+        self._timing.write(json.dumps({"t": round(time.monotonic() - self._start, 4), "n": len(data)}) + "\n")
+        return self.decoder.feed(data)
+
+    def close(self, **options: Any) -> list[StreamEvent]:
+        self.finish()
+        return self.decoder.close(**options)
+
+    def finish(self) -> None:
+        if self._body is None:
+            self._open()
+        for handle in (self._body, self._timing):
+            if handle is not None and not handle.closed:
+                handle.close()
+
+
+def _sdk_kind(client: Any) -> str | None:
+    package = type(client).__module__.partition(".")[0]
+    if package == "openai" and hasattr(client, "chat"):
+        return "openai"
+    if package == "anthropic" and hasattr(client, "messages"):
+        return "anthropic"
+    if package in ("google", "ollama"):
+        raise UsageError(
+            f"{type(client).__name__}'s stream objects hold parsed chunks, not the response bytes: "
+            f"pass a base URL or an httpx client instead (provider={'gemini' if package == 'google' else 'ollama'!r})"
+        )
+    return None
+
+
+def _is_async_client(client: Any) -> bool:
+    return type(client).__name__.startswith("Async")
+
+
+def _sdk_error(exc: Exception) -> FieldstreamError:
+    status = getattr(exc, "status_code", None)
+    if isinstance(exc, TypeError):
+        return UsageError(f"the SDK refused the request: {exc}")
+    if isinstance(status, int):
+        body = getattr(exc, "body", None)
+        message = getattr(exc, "message", None) or str(exc)
+        if isinstance(body, dict):
+            error = body.get("error", body)
+            if isinstance(error, dict) and isinstance(error.get("message"), str):
+                message = error["message"]
+        return StreamError(f"HTTP {status}: {message}", provider_message=message, status_code=status)
+    return TransportError(f"{type(exc).__name__} while sending the request: {exc}")
+
+
+def _sdk_create(client: Any, kind: str, provider: str, request: Request) -> tuple[Callable[..., Any], dict[str, Any]]:
+    body = dict(request.body)
+    if kind == "openai":
+        if provider == "openai-chat":
+            return client.chat.completions.create, body
+        if provider == "openai-responses":
+            return client.responses.create, body
+    elif kind == "anthropic" and provider == "anthropic":
+        # output_config goes in the body as is, so SDK versions without the parameter send it too.
+        extra = {key: body.pop(key) for key in ("output_config",) if key in body}
+        if extra:
+            body["extra_body"] = {**body.get("extra_body", {}), **extra}
+        return client.messages.create, body
+    raise UsageError(f"a {type(client).__name__} client cannot send provider={provider!r}")
+
+
+class _AnswerBase:
+    """What the sync and async answer streams share: the request, the decoder, the answer's state."""
+
+    def __init__(
+        self,
+        output_type: Any,
+        decoder: StreamDecoder,
+        request: Request | None,
+        transport: Any,
+        record_to: str | FilePath | None,
+    ) -> None:
+        self.output_type = output_type
+        #: The :class:`StreamDecoder` underneath (every target, usage, faults).
+        self.decoder = decoder
+        #: The request built from the output type (``None`` for a recording or a given stream).
+        self.request = request
+        self._transport = transport
+        self._recorder = _Recorder(decoder, record_to) if record_to is not None else None
+        self._answer_tool = request.answer_tool if request is not None else None
+        self._answer: Source | None = None
+        self._invalid: ValueInvalid | None = None
+        self._started = False
+        self._result: StreamCompleted | None = None
+
+    # -- translating decoder events to answer events -------------------------
+
+    def _is_answer(self, source: Source) -> bool:
+        if self._answer_tool is not None:
+            return source.kind == "tool_call" and source.name == self._answer_tool
+        if source.kind != "content":
+            return False
+        other = _OTHER_CHOICE.match(source.path)
+        return other is None or other.group(1) == "0"
+
+    def _translate(self, event: StreamEvent) -> list[AnswerEvent]:
+        answer = self._answer
+        if type(event) is TargetEvent and answer is not None and event.source == answer:
+            if type(event.event) is ValueInvalid and not event.event.path:
+                self._invalid = event.event
+            return [event.event]
+        if type(event) is TargetStarted and answer is None and self._is_answer(event.source):
+            self._answer = event.source
+            return []
+        if type(event) is TargetCompleted and answer is not None and event.source == answer and event.is_json:
+            return [DocumentCompleted(event.value)]
+        if type(event) is StreamCompleted:
+            self._result = event
+        return [event]
+
+    def _start(self) -> None:
+        if self._started:
+            raise UsageError(f"an {type(self).__name__} can be iterated only once; read .final or .decoder")
+        self._started = True
+
+    @property
+    def _feeder(self) -> Any:
+        return self._recorder if self._recorder is not None else self.decoder
+
+    # -- what arrived ------------------------------------------------------
+
+    @property
+    def answer_target(self) -> Target | None:
+        """The decoder's :class:`Target` holding the answer, once it appeared."""
+        return self.decoder.targets.get(self._answer) if self._answer is not None else None
+
+    @property
+    def snapshot(self) -> Any:
+        """The answer so far: a partial instance of the output type (``None`` before it starts)."""
+        target = self.answer_target
+        return target.snapshot if target is not None and target.is_json else None
+
+    @property
+    def text(self) -> str:
+        """The answer's raw text so far (the JSON as the model wrote it)."""
+        target = self.answer_target
+        return target.raw if target is not None else ""
+
+    @property
+    def usage(self) -> dict[str, Any] | None:
+        """The provider's usage object (known at the end, or when the provider sent it)."""
+        return self.decoder.usage
+
+    @property
+    def finish_reason(self) -> Any:
+        """The answer's finish (stop) reason: ``"stop"``, ``"end_turn"``, ``"length"``, ``"STOP"``, ..."""
+        reasons = self.decoder.finish_reasons
+        if self._answer is not None:
+            for scope, reason in reasons.items():
+                if self._answer.within(scope) or scope in ("message", "response"):
+                    return reason
+        return next(iter(reasons.values()), None)
+
+    @property
+    def tool_calls(self) -> list[Target]:
+        """Every tool call but the answer's: ``.source.name``, ``.source.id``, ``.value`` (typed), ``.done``."""
+        return [
+            t for s, t in self.decoder.targets.items() if s.kind == "tool_call" and s != self._answer
+        ]
+
+    @property
+    def done(self) -> bool:
+        """Whether the stream reached its end (``StreamCompleted`` was yielded)."""
+        return self._result is not None
+
+    def _final(self) -> Any:
+        target = self.answer_target
+        if target is not None and target.done and target.is_json:
+            return target.value
+        snapshot = self.snapshot
+        raw = self.text
+        if self._invalid is not None:
+            invalid = self._invalid
+            error = SchemaError("the answer failed validation", path="$", errors=invalid.errors)
+            error.raw = raw  # type: ignore[attr-defined]
+            error.snapshot = snapshot  # type: ignore[attr-defined]
+            raise error from invalid.error
+        fault: Fault | None = target.fault if target is not None else None
+        if fault is None:
+            faults = [f for f in self.decoder.faults if f.source is None or isinstance(f, (Refused, ErrorReceived))]
+            fault = faults[0] if faults else None
+        if fault is not None:
+            raise StreamError(
+                f"no answer: {type(fault).__name__}: {fault.message}",
+                snapshot=snapshot if fault.snapshot is None else fault.snapshot,
+                raw=raw or fault.raw,
+                provider_message=fault.message if isinstance(fault, (ErrorReceived, Refused)) else None,
+                status_code=fault.status_code if isinstance(fault, ErrorReceived) else None,
+            )
+        if target is not None and not target.is_json:
+            raise StreamError(f"the answer is text, not JSON: {raw[:200]!r}", raw=raw)
+        what = f"a call of the tool {self._answer_tool!r}" if self._answer_tool else "structured content"
+        raise StreamError(f"no answer: the stream ended without {what}", snapshot=snapshot, raw=raw or None)
+
+    def __repr__(self) -> str:
+        state = "done" if self.done else "streaming" if self._started else "not started"
+        provider = self.request.provider if self.request is not None else self.decoder.format
+        return f"<{type(self).__name__} {provider} {state}>"
+
+
+class AnswerStream(_AnswerBase, Generic[T]):
+    """The answer events of one streamed response; iterate it once, read :attr:`final`.
+
+    Iterating sends the request (nothing is sent before); leaving the ``with``
+    block, abandoning the loop or :meth:`close` closes the upstream call.
+    """
+
+    def __iter__(self) -> Iterator[AnswerEvent]:
+        self._start()
+        return self._events()
+
+    def _events(self) -> Iterator[AnswerEvent]:
+        with self._transport(self) as events:
+            try:
+                for event in events:
+                    yield from self._translate(event)
+            finally:
+                if self._recorder is not None:
+                    self._recorder.finish()
+
+    @property
+    def final(self) -> T:
+        """The validated answer; reads the rest of the stream first if needed.
+
+        Raises :class:`StreamError` (a fault, a refusal, no answer; ``.snapshot``
+        and ``.raw`` hold what arrived) or :class:`SchemaError` (the answer failed
+        validation; ``.errors``, ``.raw``).
+        """
+        if not self._started:
+            for _ in self:
+                pass
+        elif self._result is None:
+            raise UsageError("the stream was not read to its end: finish the loop before reading .final")
+        return self._final()  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        """Close the upstream call (if it is open); safe to call twice."""
+        closer = getattr(self, "_closer", None)
+        if closer is not None:
+            closer()
+
+    def __enter__(self) -> AnswerStream[T]:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class AsyncAnswerStream(_AnswerBase, Generic[T]):
+    """The async twin of :class:`AnswerStream`: ``async for event in answer``, then ``answer.final``."""
+
+    def __aiter__(self) -> AsyncIterator[AnswerEvent]:
+        self._start()
+        return self._events()
+
+    async def _events(self) -> AsyncIterator[AnswerEvent]:
+        async with self._transport(self) as events:
+            try:
+                async for event in events:
+                    for out in self._translate(event):
+                        yield out
+            finally:
+                if self._recorder is not None:
+                    self._recorder.finish()
+
+    @property
+    def final(self) -> T:
+        """The validated answer, once the stream was read to its end (else :class:`UsageError`).
+
+        ``await answer.get_final()`` reads the rest first.
+        """
+        if self._result is None:
+            raise UsageError("the stream was not read to its end: iterate it, or await answer.get_final()")
+        return self._final()  # type: ignore[no-any-return]
+
+    async def get_final(self) -> T:
+        """Read what is left of the stream, then return :attr:`final`."""
+        if not self._started:
+            async for _ in self:
+                pass
+        return self.final
+
+    async def aclose(self) -> None:
+        """Close the upstream call (if it is open); safe to call twice."""
+        closer = getattr(self, "_closer", None)
+        if closer is not None:
+            await closer()
+
+    async def __aenter__(self) -> AsyncAnswerStream[T]:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
+# -- transports: each is a context manager yielding the decoder's events -------------
+
+
+def _sync_transport(client: Any, provider: str, request: Request | None, api_key: str | None) -> Any:
+    @contextlib.contextmanager
+    def transport(answer: AnswerStream[Any]) -> Iterator[Any]:
+        feeder = answer._feeder
+        if isinstance(client, Recording):
+            events = _replayed(client, feeder)
+            answer._closer = events.close  # type: ignore[attr-defined]
+            try:
+                yield events
+            finally:
+                events.close()
+            return
+        assert request is not None
+        kind = _sdk_kind(client)
+        if kind is not None:
+            from ._sdk import from_sdk
+
+            create, kwargs = _sdk_create(client, kind, provider, request)
+            try:
+                sdk_stream = create(**kwargs)
+            except FieldstreamError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the SDK's errors become fieldstream's
+                raise _sdk_error(exc) from exc
+            with from_sdk(sdk_stream, decoder=feeder) as events:
+                answer._closer = events.close  # type: ignore[attr-defined]
+                yield events
+            return
+        from ._httpx import connect
+
+        url, http_client = _url_and_client(client, provider, request)
+        headers = {**auth_headers(provider, api_key), **request.headers}
+        with connect(http_client, "POST", url, decoder=feeder, json=request.body, headers=headers) as events:
+            answer._closer = events.close  # type: ignore[attr-defined]
+            yield events
+
+    return transport
+
+
+def _async_transport(client: Any, provider: str, request: Request | None, api_key: str | None) -> Any:
+    @contextlib.asynccontextmanager
+    async def transport(answer: AsyncAnswerStream[Any]) -> AsyncIterator[Any]:
+        feeder = answer._feeder
+        if isinstance(client, Recording):
+            events = _areplayed(client, feeder)
+            answer._closer = events.aclose  # type: ignore[attr-defined]
+            try:
+                yield events
+            finally:
+                await events.aclose()
+            return
+        assert request is not None
+        kind = _sdk_kind(client)
+        if kind is not None:
+            from ._sdk import afrom_sdk
+
+            create, kwargs = _sdk_create(client, kind, provider, request)
+            try:
+                sdk_stream = await create(**kwargs)
+            except FieldstreamError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the SDK's errors become fieldstream's
+                raise _sdk_error(exc) from exc
+            async with afrom_sdk(sdk_stream, decoder=feeder) as events:
+                answer._closer = events.aclose  # type: ignore[attr-defined]
+                yield events
+            return
+        from ._httpx import aconnect
+
+        url, http_client = _url_and_client(client, provider, request)
+        headers = {**auth_headers(provider, api_key), **request.headers}
+        async with aconnect(http_client, "POST", url, decoder=feeder, json=request.body, headers=headers) as events:
+            answer._closer = events.aclose  # type: ignore[attr-defined]
+            yield events
+
+    return transport
+
+
+def _url_and_client(client: Any, provider: str, request: Request) -> tuple[str, Any]:
+    if client is None:
+        return default_base_url(provider) + request.path, None
+    if isinstance(client, str):
+        return client.rstrip("/") + request.path, None
+    base = getattr(client, "base_url", None)
+    if base is not None and hasattr(client, "stream"):  # an httpx client
+        if not str(base):
+            raise UsageError("an httpx client needs a base_url (httpx.Client(base_url=...)), or pass the URL")
+        return str(base).rstrip("/") + request.path, client
+    raise UsageError(
+        "client must be an openai or anthropic SDK client, an httpx client, a base URL, "
+        f"a fieldstream.Recording or None; got {type(client).__name__}"
+    )
+
+
+def _replayed(recording: Recording, feeder: Any) -> Iterator[StreamEvent]:
+    for chunk in recording.chunks():
+        yield from feeder.feed(chunk)
+    yield from feeder.close()
+
+
+async def _areplayed(recording: Recording, feeder: Any) -> AsyncIterator[StreamEvent]:
+    async for chunk in recording.achunks():
+        for event in feeder.feed(chunk):
+            yield event
+    for event in feeder.close():
+        yield event
+
+
+def _prepare(
+    client: Any,
+    output_type: Any,
+    provider: str | None,
+    via: str,
+    tools: Sequence[Any],
+    name: str | None,
+    prompt: str | None,
+    request: dict[str, Any],
+    parser_options: dict[str, Any] | None,
+) -> tuple[str, Request | None, StreamDecoder]:
+    if provider is None:
+        kind = _sdk_kind(client)
+        provider = "anthropic" if kind == "anthropic" else "openai-chat"
+        if isinstance(client, Recording):
+            provider = "auto"
+    if provider != "auto":
+        check_provider(provider)
+    built: Request | None = None
+    if not isinstance(client, Recording):
+        if provider == "auto":
+            raise UsageError(f"provider='auto' only applies to a Recording; name one of {', '.join(PROVIDERS)}")
+        built = build(provider, output_type, request, via=via, tools=tools, name=name, prompt=prompt)
+        tool_types = built.tool_types
+    else:
+        if request or prompt is not None:
+            raise UsageError(f"a Recording sends nothing: request options {sorted(request) or ['prompt']} do not apply")
+        tool_types = {}
+        for tool in tools:
+            from ._schemas import tool_type
+
+            tool_name, _, tool_model = tool_type(tool)
+            tool_types[tool_name] = tool_model
+        if via == "tool":
+            tool_types[name or _default_tool_name(output_type)] = output_type
+    decoder = StreamDecoder(
+        provider,  # type: ignore[arg-type]
+        schema=output_type if via == "native" else None,
+        tools=tool_types,
+        content="json" if via == "native" and output_type is not None else "auto",
+        **(parser_options or {}),
+    )
+    return provider, built, decoder
+
+
+def _default_tool_name(output_type: Any) -> str:
+    from ._schemas import schema_name
+
+    return schema_name(output_type)
+
+
+@overload
+def stream(
+    client: Any,
+    output_type: type[T],
+    /,
+    *,
+    provider: str | None = ...,
+    prompt: str | None = ...,
+    tools: Sequence[Any] = ...,
+    via: str = ...,
+    name: str | None = ...,
+    api_key: str | None = ...,
+    record_to: str | FilePath | None = ...,
+    parser_options: dict[str, Any] | None = ...,
+    **request: Any,
+) -> AnswerStream[T]: ...
+
+
+@overload
+def stream(
+    client: Any,
+    output_type: Any,
+    /,
+    *,
+    provider: str | None = ...,
+    prompt: str | None = ...,
+    tools: Sequence[Any] = ...,
+    via: str = ...,
+    name: str | None = ...,
+    api_key: str | None = ...,
+    record_to: str | FilePath | None = ...,
+    parser_options: dict[str, Any] | None = ...,
+    **request: Any,
+) -> AnswerStream[Any]: ...
+
+
+def stream(
+    client: Any,
+    output_type: Any,
+    /,
+    *,
+    provider: str | None = None,
+    prompt: str | None = None,
+    tools: Sequence[Any] = (),
+    via: str = "native",
+    name: str | None = None,
+    api_key: str | None = None,
+    record_to: str | FilePath | None = None,
+    parser_options: dict[str, Any] | None = None,
+    **request: Any,
+) -> AnswerStream[Any]:
+    """Ask for an answer of ``output_type`` and stream it as typed events.
+
+    ``client``: an ``openai.OpenAI``/``AzureOpenAI`` or ``anthropic.Anthropic``
+    client, an ``httpx.Client`` with a ``base_url``, a base URL string (any
+    OpenAI-compatible server; Gemini and Ollama natively), ``None`` (the
+    provider's default URL, or ``OPENAI_BASE_URL``, ``ANTHROPIC_BASE_URL``,
+    ``GOOGLE_GEMINI_BASE_URL``, ``OLLAMA_HOST``), or a :class:`Recording` to replay.
+    ``output_type``: a pydantic model or anything ``TypeAdapter`` takes (``None``:
+    no structured output).  ``provider``: ``"openai-chat"`` (the default),
+    ``"openai-responses"``, ``"anthropic"`` (the default for an Anthropic client),
+    ``"gemini"``, ``"ollama"``.  ``prompt``: one user message, instead of
+    ``messages=`` (``input=``, ``contents=``).  ``tools``: models or functions the
+    model may call (their calls stream as typed targets).  ``via="tool"`` asks for
+    the answer as a forced tool call instead of native structured output.
+    ``record_to``: also save the body and its timing sidecar there.  Everything
+    else (``model=``, ``messages=``, ``temperature=``, ...) goes into the request.
+
+    Nothing is sent until the stream is iterated (or :attr:`AnswerStream.final` read).
+    """
+    if _is_async_client(client):
+        raise UsageError(f"{type(client).__name__} is async: use fieldstream.astream()")
+    provider, built, decoder = _prepare(
+        client, output_type, provider, via, tools, name, prompt, request, parser_options
+    )
+    transport = _sync_transport(client, provider, built, api_key)
+    return AnswerStream(output_type, decoder, built, transport, record_to)
+
+
+@overload
+def astream(
+    client: Any,
+    output_type: type[T],
+    /,
+    *,
+    provider: str | None = ...,
+    prompt: str | None = ...,
+    tools: Sequence[Any] = ...,
+    via: str = ...,
+    name: str | None = ...,
+    api_key: str | None = ...,
+    record_to: str | FilePath | None = ...,
+    parser_options: dict[str, Any] | None = ...,
+    **request: Any,
+) -> AsyncAnswerStream[T]: ...
+
+
+@overload
+def astream(
+    client: Any,
+    output_type: Any,
+    /,
+    *,
+    provider: str | None = ...,
+    prompt: str | None = ...,
+    tools: Sequence[Any] = ...,
+    via: str = ...,
+    name: str | None = ...,
+    api_key: str | None = ...,
+    record_to: str | FilePath | None = ...,
+    parser_options: dict[str, Any] | None = ...,
+    **request: Any,
+) -> AsyncAnswerStream[Any]: ...
+
+
+def astream(
+    client: Any,
+    output_type: Any,
+    /,
+    *,
+    provider: str | None = None,
+    prompt: str | None = None,
+    tools: Sequence[Any] = (),
+    via: str = "native",
+    name: str | None = None,
+    api_key: str | None = None,
+    record_to: str | FilePath | None = None,
+    parser_options: dict[str, Any] | None = None,
+    **request: Any,
+) -> AsyncAnswerStream[Any]:
+    """The async twin of :func:`stream`: ``AsyncOpenAI``, ``AsyncAnthropic``, ``httpx.AsyncClient``, a URL."""
+    if client is not None and not isinstance(client, (str, Recording)) and not _is_async_client(client):
+        raise UsageError(f"{type(client).__name__} is not async: use fieldstream.stream()")
+    provider, built, decoder = _prepare(
+        client, output_type, provider, via, tools, name, prompt, request, parser_options
+    )
+    transport = _async_transport(client, provider, built, api_key)
+    return AsyncAnswerStream(output_type, decoder, built, transport, record_to)
