@@ -36,7 +36,16 @@ import contextlib
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Generator,
+    Iterable,
+    Iterator,
+    Sequence,
+)
 from importlib import resources
 from pathlib import Path as FilePath
 from typing import IO, Any, Generic, TypeVar, overload
@@ -333,9 +342,7 @@ class _AnswerBase:
     @property
     def tool_calls(self) -> list[Target]:
         """Every tool call but the answer's: ``.source.name``, ``.source.id``, ``.value`` (typed), ``.done``."""
-        return [
-            t for s, t in self.decoder.targets.items() if s.kind == "tool_call" and s != self._answer
-        ]
+        return [t for s, t in self.decoder.targets.items() if s.kind == "tool_call" and s != self._answer]
 
     @property
     def done(self) -> bool:
@@ -480,12 +487,12 @@ def _sync_transport(client: Any, provider: str, request: Request | None, api_key
     def transport(answer: AnswerStream[Any]) -> Iterator[Any]:
         feeder = answer._feeder
         if isinstance(client, Recording):
-            events = _replayed(client, feeder)
-            answer._closer = events.close  # type: ignore[attr-defined]
+            replayed = _replayed(client, feeder)
+            answer._closer = replayed.close  # type: ignore[attr-defined]
             try:
-                yield events
+                yield replayed
             finally:
-                events.close()
+                replayed.close()
             return
         assert request is not None
         kind = _sdk_kind(client)
@@ -497,7 +504,7 @@ def _sync_transport(client: Any, provider: str, request: Request | None, api_key
                 sdk_stream = create(**kwargs)
             except FieldstreamError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - the SDK's errors become fieldstream's
+            except Exception as exc:
                 raise _sdk_error(exc) from exc
             with from_sdk(sdk_stream, decoder=feeder) as events:
                 answer._closer = events.close  # type: ignore[attr-defined]
@@ -519,12 +526,12 @@ def _async_transport(client: Any, provider: str, request: Request | None, api_ke
     async def transport(answer: AsyncAnswerStream[Any]) -> AsyncIterator[Any]:
         feeder = answer._feeder
         if isinstance(client, Recording):
-            events = _areplayed(client, feeder)
-            answer._closer = events.aclose  # type: ignore[attr-defined]
+            areplayed = _areplayed(client, feeder)
+            answer._closer = areplayed.aclose  # type: ignore[attr-defined]
             try:
-                yield events
+                yield areplayed
             finally:
-                await events.aclose()
+                await areplayed.aclose()
             return
         assert request is not None
         kind = _sdk_kind(client)
@@ -536,7 +543,7 @@ def _async_transport(client: Any, provider: str, request: Request | None, api_ke
                 sdk_stream = await create(**kwargs)
             except FieldstreamError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - the SDK's errors become fieldstream's
+            except Exception as exc:
                 raise _sdk_error(exc) from exc
             async with afrom_sdk(sdk_stream, decoder=feeder) as events:
                 answer._closer = events.aclose  # type: ignore[attr-defined]
@@ -569,13 +576,13 @@ def _url_and_client(client: Any, provider: str, request: Request) -> tuple[str, 
     )
 
 
-def _replayed(recording: Recording, feeder: Any) -> Iterator[StreamEvent]:
+def _replayed(recording: Recording, feeder: Any) -> Generator[StreamEvent, None, None]:
     for chunk in recording.chunks():
         yield from feeder.feed(chunk)
     yield from feeder.close()
 
 
-async def _areplayed(recording: Recording, feeder: Any) -> AsyncIterator[StreamEvent]:
+async def _areplayed(recording: Recording, feeder: Any) -> AsyncGenerator[StreamEvent, None]:
     async for chunk in recording.achunks():
         for event in feeder.feed(chunk):
             yield event
@@ -772,3 +779,89 @@ def astream(
     )
     transport = _async_transport(client, provider, built, api_key)
     return AsyncAnswerStream(output_type, decoder, built, transport, record_to)
+
+
+# -- other streams as answer streams (for iter_snapshots, iter_items and friends) ------------
+
+
+def is_stream_source(obj: Any) -> bool:
+    """Whether ``obj`` is a stream rather than a chunk iterable: an answer stream, an event stream,
+    what ``connect()``/``aconnect()`` return, or an openai/anthropic SDK stream."""
+    if isinstance(obj, (AnswerStream, AsyncAnswerStream)):
+        return True
+    if isinstance(obj, (str, bytes)):
+        return False
+    if isinstance(getattr(obj, "decoder", None), StreamDecoder):
+        return True
+    if isinstance(obj, (Iterable, AsyncIterable)):  # chunks (a file is also a context manager)
+        return hasattr(getattr(obj, "response", None), "iter_bytes")
+    return (
+        isinstance(obj, (contextlib.AbstractContextManager, contextlib.AbstractAsyncContextManager))
+        or hasattr(getattr(obj, "response", None), "iter_bytes")
+        or hasattr(getattr(obj, "response", None), "iter_bytes")
+    )
+
+
+def as_answer(source: Any, output_type: Any) -> AnswerStream[Any] | AsyncAnswerStream[Any]:
+    """``source`` (see :func:`is_stream_source`) as an answer stream of ``output_type``."""
+    if isinstance(source, (AnswerStream, AsyncAnswerStream)):
+        if output_type is not None and output_type != source.output_type:
+            raise UsageError("this answer stream was made for another type: pass the type to stream(), not here")
+        return source
+    from ._httpx import AsyncEventStream, EventStream
+    from ._sdk import afrom_sdk, from_sdk
+
+    if hasattr(getattr(source, "response", None), "iter_bytes") and not isinstance(
+        source, (EventStream, AsyncEventStream)
+    ):
+        is_async = hasattr(source, "__aiter__")
+        source = (afrom_sdk if is_async else from_sdk)(source, schema=output_type)
+    decoder = _decoder_of(source, output_type)
+    if isinstance(source, (EventStream, contextlib.AbstractContextManager)):
+
+        @contextlib.contextmanager
+        def transport(answer: AnswerStream[Any]) -> Iterator[Any]:
+            with source as events:
+                answer._closer = events.close  # type: ignore[attr-defined]
+                if output_type is not None and events.decoder is not decoder:
+                    _retype(events, output_type)
+                answer.decoder = events.decoder
+                yield events
+
+        return AnswerStream(output_type, decoder, None, transport, None)
+
+    @contextlib.asynccontextmanager
+    async def atransport(answer: AsyncAnswerStream[Any]) -> AsyncIterator[Any]:
+        async with source as events:
+            answer._closer = events.aclose  # type: ignore[attr-defined]
+            if output_type is not None and events.decoder is not decoder:
+                _retype(events, output_type)
+            answer.decoder = events.decoder
+            yield events
+
+    return AsyncAnswerStream(output_type, decoder, None, atransport, None)
+
+
+def _decoder_of(source: Any, output_type: Any) -> StreamDecoder:
+    decoder = getattr(source, "decoder", None)
+    if isinstance(decoder, StreamDecoder):
+        if output_type is not None:
+            _retype(source, output_type)
+        return source.decoder  # type: ignore[no-any-return]
+    return StreamDecoder(schema=output_type)  # a connect() context manager: its decoder comes on entering
+
+
+def _retype(events: Any, output_type: Any) -> None:
+    # The event stream was made without a schema: before its first byte, give it a decoder that has one.
+    decoder = events.decoder
+    if decoder.schema is output_type:
+        return
+    if decoder.schema is not None or decoder.framing is not None or getattr(events, "_started", False):
+        raise UsageError("this stream already has a schema or has started: pass the type to connect() instead")
+    events.decoder = StreamDecoder(
+        decoder.format or "auto",
+        schema=output_type,
+        tools=decoder.tools,
+        content=decoder.content,
+        **decoder.parser_options,
+    )

@@ -128,6 +128,7 @@ def build(
 
 
 def _add_prompt(provider: str, body: dict[str, Any], prompt: str) -> None:
+    value: list[dict[str, Any]]
     if provider == "openai-responses":
         key, value = "input", [{"role": "user", "content": prompt}]
     elif provider == "gemini":

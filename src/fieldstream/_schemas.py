@@ -47,7 +47,7 @@ def json_schema(output_type: Any) -> dict[str, Any]:
     pydantic = _pydantic()
     try:
         if isinstance(output_type, type) and issubclass(output_type, pydantic.BaseModel):
-            schema = output_type.model_json_schema()
+            schema: dict[str, Any] = output_type.model_json_schema()  # type: ignore[attr-defined]
         else:
             schema = pydantic.TypeAdapter(output_type).json_schema()
     except pydantic.PydanticUserError as exc:  # includes PydanticSchemaGenerationError

@@ -214,15 +214,56 @@ def sse_encode(events: Iterable[Any], *, end: bool = True) -> bytes:
 
 
 def _sync_frames(events: Iterable[Any], encoder: SSEEncoder, snapshot: Callable[[], Any] | None) -> Iterator[bytes]:
+    iterator = iter(events)
     try:
-        for event in events:
-            yield encoder.encode(event)
-            if encoder.finished:
-                return
-    except FieldstreamError as exc:
-        yield encoder.error(exc, snapshot=snapshot() if snapshot else None)
-        return
-    yield encoder.end()
+        try:
+            for event in iterator:
+                yield encoder.encode(event)
+                if encoder.finished:
+                    return
+        except FieldstreamError as exc:
+            yield encoder.error(exc, snapshot=snapshot() if snapshot else None)
+            return
+        yield encoder.end()
+    finally:
+        # Done, or the client went away: close the source, so an upstream call closes too.
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()
+
+
+def _entered(manager: Any) -> Iterator[Any]:
+    # A context manager holding a stream (``fieldstream.connect(...)``): enter it, iterate, leave it.
+    with manager as stream:
+        yield from stream
+
+
+async def _aentered(manager: Any) -> AsyncIterator[Any]:
+    async with manager as stream:
+        async for event in stream:
+            yield event
+
+
+def _as_source(events: Any, snapshot: Callable[[], Any] | None) -> tuple[Any, Callable[[], Any] | None]:
+    """The iterable to encode, and where an error frame's snapshot comes from.
+
+    ``connect()``/``aconnect()`` results are context managers, not iterables: they
+    are entered here, inside the frames' own generator.  An answer stream's error
+    frame carries its answer snapshot; an event stream's, each target's.
+    """
+    if not isinstance(events, (Iterable, AsyncIterable)):
+        if isinstance(events, contextlib.AbstractAsyncContextManager):
+            return _aentered(events), snapshot
+        if isinstance(events, contextlib.AbstractContextManager):
+            return _entered(events), snapshot
+        raise UsageError(f"to_sse() takes an iterable of fieldstream events, not {type(events).__name__}")
+    if snapshot is None and hasattr(events, "answer_target"):
+        answer: Any = events
+        return events, lambda: answer.snapshot
+    targets = getattr(getattr(events, "decoder", None), "targets", None)
+    if snapshot is None and isinstance(targets, dict):
+        return events, lambda: {str(source): target.snapshot for source, target in targets.items()}
+    return events, snapshot
 
 
 _KEEPALIVE = object()
@@ -317,8 +358,28 @@ def to_sse(
 ) -> Iterator[bytes]: ...
 
 
+@overload
 def to_sse(
-    events: Iterable[Any] | AsyncIterable[Any],
+    events: contextlib.AbstractAsyncContextManager[Any],
+    *,
+    keepalive: float | None = DEFAULT_KEEPALIVE,
+    snapshot: Callable[[], Any] | None = None,
+    ids: bool = True,
+) -> AsyncIterator[bytes]: ...
+
+
+@overload
+def to_sse(
+    events: contextlib.AbstractContextManager[Any],
+    *,
+    keepalive: float | None = DEFAULT_KEEPALIVE,
+    snapshot: Callable[[], Any] | None = None,
+    ids: bool = True,
+) -> Iterator[bytes]: ...
+
+
+def to_sse(
+    events: Any,
     *,
     keepalive: float | None = DEFAULT_KEEPALIVE,
     snapshot: Callable[[], Any] | None = None,
@@ -328,7 +389,10 @@ def to_sse(
 
         return StreamingResponse(fieldstream.to_sse(events), headers=fieldstream.SSE_HEADERS)
 
-    ``events`` is a sync or async iterable; the result is the same kind.  When
+    ``events`` is a sync or async iterable (an answer stream from
+    :func:`fieldstream.stream`, events from a :class:`Parser` or a
+    :class:`StreamDecoder`, or what ``connect()``/``aconnect()`` return, entered
+    here); the result is the same kind.  When
     the source raises a :class:`FieldstreamError`, the stream ends with an
     ``error`` frame carrying ``snapshot()`` (if given) or the error's snapshot.
     With an async source, a ``: keepalive`` comment goes out after ``keepalive``
@@ -338,6 +402,7 @@ def to_sse(
     if keepalive is not None and keepalive <= 0:
         raise UsageError(f"keepalive must be a positive number of seconds or None, got {keepalive!r}")
     encoder = SSEEncoder(ids=ids)
+    events, snapshot = _as_source(events, snapshot)
     if isinstance(events, AsyncIterable):
         return _async_frames(events, encoder, snapshot, keepalive)
     return _sync_frames(events, encoder, snapshot)
