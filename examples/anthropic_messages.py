@@ -7,7 +7,7 @@ class Character(pydantic.BaseModel):
 class Party(pydantic.BaseModel):
     characters: list[Character]
 
-answer = fieldstream.stream(anthropic.Anthropic(), Party, model="claude-sonnet-4-5", prompt="3 RPG characters")
+answer = fieldstream.stream(anthropic.Anthropic(), Party, model="claude-sonnet-4-6", prompt="3 RPG characters")
 for event in answer:
     print(event)
 print(answer.final)

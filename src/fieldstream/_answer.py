@@ -502,7 +502,7 @@ def _sync_transport(client: Any, provider: str, request: Request | None, api_key
             create, kwargs = _sdk_create(client, kind, provider, request)
             try:
                 sdk_stream = create(**kwargs)
-            except FieldstreamError:
+            except (FieldstreamError, Warning):  # a warning raised as an error is the caller's choice
                 raise
             except Exception as exc:
                 raise _sdk_error(exc) from exc
@@ -541,7 +541,7 @@ def _async_transport(client: Any, provider: str, request: Request | None, api_ke
             create, kwargs = _sdk_create(client, kind, provider, request)
             try:
                 sdk_stream = await create(**kwargs)
-            except FieldstreamError:
+            except (FieldstreamError, Warning):  # a warning raised as an error is the caller's choice
                 raise
             except Exception as exc:
                 raise _sdk_error(exc) from exc

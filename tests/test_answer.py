@@ -1,0 +1,334 @@
+"""fieldstream.stream()/astream(): requests built from a type, answer events, .final, closing, composing.
+
+Real HTTP throughout: a loopback server replays corpus recordings (tests/corpus/streams)
+and records what it was sent and when the client hung up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import anthropic
+import httpx
+import openai
+import pytest
+from pydantic import BaseModel
+
+import fieldstream as fs
+from fieldstream._recording import to_wire_bytes
+
+from .streamserver import Script, StreamServer, running, sse
+
+CORPUS = Path(__file__).resolve().parent / "corpus" / "streams"
+WAIT = 10.0
+
+
+@pytest.fixture
+def server() -> Iterator[StreamServer]:
+    yield from running()
+
+
+def body_of(name: str) -> bytes:
+    path = CORPUS / name
+    return to_wire_bytes(path, path.read_bytes())
+
+
+def serve(server: StreamServer, route: str, name: str, *, size: int = 61, delay: float = 0.0005) -> None:
+    body = body_of(name)
+    server.serve(route, Script([body[i : i + size] for i in range(0, len(body), size)], delay=delay))
+
+
+class Location(BaseModel):
+    city: str
+    temperature: int
+    units: Literal["c", "f"]
+
+
+class StrictUnits(BaseModel):
+    city: str
+    temperature: int
+    units: Literal["c"]
+
+
+class Answer(BaseModel):
+    label: str
+    answer: str
+
+
+class FinalResult(BaseModel):
+    answers: list[Answer]
+
+
+# -- the answer events, .final, usage, finish reason ---------------------------------
+
+
+def test_answer_events_are_the_parsers_events_with_paths_inside_the_answer(server: StreamServer) -> None:
+    serve(server, "/v1/chat/completions", "openai_chat_completions/oai_py_json_schema_location.sse")
+    with fs.stream(server.url("/v1"), Location, model="gpt-4o", prompt="weather in SF") as answer:
+        events = list(answer)
+    text = '{"city":"San Francisco","temperature":61,"units":"f"}'
+    parser_events = fs.Parser(Location).feed(text)
+    core = [e for e in events if isinstance(e, fs.Event)]
+    joined = "".join(e.text for e in core if isinstance(e, fs.StringDelta))
+    assert joined == "San Francisco"  # units is a Literal: it completes whole
+    assert [e for e in core if not isinstance(e, fs.StringDelta)] == [
+        e for e in parser_events if not isinstance(e, fs.StringDelta)
+    ]
+    assert isinstance(events[-1], fs.StreamCompleted)
+    assert answer.final == Location(city="San Francisco", temperature=61, units="f")
+    assert answer.snapshot == answer.final and answer.text == text
+    assert answer.finish_reason == "stop" and answer.usage is not None and answer.usage["total_tokens"] > 0
+    assert isinstance(answer.decoder, fs.StreamDecoder) and answer.done
+    sent = server.last_visit()
+    assert sent.json["messages"] == [{"role": "user", "content": "weather in SF"}]
+    assert sent.json["response_format"]["json_schema"]["strict"] is True
+
+
+def test_final_reads_the_rest_and_the_stream_iterates_once(server: StreamServer) -> None:
+    serve(server, "/v1/chat/completions", "openai_chat_completions/oai_py_json_schema_location.sse")
+    answer = fs.stream(server.url("/v1"), Location, model="gpt-4o", prompt="x")
+    assert repr(answer) == "<AnswerStream openai-chat not started>" and server.visits == []
+    assert answer.final.city == "San Francisco"
+    with pytest.raises(fs.UsageError, match="only once"):
+        iter(answer)
+
+
+def test_the_tool_way_answers_with_the_forced_tools_arguments(server: StreamServer) -> None:
+    serve(server, "/v1/chat/completions", "openai_chat_completions/pai_gpt4o_final_result_structured.sse")
+    answer = fs.stream(server.url("/v1"), FinalResult, via="tool", name="final_result", model="gpt-4o", prompt="q")
+    events = list(answer)
+    assert isinstance(answer.final, FinalResult) and answer.final.answers[0].answer == "Mexico City"
+    items = [e for e in events if isinstance(e, fs.ItemCompleted) and e.path[:1] == ("answers",)]
+    assert [type(e.value) for e in items] == [Answer] * len(answer.final.answers)
+    sent = server.last_visit().json
+    assert sent["tool_choice"] == {"type": "function", "function": {"name": "final_result"}}
+    assert "response_format" not in sent and sent["tools"][0]["function"]["name"] == "final_result"
+
+
+class GetWeatherArgs(BaseModel):
+    """Get the weather."""
+
+    city: str
+    country: str
+    units: Literal["c", "f"] = "c"
+
+
+def get_stock_price(ticker: str, exchange: str) -> float:
+    """Look up a stock price."""
+    return 0.0
+
+
+def test_tool_calls_stream_as_typed_targets_by_name_with_their_id(server: StreamServer) -> None:
+    serve(server, "/v1/chat/completions", "openai_chat_completions/oai_py_tools_parallel_two.sse")
+    answer = fs.stream(server.url("/v1"), None, tools=[GetWeatherArgs, get_stock_price], model="gpt-4o", prompt="q")
+    events = list(answer)
+    starts = [e.source for e in events if isinstance(e, fs.TargetStarted)]
+    assert [(s.name, s.kind) for s in starts] == [("GetWeatherArgs", "tool_call"), ("get_stock_price", "tool_call")]
+    assert all(s.id for s in starts)
+    weather, stock = answer.tool_calls
+    assert weather.value == GetWeatherArgs(city="Edinburgh", country="GB", units="c")
+    assert stock.value.ticker == "AAPL" and stock.value.exchange == "NASDAQ"
+    sent = server.last_visit().json
+    assert [t["function"]["name"] for t in sent["tools"]] == ["GetWeatherArgs", "get_stock_price"]
+    assert sent["tools"][1]["function"]["description"] == "Look up a stock price."
+    with pytest.raises(fs.StreamError, match="no answer"):
+        answer.final
+
+
+def test_other_choices_stay_reachable_as_stream_events(server: StreamServer) -> None:
+    serve(server, "/v1/chat/completions", "openai_chat_completions/oai_py_json_schema_n3_choices.sse")
+    answer = fs.stream(server.url("/v1"), Location, model="gpt-4o", prompt="q", n=3)
+    events = list(answer)
+    others = {e.source.path for e in events if isinstance(e, fs.TargetCompleted)}
+    assert others == {"choices[1]", "choices[2]"}
+    assert answer.final.temperature == 65
+
+
+@pytest.mark.parametrize(
+    ("name", "error", "match"),
+    [
+        ("oai_py_json_schema_refusal.sse", fs.StreamError, "Refused"),
+        ("oai_py_json_schema_max_tokens_1.sse", fs.StreamError, "Truncated"),
+        ("oai_py_parse_nothing.sse", fs.StreamError, "Malformed"),
+    ],
+)
+def test_final_raises_a_typed_error_carrying_what_arrived(
+    server: StreamServer, name: str, error: type[Exception], match: str
+) -> None:
+    serve(server, "/v1/chat/completions", f"openai_chat_completions/{name}")
+    answer = fs.stream(server.url("/v1"), Location, model="gpt-4o", prompt="q")
+    events = list(answer)  # faults are events; .final is where they become an exception
+    assert any(isinstance(e, fs.Fault) for e in events)
+    with pytest.raises(error, match=match) as info:
+        answer.final
+    assert isinstance(info.value, fs.StreamError)
+    if "refusal" in name:
+        assert info.value.provider_message.startswith("I'm sorry")
+    if "max_tokens" in name:
+        assert info.value.raw == '{"' and answer.finish_reason == "length"
+
+
+def test_an_invalid_answer_is_a_schema_error_with_the_errors_and_the_text(server: StreamServer) -> None:
+    serve(server, "/v1/chat/completions", "openai_chat_completions/oai_py_json_schema_location.sse")
+    answer = fs.stream(server.url("/v1"), StrictUnits, model="gpt-4o", prompt="q")
+    events = list(answer)
+    assert [e.path_text for e in events if isinstance(e, fs.ValueInvalid)] == ["$.units", "$"]
+    with pytest.raises(fs.SchemaError) as info:
+        answer.final
+    assert info.value.errors[0]["loc"] == ("units",) and info.value.raw.startswith('{"city"')  # type: ignore[attr-defined]
+
+
+def test_http_errors_raise_stream_error_on_iteration(server: StreamServer) -> None:
+    error = b'{"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}}'
+    server.serve("/v1/chat/completions", Script([error], status=401, content_type="application/json"))
+    answer = fs.stream(server.url("/v1"), Location, model="gpt-4o", prompt="q")
+    with pytest.raises(fs.StreamError, match="Incorrect API key") as info:
+        list(answer)
+    assert info.value.status_code == 401
+
+
+# -- official SDK clients ------------------------------------------------------------------
+
+
+def test_openai_sdk_client_sends_and_the_bytes_are_decoded(server: StreamServer) -> None:
+    serve(server, "/v1/chat/completions", "openai_chat_completions/oai_py_json_schema_location.sse")
+    client = openai.OpenAI(base_url=server.url("/v1"), api_key="sk-test", max_retries=0)
+    answer = fs.stream(client, Location, model="gpt-4o", prompt="q")
+    assert answer.final.units == "f"
+    headers = {k.lower(): v for k, v in server.last_visit().headers.items()}
+    assert headers["authorization"] == "Bearer sk-test"
+
+
+def test_sdk_errors_become_fieldstreams(server: StreamServer) -> None:
+    error = b'{"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}}'
+    server.serve("/v1/chat/completions", Script([error], status=401, content_type="application/json"))
+    client = openai.OpenAI(base_url=server.url("/v1"), api_key="sk-test", max_retries=0)
+    with pytest.raises(fs.StreamError, match="Incorrect API key") as info:
+        fs.stream(client, Location, model="gpt-4o", prompt="q").final
+    assert info.value.status_code == 401
+    dead = openai.OpenAI(base_url="http://127.0.0.1:9/v1", api_key="sk-test", max_retries=0)
+    with pytest.raises(fs.TransportError):
+        fs.stream(dead, Location, model="gpt-4o", prompt="q").final
+
+
+def test_async_clients(server: StreamServer) -> None:
+    serve(server, "/v1/messages", "anthropic_messages/ant_sdk_structured_output_int_array.sse")
+
+    async def main() -> tuple[list[int], list[int]]:
+        client = anthropic.AsyncAnthropic(base_url=server.url(), api_key="sk-ant-test", max_retries=0)
+        async with fs.astream(client, list[int], model="claude-sonnet-4-6", prompt="two numbers") as answer:
+            items = [e.value async for e in answer if isinstance(e, fs.ItemCompleted)]
+        async with httpx.AsyncClient(base_url=server.url()) as http:
+            again = await fs.astream(http, list[int], provider="anthropic", model="m", prompt="q").get_final()
+        return items, again
+
+    items, again = asyncio.run(main())
+    assert items == [12345, 67890] == again
+    sent = server.last_visit()
+    assert sent.json["output_config"]["format"]["schema"] == {"type": "array", "items": {"type": "integer"}}
+    assert sent.headers["anthropic-version"] == "2023-06-01"
+
+
+def test_sync_and_async_are_not_mixed(server: StreamServer) -> None:
+    with pytest.raises(fs.UsageError, match="astream"):
+        fs.stream(openai.AsyncOpenAI(api_key="k", base_url=server.url("/v1")), Location, model="m")
+    with pytest.raises(fs.UsageError, match=r"stream\(\)"):
+        fs.astream(openai.OpenAI(api_key="k", base_url=server.url("/v1")), Location, model="m")
+
+
+# -- closing the upstream call on every way out ---------------------------------------------
+
+
+def slow_stream(server: StreamServer) -> None:
+    pieces = [{"choices": [{"index": 0, "delta": {"content": '{"city": "'}}]}]
+    pieces += [{"choices": [{"index": 0, "delta": {"content": "ab"}}]}] * 2000
+    server.serve("/v1/chat/completions", Script(sse(*pieces), delay=0.005))
+
+
+def test_breaking_out_closes_the_upstream(server: StreamServer) -> None:
+    slow_stream(server)
+    with fs.stream(server.url("/v1"), Location, model="m", prompt="q") as answer:
+        for event in answer:
+            if isinstance(event, fs.StringDelta):
+                break
+    assert server.last_visit().disconnected.wait(WAIT)
+    assert answer.snapshot.city.startswith("ab")
+
+
+def test_an_exception_in_the_loop_closes_the_upstream_sdk_client(server: StreamServer) -> None:
+    slow_stream(server)
+    client = openai.OpenAI(base_url=server.url("/v1"), api_key="sk-test", max_retries=0)
+    with pytest.raises(KeyError), fs.stream(client, Location, model="m", prompt="q") as answer:
+        for _ in answer:
+            raise KeyError("stop")
+    assert server.last_visit().disconnected.wait(WAIT)
+
+
+def test_cancelling_the_task_closes_the_upstream(server: StreamServer) -> None:
+    slow_stream(server)
+
+    async def main() -> None:
+        async def consume() -> None:
+            async for _ in fs.astream(server.url("/v1"), Location, model="m", prompt="q"):
+                pass
+
+        task = asyncio.ensure_future(consume())
+        await asyncio.sleep(0.3)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    assert server.last_visit().disconnected.wait(WAIT)
+
+
+# -- recording and replaying -----------------------------------------------------------------
+
+
+def test_record_then_replay_gives_the_same_events(server: StreamServer, tmp_path: Path) -> None:
+    serve(server, "/v1/chat/completions", "openai_chat_completions/oai_py_json_schema_location.sse", delay=0.002)
+    target = tmp_path / "location.sse"
+    live = list(fs.stream(server.url("/v1"), Location, model="m", prompt="q", record_to=target))
+    assert target.read_bytes() == body_of("openai_chat_completions/oai_py_json_schema_location.sse")
+    timing = [json.loads(line) for line in (tmp_path / "location.sse.timing.jsonl").read_text().splitlines()]
+    assert sum(t["n"] for t in timing) == len(target.read_bytes()) and timing == sorted(timing, key=lambda t: t["t"])
+    replayed = list(fs.stream(fs.Recording(target, speed=None), Location))
+    assert replayed == live
+    fixed = fs.Recording(target, speed=None, chunk_size=7)
+    assert fixed.timing is not None  # the sidecar wins over a fixed pace
+    (tmp_path / "location.sse.timing.jsonl").unlink()
+    paced = fs.Recording(target, chunk_size=7, gap=0.0)
+    assert [len(c) for c in paced.chunks()][:2] == [7, 7]
+
+
+def test_a_recording_sends_nothing_and_detects_its_format() -> None:
+    answer = fs.stream(fs.Recording(CORPUS / "gemini" / "pai_gemini3_json_schema_text.sse", speed=None), dict)
+    assert answer.final == {"city": "Mexico City", "country": "Mexico"}
+    with pytest.raises(fs.UsageError, match="sends nothing"):
+        fs.stream(fs.Recording.bundled(), dict, model="m")
+
+
+# -- composing: iter_snapshots, iter_items, provider streams -------------------------------------
+
+
+def test_iter_helpers_take_answer_streams_and_provider_streams(server: StreamServer) -> None:
+    serve(server, "/v1/chat/completions", "openai_chat_completions/pai_gpt4o_final_result_structured.sse")
+    answer = fs.stream(server.url("/v1"), FinalResult, via="tool", name="final_result", model="m", prompt="q")
+    snapshots = [s.model_copy(deep=True) for s in fs.iter_snapshots(answer)]
+    assert snapshots[-1] == answer.final and len(snapshots) > 10
+
+    url = server.url("/v1/chat/completions")
+    items = list(fs.iter_items(fs.connect(None, "POST", url, json={}), dict))  # a connect() result, not entered
+    assert items == []  # the tool call is not the answer: nothing in the content
+    with fs.connect(None, "POST", url, json={}, tools={"final_result": FinalResult}) as events:
+        assert list(fs.iter_snapshots(events)) == []
+
+    serve(server, "/v1/chat/completions", "openai_chat_completions/oai_py_json_schema_n3_choices.sse")
+    client = openai.OpenAI(base_url=server.url("/v1"), api_key="sk-test", max_retries=0)
+    sdk_stream = client.chat.completions.create(model="m", messages=[], stream=True)
+    snaps = list(fs.iter_snapshots(sdk_stream, Location))
+    assert snaps[-1] == Location(city="San Francisco", temperature=65, units="f")
