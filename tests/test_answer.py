@@ -10,7 +10,7 @@ import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import anthropic
 import httpx
@@ -136,7 +136,7 @@ def test_tool_calls_stream_as_typed_targets_by_name_with_their_id(server: Stream
     assert [t["function"]["name"] for t in sent["tools"]] == ["GetWeatherArgs", "get_stock_price"]
     assert sent["tools"][1]["function"]["description"] == "Look up a stock price."
     with pytest.raises(fs.StreamError, match="no answer"):
-        answer.final
+        _ = answer.final
 
 
 def test_other_choices_stay_reachable_as_stream_events(server: StreamServer) -> None:
@@ -164,7 +164,7 @@ def test_final_raises_a_typed_error_carrying_what_arrived(
     events = list(answer)  # faults are events; .final is where they become an exception
     assert any(isinstance(e, fs.Fault) for e in events)
     with pytest.raises(error, match=match) as info:
-        answer.final
+        _ = answer.final
     assert isinstance(info.value, fs.StreamError)
     if "refusal" in name:
         assert info.value.provider_message.startswith("I'm sorry")
@@ -178,7 +178,7 @@ def test_an_invalid_answer_is_a_schema_error_with_the_errors_and_the_text(server
     events = list(answer)
     assert [e.path_text for e in events if isinstance(e, fs.ValueInvalid)] == ["$.units", "$"]
     with pytest.raises(fs.SchemaError) as info:
-        answer.final
+        _ = answer.final
     assert info.value.errors[0]["loc"] == ("units",) and info.value.raw.startswith('{"city"')  # type: ignore[attr-defined]
 
 
@@ -208,11 +208,11 @@ def test_sdk_errors_become_fieldstreams(server: StreamServer) -> None:
     server.serve("/v1/chat/completions", Script([error], status=401, content_type="application/json"))
     client = openai.OpenAI(base_url=server.url("/v1"), api_key="sk-test", max_retries=0)
     with pytest.raises(fs.StreamError, match="Incorrect API key") as info:
-        fs.stream(client, Location, model="gpt-4o", prompt="q").final
+        _ = fs.stream(client, Location, model="gpt-4o", prompt="q").final
     assert info.value.status_code == 401
     dead = openai.OpenAI(base_url="http://127.0.0.1:9/v1", api_key="sk-test", max_retries=0)
     with pytest.raises(fs.TransportError):
-        fs.stream(dead, Location, model="gpt-4o", prompt="q").final
+        _ = fs.stream(dead, Location, model="gpt-4o", prompt="q").final
 
 
 def test_async_clients(server: StreamServer) -> None:

@@ -117,7 +117,7 @@ def server() -> Iterator[StreamServer]:
 def doc_blocks() -> dict[str, str]:
     """``examples/NAME.py`` -> the code block that follows ``<!-- example: examples/NAME.py -->``."""
     text = DOC.read_text("utf-8")
-    pattern = re.compile(r"<!-- example: (\S+) -->\n```python\n(.*?)```", re.S)
+    pattern = re.compile(r"<!-- example: (\S+) -->\n```python\n(.*?)```", re.DOTALL)
     return {name: code for name, code in pattern.findall(text)}
 
 

@@ -188,4 +188,4 @@ def test_bad_options_are_usage_errors() -> None:
     with pytest.raises(fs.UsageError, match="cannot build a JSON schema"):
         fs.stream(None, NotAModel, provider="ollama", model="m")
     with pytest.raises(fs.UsageError, match="client must be"):
-        fs.stream(42, Step, model="m").final
+        _ = fs.stream(42, Step, model="m").final
