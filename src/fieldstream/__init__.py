@@ -56,6 +56,10 @@ from ._stream_events import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "AnswerEvent",
+    "AnswerStream",
+    "AsyncAnswerStream",
+    "AsyncEventStream",
     "DEFAULT_MAX_DEPTH",
     "DEFAULT_MAX_EVENT_SIZE",
     "DEFAULT_MAX_LINE_LENGTH",
@@ -63,11 +67,6 @@ __all__ = [
     "DEFAULT_MAX_NUMBER_LENGTH",
     "DEFAULT_MAX_STRING_LENGTH",
     "DEFAULT_MAX_TARGETS",
-    "SSE_HEADERS",
-    "AnswerEvent",
-    "AnswerStream",
-    "AsyncAnswerStream",
-    "AsyncEventStream",
     "DocumentCompleted",
     "ErrorReceived",
     "Event",
@@ -88,6 +87,7 @@ __all__ = [
     "SSEDecoder",
     "SSEEncoder",
     "SSEMessage",
+    "SSE_HEADERS",
     "SchemaError",
     "Source",
     "StreamCompleted",

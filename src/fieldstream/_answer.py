@@ -786,18 +786,26 @@ def astream(
 
 def is_stream_source(obj: Any) -> bool:
     """Whether ``obj`` is a stream rather than a chunk iterable: an answer stream, an event stream,
-    what ``connect()``/``aconnect()`` return, or an openai/anthropic SDK stream."""
+    what ``connect()``/``aconnect()`` return, or an openai/anthropic SDK stream or raw response."""
     if isinstance(obj, (AnswerStream, AsyncAnswerStream)):
         return True
     if isinstance(obj, (str, bytes)):
         return False
-    if isinstance(getattr(obj, "decoder", None), StreamDecoder):
+    if isinstance(getattr(obj, "decoder", None), StreamDecoder) or _from_sdk(obj):
         return True
     if isinstance(obj, (Iterable, AsyncIterable)):  # chunks (a file is also a context manager)
-        return hasattr(getattr(obj, "response", None), "iter_bytes")
+        return False
+    return isinstance(obj, (contextlib.AbstractContextManager, contextlib.AbstractAsyncContextManager))
+
+
+def _from_sdk(obj: Any) -> bool:
+    from ._sdk import _is_helper
+
+    if getattr(obj, "decoder", None) is not None:
+        return False  # already one of fieldstream's event streams
     return (
-        isinstance(obj, (contextlib.AbstractContextManager, contextlib.AbstractAsyncContextManager))
-        or hasattr(getattr(obj, "response", None), "iter_bytes")
+        _is_helper(obj)
+        or hasattr(getattr(obj, "http_response", None), "iter_bytes")
         or hasattr(getattr(obj, "response", None), "iter_bytes")
     )
 
@@ -808,16 +816,13 @@ def as_answer(source: Any, output_type: Any) -> AnswerStream[Any] | AsyncAnswerS
         if output_type is not None and output_type != source.output_type:
             raise UsageError("this answer stream was made for another type: pass the type to stream(), not here")
         return source
-    from ._httpx import AsyncEventStream, EventStream
     from ._sdk import afrom_sdk, from_sdk
 
-    if hasattr(getattr(source, "response", None), "iter_bytes") and not isinstance(
-        source, (EventStream, AsyncEventStream)
-    ):
-        is_async = hasattr(source, "__aiter__")
+    if _from_sdk(source):
+        is_async = hasattr(source, "__aiter__") or type(source).__name__.startswith("Async")
         source = (afrom_sdk if is_async else from_sdk)(source, schema=output_type)
     decoder = _decoder_of(source, output_type)
-    if isinstance(source, (EventStream, contextlib.AbstractContextManager)):
+    if not hasattr(source, "__aiter__") and not hasattr(source, "__aenter__"):
 
         @contextlib.contextmanager
         def transport(answer: AnswerStream[Any]) -> Iterator[Any]:

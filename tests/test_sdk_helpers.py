@@ -1,0 +1,114 @@
+"""The SDKs' own stream objects: helper streams (teed, their final message intact), raw and streaming responses.
+
+Real SDK clients against the loopback server replaying corpus recordings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal
+
+import anthropic
+import openai
+import pytest
+from pydantic import BaseModel
+
+import fieldstream as fs
+from fieldstream._recording import to_wire_bytes
+
+from .streamserver import Script, StreamServer, running
+
+CORPUS = Path(__file__).resolve().parent / "corpus" / "streams"
+
+
+class Location(BaseModel):
+    city: str
+    temperature: int
+    units: Literal["c", "f"]
+
+
+LOCATION = Location(city="San Francisco", temperature=61, units="f")
+
+
+@pytest.fixture
+def server() -> Iterator[StreamServer]:
+    yield from running()
+
+
+def serve(server: StreamServer, route: str, name: str) -> None:
+    path = CORPUS / name
+    body = to_wire_bytes(path, path.read_bytes())
+    server.serve(route, Script([body[i : i + 50] for i in range(0, len(body), 50)], delay=0.0005))
+
+
+def openai_client(server: StreamServer) -> openai.OpenAI:
+    return openai.OpenAI(base_url=server.url("/v1"), api_key="sk-test", max_retries=0)
+
+
+def test_openai_chat_helper_stream_is_teed_and_its_final_completion_still_works(server: StreamServer) -> None:
+    serve(server, "/v1/chat/completions", "openai_chat_completions/oai_py_json_schema_location.sse")
+    client = openai_client(server)
+    with client.chat.completions.stream(model="gpt-4o", messages=[], response_format=Location) as helper:
+        events = list(fs.from_sdk(helper, schema=Location))
+        final = helper.get_final_completion()
+    assert final.choices[0].message.parsed == LOCATION
+    assert events[-1].values == {"choices[0]": LOCATION} and events[-1].usage["total_tokens"] > 0
+
+
+def test_answer_helpers_take_the_helper_stream(server: StreamServer) -> None:
+    serve(server, "/v1/chat/completions", "openai_chat_completions/oai_py_json_schema_location.sse")
+    with openai_client(server).chat.completions.stream(model="m", messages=[], response_format=Location) as helper:
+        assert list(fs.iter_snapshots(helper, Location))[-1] == LOCATION
+        assert helper.get_final_completion().choices[0].message.parsed == LOCATION
+
+
+def test_openai_responses_helper_stream(server: StreamServer) -> None:
+    serve(server, "/v1/responses", "openai_responses/llm_gpt4omini_json_schema_dog.sse")
+    with openai_client(server).responses.stream(model="gpt-4o-mini", input="a dog") as helper:
+        events = list(fs.from_sdk(helper))
+        final = helper.get_final_response()
+    done = [e for e in events if isinstance(e, fs.TargetCompleted)]
+    assert done[0].value["name"] == "Barkley" and final.output_text == done[0].raw
+
+
+def test_anthropic_message_stream_is_teed_and_get_final_message_still_works(server: StreamServer) -> None:
+    serve(server, "/v1/messages", "anthropic_messages/ant_sdk_tool_use_get_weather.sse")
+    client = anthropic.Anthropic(base_url=server.url(), api_key="sk-ant-test", max_retries=0)
+    with client.messages.stream(model="claude-sonnet-4-6", max_tokens=100, messages=[]) as helper:
+        events = list(fs.from_sdk(helper))
+        message = helper.get_final_message()
+    assert message.content[1].input == {"location": "Paris"}
+    assert events[-1].values["content[1]"] == {"location": "Paris"} and events[-1].finish_reasons == {
+        "message": "tool_use"
+    }
+
+
+def test_async_anthropic_message_stream(server: StreamServer) -> None:
+    serve(server, "/v1/messages", "anthropic_messages/ant_sdk_tool_use_get_weather.sse")
+
+    async def main() -> tuple[list[object], object]:
+        client = anthropic.AsyncAnthropic(base_url=server.url(), api_key="sk-ant-test", max_retries=0)
+        async with client.messages.stream(model="claude-sonnet-4-6", max_tokens=100, messages=[]) as helper:
+            events = [e async for e in fs.afrom_sdk(helper)]
+            return events, await helper.get_final_message()
+
+    events, message = asyncio.run(main())
+    assert isinstance(events[-1], fs.StreamCompleted) and message.content[1].input == {"location": "Paris"}  # type: ignore[attr-defined]
+
+
+def test_raw_and_streaming_responses(server: StreamServer) -> None:
+    serve(server, "/v1/chat/completions", "openai_chat_completions/oai_py_json_schema_location.sse")
+    client = openai_client(server)
+    raw = client.chat.completions.with_raw_response.create(model="m", messages=[], stream=True)
+    with fs.from_sdk(raw, schema=Location) as events:
+        assert list(events)[-1].values == {"choices[0]": LOCATION}
+    with client.chat.completions.with_streaming_response.create(model="m", messages=[], stream=True) as response:
+        assert list(fs.iter_items(response))[:0] == [] and response.http_response.is_closed
+
+
+def test_an_unentered_manager_says_what_to_pass(server: StreamServer) -> None:
+    manager = openai_client(server).chat.completions.stream(model="m", messages=[])
+    with pytest.raises(fs.UsageError, match="enter it"):
+        fs.from_sdk(manager)
