@@ -146,9 +146,8 @@ def rendered(page: Any) -> dict[str, str]:
 
 def two_thirds(example: Any) -> int:
     """Two thirds of the recording's events: the forecast is under way."""
-    body, _ = example.recording()
-    decoder = example.make_decoder()
-    return len(decoder.feed(body) + decoder.close()) * 2 // 3
+    events = list(fieldstream.stream(fieldstream.Recording.bundled(speed=None), example.Report))
+    return len(events) * 2 // 3
 
 
 def test_fields_render_live_and_stop_closes_the_upstream(server: str, page: Any, example: Any) -> None:
@@ -187,10 +186,7 @@ def test_a_whole_stream_renders_progressively_and_ends(server: str, page: Any, e
     # ...and the end arrives later, with everything rendered
     page.wait_for_selector("#status[data-state=done]")
     assert int(page.get_attribute("body", "data-fields-before-end")) > 0
-    body, _ = example.recording()
-    decoder = example.make_decoder()
-    events = decoder.feed(body) + decoder.close()
-    final = [e for e in events if isinstance(e, fieldstream.TargetCompleted)][-1].value
+    final = fieldstream.stream(fieldstream.Recording.bundled(speed=None), example.Report).final
     fields = rendered(page)
     assert len(page.query_selector_all("#tree .node")) == len(fields)  # no pending or typing node is left
     assert "Wednesday" in fields["$.forecast[2]"]

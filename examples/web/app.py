@@ -29,12 +29,10 @@ from __future__ import annotations
 
 import asyncio
 import html
-import json
 import logging
 import os
 import sys
 from collections.abc import AsyncIterator
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +50,6 @@ except ImportError:  # pragma: no cover - the example's own install hint
 log = logging.getLogger("fieldstream.web")
 
 PAGE = Path(__file__).with_name("index.html")
-#: The bundled recording (in the package) and its timing sidecar.
-RECORDING = "openai_chat_json_object.sse"
 SYSTEM = "You report the weather as JSON: the place, the weather now, and a forecast for the next days."
 
 
@@ -88,86 +84,27 @@ class InjectedError(fieldstream.StreamError):
     """The error ``?fail_after=N`` injects, standing in for a provider that breaks off."""
 
 
-def recording() -> tuple[bytes, list[dict[str, float]]]:
-    """The recording's bytes and its timing lines ``{"t": seconds, "n": bytes}``.
-
-    The bundled one, or the raw body file named by ``FIELDSTREAM_RECORDING`` (made
-    with ``fieldstream record``) with its ``NAME.timing.jsonl`` sidecar.
-    """
+def answer_stream(prompt: str, speed: float) -> fieldstream.AsyncAnswerStream[Any]:
+    """The answer: from a live OpenAI-compatible endpoint, or a recording replayed at its pace."""
+    if os.environ.get("OPENAI_API_KEY"):  # the key, and OPENAI_BASE_URL if set, are read from the environment
+        messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": prompt}]
+        return fieldstream.astream(
+            None, Report, model=os.environ.get("FIELDSTREAM_MODEL", "gpt-4o-mini"), messages=messages
+        )
     path = os.environ.get("FIELDSTREAM_RECORDING")
-    if path:
-        body = Path(path).read_bytes()
-        timing = Path(path + ".timing.jsonl").read_text("utf-8")
-    else:
-        data = resources.files("fieldstream").joinpath("_data")
-        body = data.joinpath(RECORDING).read_bytes()
-        timing = data.joinpath(RECORDING + ".timing.jsonl").read_text("utf-8")
-    return body, [json.loads(line) for line in timing.splitlines() if line.strip()]
-
-
-async def replay(speed: float) -> AsyncIterator[bytes]:
-    """The recording's chunks, each at its recorded moment (divided by ``speed``)."""
-    body, timing = recording()
-    loop = asyncio.get_running_loop()
-    start, offset = loop.time(), 0
-    for step in timing:
-        delay = start + step["t"] / speed - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        n = int(step["n"])
-        yield body[offset : offset + n]
-        offset += n
-    if offset < len(body):
-        yield body[offset:]
-
-
-async def replayed(decoder: fieldstream.StreamDecoder, speed: float) -> AsyncIterator[Any]:
-    """Events of the replayed recording."""
-    chunks = replay(speed)
-    try:
-        async for chunk in chunks:
-            for event in decoder.feed(chunk):
-                yield event
-        for event in decoder.close():
-            yield event
-    finally:
-        await chunks.aclose()
-
-
-async def live(decoder: fieldstream.StreamDecoder, prompt: str) -> AsyncIterator[Any]:
-    """Events of a streamed chat completion from an OpenAI-compatible endpoint."""
-    import httpx
-
-    base = os.environ.get("OPENAI_BASE_URL", "https://api.openai.com/v1").rstrip("/")
-    request = {
-        "model": os.environ.get("FIELDSTREAM_MODEL", "gpt-4o-mini"),
-        "stream": True,
-        "stream_options": {"include_usage": True},
-        "response_format": {
-            "type": "json_schema",
-            "json_schema": {"name": "weather_report", "schema": Report.model_json_schema()},
-        },
-        "messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": prompt}],
-    }
-    headers = {"Authorization": f"Bearer {os.environ['OPENAI_API_KEY']}"}
-    url = f"{base}/chat/completions"
-    # leaving this block (end, error, or the client went away) closes the response
-    async with (
-        httpx.AsyncClient(timeout=httpx.Timeout(600.0, connect=10.0)) as client,
-        fieldstream.aconnect(client, "POST", url, decoder=decoder, json=request, headers=headers) as stream,
-    ):
-        async for event in stream:
-            yield event
+    if path:  # a recording of your own may be any provider format or shape
+        return fieldstream.astream(fieldstream.Recording(path, speed=speed), None)
+    return fieldstream.astream(fieldstream.Recording.bundled(speed=speed), Report)
 
 
 async def upstream(
-    prompt: str, decoder: fieldstream.StreamDecoder, *, speed: float, fail_after: int | None, stall_after: int | None
+    answer: fieldstream.AsyncAnswerStream[Any], *, fail_after: int | None, stall_after: int | None
 ) -> AsyncIterator[Any]:
-    """The upstream's events; counts how the upstream call ended."""
-    events = live(decoder, prompt) if os.environ.get("OPENAI_API_KEY") else replayed(decoder, speed)
+    """The answer's events; counts how the upstream call ended."""
     STATS["started"] += 1
     STATS["open"] += 1
     finished = False
+    events = aiter(answer)
     try:
         count = 0
         async for event in events:
@@ -179,22 +116,13 @@ async def upstream(
             yield event
         finished = True
     finally:
-        await events.aclose()  # closes the HTTP response (or stops the replay)
+        await events.aclose()  # type: ignore[attr-defined]  # closes the HTTP response (or stops the replay)
         STATS["open"] -= 1
         if finished:
             STATS["completed"] += 1
         else:
             STATS["closed_early"] += 1
             log.warning("upstream closed before its end (client left, pressed Stop, or an error)")
-
-
-def make_decoder() -> fieldstream.StreamDecoder:
-    """Provider bytes in, typed stream events out (a recording of your own may be any format or shape)."""
-    if os.environ.get("OPENAI_API_KEY"):
-        return fieldstream.StreamDecoder("openai-chat", schema=Report)
-    if os.environ.get("FIELDSTREAM_RECORDING"):
-        return fieldstream.StreamDecoder("auto")
-    return fieldstream.StreamDecoder("openai-chat", schema=Report)
 
 
 async def index(request: Request) -> HTMLResponse:
@@ -219,16 +147,16 @@ async def stream(request: Request) -> Response:
         return PlainTextResponse(f"bad query option: {exc}", status_code=400)
     if speed <= 0:
         return PlainTextResponse("speed must be positive", status_code=400)
-    decoder = make_decoder()
-    prompt = request.query_params.get("prompt", "")
-    events = upstream(prompt, decoder, speed=speed, fail_after=fail_after, stall_after=stall_after)
-    frames = fieldstream.to_sse(events, keepalive=5.0, snapshot=lambda: snapshot(decoder))
+    answer = answer_stream(request.query_params.get("prompt", ""), speed)
+    events = upstream(answer, fail_after=fail_after, stall_after=stall_after)
+    frames = fieldstream.to_sse(events, keepalive=5.0, snapshot=lambda: last_good(answer))
     return StreamingResponse(frames, headers=fieldstream.SSE_HEADERS)
 
 
-def snapshot(decoder: fieldstream.StreamDecoder) -> dict[str, Any]:
-    """The last good partial value of each target, for an error frame."""
-    return {str(source): target.snapshot for source, target in decoder.targets.items()}
+def last_good(answer: fieldstream.AsyncAnswerStream[Any]) -> Any:
+    """The answer's last good partial value, for an error frame: its completed fields."""
+    snapshot = answer.snapshot
+    return snapshot.model_dump(mode="json", exclude_unset=True) if isinstance(snapshot, BaseModel) else snapshot
 
 
 async def stats(request: Request) -> JSONResponse:

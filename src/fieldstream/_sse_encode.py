@@ -36,7 +36,7 @@ from typing import Any, overload
 
 from ._errors import FieldstreamError, UsageError
 from ._events import Event
-from ._records import error_to_json, event_to_json, stream_event_to_json
+from ._records import error_to_json, event_to_json, jsonable, stream_event_to_json
 from ._stream_events import StreamEvent
 
 __all__ = ["SSE_HEADERS", "SSEEncoder", "sse_encode", "to_sse", "to_sse_dicts"]
@@ -259,10 +259,10 @@ def _as_source(events: Any, snapshot: Callable[[], Any] | None) -> tuple[Any, Ca
         raise UsageError(f"to_sse() takes an iterable of fieldstream events, not {type(events).__name__}")
     if snapshot is None and hasattr(events, "answer_target"):
         answer: Any = events
-        return events, lambda: answer.snapshot
+        return events, lambda: jsonable(answer.snapshot)
     targets = getattr(getattr(events, "decoder", None), "targets", None)
     if snapshot is None and isinstance(targets, dict):
-        return events, lambda: {str(source): target.snapshot for source, target in targets.items()}
+        return events, lambda: {str(source): jsonable(target.snapshot) for source, target in targets.items()}
     return events, snapshot
 
 
