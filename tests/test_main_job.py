@@ -25,7 +25,7 @@ from .streamserver import Script, StreamServer, running
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "corpus" / "streams"
-DOC = ROOT / "docs" / "providers.md"
+DOCS = [ROOT / "docs" / "providers.md", ROOT / "README.md"]
 
 # No Ollama structured-output recording exists in the corpus: this body follows the
 # recorded Ollama /api/chat lines (tests/corpus/streams/ollama/sk_phi3_chat_stream.ndjson)
@@ -114,18 +114,19 @@ def server() -> Iterator[StreamServer]:
     yield from running()
 
 
-def doc_blocks() -> dict[str, str]:
+def doc_blocks(doc: Path) -> dict[str, str]:
     """``examples/NAME.py`` -> the code block that follows ``<!-- example: examples/NAME.py -->``."""
-    text = DOC.read_text("utf-8")
+    text = doc.read_text("utf-8")
     pattern = re.compile(r"<!-- example: (\S+) -->\n```python\n(.*?)```", re.DOTALL)
     return {name: code for name, code in pattern.findall(text)}
 
 
-def test_every_provider_has_its_block_in_the_docs() -> None:
-    blocks = doc_blocks()
+@pytest.mark.parametrize("doc", DOCS, ids=lambda d: d.name)
+def test_every_provider_has_its_block_in_the_docs(doc: Path) -> None:
+    blocks = doc_blocks(doc)
     for case in CASES:
         path = f"examples/{case.example}"
-        assert blocks.get(path) == (ROOT / path).read_text("utf-8"), f"{DOC.name} and {path} differ"
+        assert blocks.get(path) == (ROOT / path).read_text("utf-8"), f"{doc.name} and {path} differ"
         assert len([line for line in blocks[path].splitlines() if line.strip()]) <= 10
 
 
