@@ -203,6 +203,16 @@ def test_openai_sdk_client_sends_and_the_bytes_are_decoded(server: StreamServer)
     assert headers["authorization"] == "Bearer sk-test"
 
 
+def test_azure_openai_client(server: StreamServer) -> None:
+    serve(
+        server, "/openai/deployments/gpt-4o/chat/completions", "openai_chat_completions/oai_py_json_schema_location.sse"
+    )
+    client = openai.AzureOpenAI(azure_endpoint=server.url(), api_key="az-test", api_version="2024-10-21", max_retries=0)
+    assert fs.stream(client, Location, model="gpt-4o", prompt="q").final.city == "San Francisco"
+    visit = server.last_visit()
+    assert visit.path.endswith("?api-version=2024-10-21") and visit.json["response_format"]["type"] == "json_schema"
+
+
 def test_sdk_errors_become_fieldstreams(server: StreamServer) -> None:
     error = b'{"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}}'
     server.serve("/v1/chat/completions", Script([error], status=401, content_type="application/json"))
@@ -219,9 +229,10 @@ def test_async_clients(server: StreamServer) -> None:
     serve(server, "/v1/messages", "anthropic_messages/ant_sdk_structured_output_int_array.sse")
 
     async def main() -> tuple[list[int], list[int]]:
-        client = anthropic.AsyncAnthropic(base_url=server.url(), api_key="sk-ant-test", max_retries=0)
-        async with fs.astream(client, list[int], model="claude-sonnet-4-6", prompt="two numbers") as answer:
-            items = [e.value async for e in answer if isinstance(e, fs.ItemCompleted)]
+        # The client is closed inside the loop: its pooled connection must not outlive asyncio.run().
+        async with anthropic.AsyncAnthropic(base_url=server.url(), api_key="sk-ant-test", max_retries=0) as client:
+            async with fs.astream(client, list[int], model="claude-sonnet-4-6", prompt="two numbers") as answer:
+                items = [e.value async for e in answer if isinstance(e, fs.ItemCompleted)]
         async with httpx.AsyncClient(base_url=server.url()) as http:
             again = await fs.astream(http, list[int], provider="anthropic", model="m", prompt="q").get_final()
         return items, again
@@ -272,12 +283,15 @@ def test_cancelling_the_task_closes_the_upstream(server: StreamServer) -> None:
     slow_stream(server)
 
     async def main() -> None:
+        seen = asyncio.Event()
+
         async def consume() -> None:
-            async for _ in fs.astream(server.url("/v1"), Location, model="m", prompt="q"):
-                pass
+            async for event in fs.astream(server.url("/v1"), Location, model="m", prompt="q"):
+                if isinstance(event, fs.StringDelta):
+                    seen.set()
 
         task = asyncio.ensure_future(consume())
-        await asyncio.sleep(0.3)
+        await asyncio.wait_for(seen.wait(), WAIT)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

@@ -3,7 +3,7 @@
 The public namespace is this module; everything in ``fieldstream._*`` is private.
 """
 
-from ._answer import AnswerEvent, AnswerStream, AsyncAnswerStream, Recording, astream, stream
+from ._answer import AnswerEvent, AnswerStream, AsyncAnswerStream, astream, stream
 from ._errors import (
     FieldstreamError,
     IncompleteError,
@@ -33,6 +33,7 @@ from ._parser import (
     Parser,
 )
 from ._paths import Path, format_path
+from ._recording import Recording
 from ._records import stream_event_to_json
 from ._sdk import afrom_sdk, from_sdk
 from ._sse import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_LENGTH, SSEDecoder, SSEMessage

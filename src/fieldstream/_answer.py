@@ -31,11 +31,8 @@ or a :class:`StreamError`/:class:`SchemaError` carrying what arrived.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import json
 import re
-import time
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
@@ -46,13 +43,12 @@ from collections.abc import (
     Iterator,
     Sequence,
 )
-from importlib import resources
 from pathlib import Path as FilePath
-from typing import IO, Any, Generic, TypeVar, overload
+from typing import Any, Generic, TypeVar, overload
 
 from ._errors import FieldstreamError, SchemaError, StreamError, TransportError, UsageError
 from ._events import DocumentCompleted, Event, ValueInvalid
-from ._recording import UNTIMED_GAP, UNTIMED_READ_SIZE, read_timing, sidecar_for, timed_reads, to_wire_bytes
+from ._recording import Recorder, Recording
 from ._requests import PROVIDERS, Request, auth_headers, build, check_provider, default_base_url
 from ._stream import StreamDecoder, Target
 from ._stream_events import (
@@ -67,135 +63,14 @@ from ._stream_events import (
     TargetStarted,
 )
 
-__all__ = ["AnswerEvent", "AnswerStream", "AsyncAnswerStream", "Recording", "astream", "stream"]
+__all__ = ["AnswerEvent", "AnswerStream", "AsyncAnswerStream", "astream", "stream"]
 
 T = TypeVar("T")
 
 #: What an answer stream yields: the answer's core events, and the other stream events.
 AnswerEvent = Event | StreamEvent
 
-#: The recording bundled with the package (a real gpt-4o stream; synthesized timing).
-BUNDLED_RECORDING = "openai_chat_json_object.sse"
-
 _OTHER_CHOICE = re.compile(r"^(?:choices|candidates)\[([0-9]+)\]")
-
-
-class Recording:
-    """A recorded response body replayed as a source: pass it where a client goes.
-
-    ``path`` is a raw body (``.sse``, ``.ndjson``, a ``.chunks.jsonl`` payload list)
-    as ``fieldstream record`` or ``stream(..., record_to=...)`` saves it; its
-    timing sidecar ``NAME.timing.jsonl`` paces the reads.  ``speed`` divides the
-    recorded times (``None``: no delays at all); without a sidecar the body is read
-    ``chunk_size`` bytes every ``gap`` seconds.
-
-    >>> rec = Recording.bundled(speed=None)
-    >>> sum(len(chunk) for chunk in rec.chunks()) == len(rec.body)
-    True
-    """
-
-    def __init__(
-        self,
-        path: str | FilePath,
-        *,
-        speed: float | None = 1.0,
-        chunk_size: int = UNTIMED_READ_SIZE,
-        gap: float = UNTIMED_GAP,
-        body: bytes | None = None,
-        timing: list[tuple[float, int]] | None = None,
-    ) -> None:
-        if speed is not None and not speed > 0:
-            raise UsageError(f"speed must be a positive number or None, got {speed!r}")
-        if type(chunk_size) is not int or chunk_size < 1 or not gap >= 0:
-            raise UsageError("chunk_size must be a positive int and gap a number of seconds >= 0")
-        self.path = FilePath(path)
-        self.speed = speed
-        self.chunk_size = chunk_size
-        self.gap = gap
-        try:
-            raw = self.path.read_bytes() if body is None else body
-            self.timing = read_timing(self.path) if timing is None and body is None else timing
-        except (OSError, ValueError) as exc:
-            raise UsageError(f"cannot read the recording {self.path}: {exc}") from None
-        self.body = to_wire_bytes(self.path, raw)
-
-    @classmethod
-    def bundled(cls, *, speed: float | None = 1.0) -> Recording:
-        """The recording shipped in the package: a real gpt-4o ``json_object`` stream (weather report)."""
-        data = resources.files("fieldstream").joinpath("_data")
-        body = data.joinpath(BUNDLED_RECORDING).read_bytes()
-        lines = data.joinpath(BUNDLED_RECORDING + ".timing.jsonl").read_text("utf-8").splitlines()
-        timing = [(float(r["t"]), int(r["n"])) for r in map(json.loads, filter(str.strip, lines))]
-        return cls(BUNDLED_RECORDING, speed=speed, body=body, timing=timing)
-
-    def _reads(self) -> Iterator[tuple[float, bytes]]:
-        if self.timing is None:
-            for i, start in enumerate(range(0, len(self.body), self.chunk_size)):
-                yield i * self.gap, self.body[start : start + self.chunk_size]
-            return
-        yield from timed_reads(self.body, self.timing)
-
-    def chunks(self) -> Iterator[bytes]:
-        """The body in its recorded reads, each at its moment (sleeping in between)."""
-        start = time.monotonic()
-        for t, chunk in self._reads():
-            if self.speed is not None:
-                delay = start + t / self.speed - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-            yield chunk
-
-    async def achunks(self) -> AsyncIterator[bytes]:
-        """Async twin of :meth:`chunks` (``asyncio.sleep`` between reads)."""
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        for t, chunk in self._reads():
-            if self.speed is not None:
-                delay = start + t / self.speed - loop.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-            yield chunk
-
-    def __repr__(self) -> str:
-        timing = "sidecar timing" if self.timing is not None else f"{self.chunk_size} bytes every {self.gap}s"
-        return f"<Recording {self.path.name} {len(self.body)} bytes, {timing}, speed={self.speed}>"
-
-
-class _Recorder:
-    """A decoder wrapper that also writes every read to a body file and its timing sidecar."""
-
-    def __init__(self, decoder: StreamDecoder, path: str | FilePath) -> None:
-        self.decoder = decoder
-        self.path = FilePath(path)
-        self._start = time.monotonic()
-        self._body: IO[bytes] | None = None
-        self._timing: IO[str] | None = None
-
-    def _open(self) -> None:
-        try:
-            self._body = self.path.open("wb")
-            self._timing = sidecar_for(self.path).open("w", encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"cannot record to {self.path}: {exc}") from None
-
-    def feed(self, data: bytes) -> list[StreamEvent]:
-        if self._body is None:
-            self._open()
-        assert self._body is not None and self._timing is not None
-        self._body.write(data)
-        self._timing.write(json.dumps({"t": round(time.monotonic() - self._start, 4), "n": len(data)}) + "\n")
-        return self.decoder.feed(data)
-
-    def close(self, **options: Any) -> list[StreamEvent]:
-        self.finish()
-        return self.decoder.close(**options)
-
-    def finish(self) -> None:
-        if self._body is None:
-            self._open()
-        for handle in (self._body, self._timing):
-            if handle is not None and not handle.closed:
-                handle.close()
 
 
 def _sdk_kind(client: Any) -> str | None:
@@ -264,7 +139,7 @@ class _AnswerBase:
         #: The request built from the output type (``None`` for a recording or a given stream).
         self.request = request
         self._transport = transport
-        self._recorder = _Recorder(decoder, record_to) if record_to is not None else None
+        self._recorder = Recorder(decoder, record_to) if record_to is not None else None
         self._answer_tool = request.answer_tool if request is not None else None
         self._answer: Source | None = None
         self._invalid: ValueInvalid | None = None
