@@ -98,10 +98,11 @@ def test_async_openai_chat_completions(server: StreamServer) -> None:
     serve_recording(server, "/v1/chat/completions", "openai_chat_completions/oai_py_json_schema_location.sse")
 
     async def main() -> list[Any]:
-        client = openai.AsyncOpenAI(base_url=server.url("/v1"), api_key="sk-test", max_retries=0)
-        stream = await client.chat.completions.create(model="gpt-4o", messages=[], stream=True)
-        async with fs.afrom_sdk(stream) as events:
-            return [e async for e in events]
+        # The client is closed inside the loop: its pooled connection must not outlive asyncio.run().
+        async with openai.AsyncOpenAI(base_url=server.url("/v1"), api_key="sk-test", max_retries=0) as client:
+            stream = await client.chat.completions.create(model="gpt-4o", messages=[], stream=True)
+            async with fs.afrom_sdk(stream) as events:
+                return [e async for e in events]
 
     seen = asyncio.run(main())
     assert values(seen) == {"choices[0]": {"city": "San Francisco", "temperature": 61, "units": "f"}}
@@ -134,12 +135,12 @@ def test_async_cancellation_closes_the_sdk_stream(server: StreamServer) -> None:
     server.serve("/v1/messages", Script(slow_anthropic(), delay=0.01))
 
     async def consume(seen: asyncio.Event) -> None:
-        client = anthropic.AsyncAnthropic(base_url=server.url(), api_key="sk-ant-test", max_retries=0)
-        stream = await client.messages.create(model="claude-test", max_tokens=10, messages=[], stream=True)
-        async with fs.afrom_sdk(stream) as events:
-            async for event in events:
-                if isinstance(event, fs.TargetEvent):
-                    seen.set()
+        async with anthropic.AsyncAnthropic(base_url=server.url(), api_key="sk-ant-test", max_retries=0) as client:
+            stream = await client.messages.create(model="claude-test", max_tokens=10, messages=[], stream=True)
+            async with fs.afrom_sdk(stream) as events:
+                async for event in events:
+                    if isinstance(event, fs.TargetEvent):
+                        seen.set()
 
     async def main() -> None:
         seen = asyncio.Event()

@@ -164,7 +164,8 @@ def test_async_wait_for_timeout_closes(server: StreamServer, slow: str) -> None:
                 pass
 
     async def main() -> None:
-        with pytest.raises(TimeoutError):
+        # asyncio.TimeoutError is the builtin TimeoutError only from Python 3.11.
+        with pytest.raises(asyncio.TimeoutError):
             await asyncio.wait_for(consume(), timeout=0.2)
         await asyncio.to_thread(assert_hung_up, server)
 
