@@ -312,11 +312,10 @@ def test_record_then_replay_gives_the_same_events(server: StreamServer, tmp_path
     assert sum(t["n"] for t in timing) == len(target.read_bytes()) and timing == sorted(timing, key=lambda t: t["t"])
     replayed = list(fs.stream(fs.Recording(target, speed=None), Location))
     assert replayed == live
-    fixed = fs.Recording(target, speed=None, chunk_size=7)
-    assert fixed.timing is not None  # the sidecar wins over a fixed pace
-    (tmp_path / "location.sse.timing.jsonl").unlink()
-    paced = fs.Recording(target, chunk_size=7, gap=0.0)
+    assert fs.Recording(target, speed=None, chunk_size=7).timing is not None  # the sidecar wins...
+    paced = fs.Recording(target, sidecar=False, chunk_size=7, gap=0.0)  # ...unless a fixed pace is asked for
     assert [len(c) for c in paced.chunks()][:2] == [7, 7]
+    assert list(fs.stream(paced, Location)) == live
 
 
 def test_a_recording_sends_nothing_and_detects_its_format() -> None:
@@ -346,3 +345,18 @@ def test_iter_helpers_take_answer_streams_and_provider_streams(server: StreamSer
     sdk_stream = client.chat.completions.create(model="m", messages=[], stream=True)
     snaps = list(fs.iter_snapshots(sdk_stream, Location))
     assert snaps[-1] == Location(city="San Francisco", temperature=65, units="f")
+
+
+def test_async_iter_helpers_take_answer_streams_and_aconnect(server: StreamServer) -> None:
+    serve(server, "/v1/chat/completions", "openai_chat_completions/pai_gpt4o_final_result_structured.sse")
+
+    async def main() -> tuple[list[Answer], list[object]]:
+        answer = fs.astream(server.url("/v1"), FinalResult, via="tool", name="final_result", model="m", prompt="q")
+        snapshots = [s.model_copy(deep=True) async for s in fs.aiter_snapshots(answer)]
+        assert snapshots[-1] == await answer.get_final()
+        url = server.url("/v1/chat/completions")
+        items = [i async for i in fs.aiter_items(fs.aconnect(None, "POST", url, json={}))]
+        return snapshots[-1].answers, items
+
+    answers, items = asyncio.run(main())
+    assert answers[0] == Answer(label="Capital of the country", answer="Mexico City") and items == []

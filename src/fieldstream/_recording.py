@@ -96,8 +96,8 @@ class Recording:
     ``path`` is a raw body (``.sse``, ``.ndjson``, a ``.chunks.jsonl`` payload list)
     as ``fieldstream record`` or ``stream(..., record_to=...)`` saves it; its
     timing sidecar ``NAME.timing.jsonl`` paces the reads.  ``speed`` divides the
-    recorded times (``None``: no delays at all); without a sidecar the body is read
-    ``chunk_size`` bytes every ``gap`` seconds.
+    recorded times (``None``: no delays at all); without a sidecar (or with
+    ``sidecar=False``) the body is read ``chunk_size`` bytes every ``gap`` seconds.
 
     >>> rec = Recording.bundled(speed=None)
     >>> sum(len(chunk) for chunk in rec.chunks()) == len(rec.body)
@@ -109,6 +109,7 @@ class Recording:
         path: str | Path,
         *,
         speed: float | None = 1.0,
+        sidecar: bool = True,
         chunk_size: int = UNTIMED_READ_SIZE,
         gap: float = UNTIMED_GAP,
         body: bytes | None = None,
@@ -125,6 +126,8 @@ class Recording:
         try:
             raw = self.path.read_bytes() if body is None else body
             self.timing = read_timing(self.path) if timing is None and body is None else timing
+            if not sidecar:
+                self.timing = None
         except (OSError, ValueError) as exc:
             raise UsageError(f"cannot read the recording {self.path}: {exc}") from None
         self.body = to_wire_bytes(self.path, raw)

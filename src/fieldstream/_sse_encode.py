@@ -430,8 +430,20 @@ def to_sse_dicts(
 def to_sse_dicts(events: Iterable[Any], *, snapshot: Callable[[], Any] | None = None) -> Iterator[dict[str, Any]]: ...
 
 
+@overload
 def to_sse_dicts(
-    events: Iterable[Any] | AsyncIterable[Any], *, snapshot: Callable[[], Any] | None = None
+    events: contextlib.AbstractAsyncContextManager[Any], *, snapshot: Callable[[], Any] | None = None
+) -> AsyncIterator[dict[str, Any]]: ...
+
+
+@overload
+def to_sse_dicts(
+    events: contextlib.AbstractContextManager[Any], *, snapshot: Callable[[], Any] | None = None
+) -> Iterator[dict[str, Any]]: ...
+
+
+def to_sse_dicts(
+    events: Any, *, snapshot: Callable[[], Any] | None = None
 ) -> Iterator[dict[str, Any]] | AsyncIterator[dict[str, Any]]:
     """The frames of :func:`to_sse` as ``{"event", "data", "id"}`` dicts, for sse-starlette::
 
