@@ -14,6 +14,7 @@ from typing import Literal
 
 import anthropic
 import httpx
+import ollama
 import openai
 import pytest
 from pydantic import BaseModel
@@ -360,3 +361,34 @@ def test_async_iter_helpers_take_answer_streams_and_aconnect(server: StreamServe
 
     answers, items = asyncio.run(main())
     assert answers[0] == Answer(label="Capital of the country", answer="Mexico City") and items == []
+
+
+class Country(BaseModel):
+    name: str
+    capital: str
+    languages: list[str]
+
+
+def test_the_ollama_client_is_teed_chunk_by_chunk(server: StreamServer, tmp_path: Path) -> None:
+    from .test_main_job import OLLAMA_BODY
+
+    server.serve("/api/chat", Script([OLLAMA_BODY], content_type="application/x-ndjson", delay=0.001))
+    target = tmp_path / "canada.ndjson"
+    answer = fs.stream(ollama.Client(host=server.url()), Country, model="llama3.2", prompt="Canada", record_to=target)
+    events = list(answer)
+    assert answer.final == Country(name="Canada", capital="Ottawa", languages=["English", "French"])
+    assert answer.finish_reason == "stop" and answer.usage is not None
+    sent = server.last_visit().json
+    assert sent["format"] == Country.model_json_schema() and sent["stream"] is True
+    assert list(fs.stream(fs.Recording(target, speed=None), Country)) == events  # recorded as NDJSON lines
+
+    async def main() -> Country:
+        return await fs.astream(ollama.AsyncClient(host=server.url()), Country, model="m", prompt="q").get_final()
+
+    assert asyncio.run(main()) == answer.final
+    server.serve(
+        "/api/chat", Script([b'{"error": "model \'m\' not found"}'], status=404, content_type="application/json")
+    )
+    with pytest.raises(fs.StreamError, match="not found") as info:
+        _ = fs.stream(ollama.Client(host=server.url()), Country, model="m", prompt="q").final
+    assert info.value.status_code == 404

@@ -46,7 +46,7 @@ from collections.abc import (
 from pathlib import Path as FilePath
 from typing import Any, Generic, TypeVar, overload
 
-from ._errors import FieldstreamError, SchemaError, StreamError, TransportError, UsageError
+from ._errors import FieldstreamError, SchemaError, StreamError, UsageError
 from ._events import DocumentCompleted, Event, ValueInvalid
 from ._recording import Recorder, Recording
 from ._requests import PROVIDERS, Request, auth_headers, build, check_provider, default_base_url
@@ -79,31 +79,18 @@ def _sdk_kind(client: Any) -> str | None:
         return "openai"
     if package == "anthropic" and hasattr(client, "messages"):
         return "anthropic"
-    if package in ("google", "ollama"):
+    if package == "ollama" and hasattr(client, "chat"):
+        return "ollama"
+    if package == "google":
         raise UsageError(
-            f"{type(client).__name__}'s stream objects hold parsed chunks, not the response bytes: "
-            f"pass a base URL or an httpx client instead (provider={'gemini' if package == 'google' else 'ollama'!r})"
+            f"{type(client).__name__}'s stream objects hold neither the response bytes nor the wire chunks: "
+            "pass a base URL or an httpx client instead (provider='gemini')"
         )
     return None
 
 
 def _is_async_client(client: Any) -> bool:
     return type(client).__name__.startswith("Async")
-
-
-def _sdk_error(exc: Exception) -> FieldstreamError:
-    status = getattr(exc, "status_code", None)
-    if isinstance(exc, TypeError):
-        return UsageError(f"the SDK refused the request: {exc}")
-    if isinstance(status, int):
-        body = getattr(exc, "body", None)
-        message = getattr(exc, "message", None) or str(exc)
-        if isinstance(body, dict):
-            error = body.get("error", body)
-            if isinstance(error, dict) and isinstance(error.get("message"), str):
-                message = error["message"]
-        return StreamError(f"HTTP {status}: {message}", provider_message=message, status_code=status)
-    return TransportError(f"{type(exc).__name__} while sending the request: {exc}")
 
 
 def _sdk_create(client: Any, kind: str, provider: str, request: Request) -> tuple[Callable[..., Any], dict[str, Any]]:
@@ -119,6 +106,8 @@ def _sdk_create(client: Any, kind: str, provider: str, request: Request) -> tupl
         if extra:
             body["extra_body"] = {**body.get("extra_body", {}), **extra}
         return client.messages.create, body
+    elif kind == "ollama" and provider == "ollama":
+        return client.chat, body
     raise UsageError(f"a {type(client).__name__} client cannot send provider={provider!r}")
 
 
@@ -372,7 +361,7 @@ def _sync_transport(client: Any, provider: str, request: Request | None, api_key
         assert request is not None
         kind = _sdk_kind(client)
         if kind is not None:
-            from ._sdk import from_sdk
+            from ._sdk import TeeEventStream, from_sdk, sdk_error
 
             create, kwargs = _sdk_create(client, kind, provider, request)
             try:
@@ -380,8 +369,10 @@ def _sync_transport(client: Any, provider: str, request: Request | None, api_key
             except (FieldstreamError, Warning):  # a warning raised as an error is the caller's choice
                 raise
             except Exception as exc:
-                raise _sdk_error(exc) from exc
-            with from_sdk(sdk_stream, decoder=feeder) as events:
+                raise sdk_error(exc) from exc
+            # ollama's client yields parsed chunks: they are teed as payloads (no bytes to read).
+            tee = TeeEventStream(sdk_stream, feeder) if kind == "ollama" else None
+            with tee or from_sdk(sdk_stream, decoder=feeder) as events:
                 answer._closer = events.close  # type: ignore[attr-defined]
                 yield events
             return
@@ -411,7 +402,7 @@ def _async_transport(client: Any, provider: str, request: Request | None, api_ke
         assert request is not None
         kind = _sdk_kind(client)
         if kind is not None:
-            from ._sdk import afrom_sdk
+            from ._sdk import AsyncTeeEventStream, afrom_sdk, sdk_error
 
             create, kwargs = _sdk_create(client, kind, provider, request)
             try:
@@ -419,8 +410,9 @@ def _async_transport(client: Any, provider: str, request: Request | None, api_ke
             except (FieldstreamError, Warning):  # a warning raised as an error is the caller's choice
                 raise
             except Exception as exc:
-                raise _sdk_error(exc) from exc
-            async with afrom_sdk(sdk_stream, decoder=feeder) as events:
+                raise sdk_error(exc) from exc
+            atee = AsyncTeeEventStream(sdk_stream, feeder) if kind == "ollama" else None
+            async with atee or afrom_sdk(sdk_stream, decoder=feeder) as events:
                 answer._closer = events.aclose  # type: ignore[attr-defined]
                 yield events
             return
@@ -478,7 +470,7 @@ def _prepare(
 ) -> tuple[str, Request | None, StreamDecoder]:
     if provider is None:
         kind = _sdk_kind(client)
-        provider = "anthropic" if kind == "anthropic" else "openai-chat"
+        provider = {"anthropic": "anthropic", "ollama": "ollama"}.get(kind or "", "openai-chat")
         if isinstance(client, Recording):
             provider = "auto"
     if provider != "auto":

@@ -191,13 +191,23 @@ class Recorder:
         except OSError as exc:
             raise UsageError(f"cannot record to {self.path}: {exc}") from None
 
-    def feed(self, data: bytes) -> list[Any]:
+    def _write(self, data: bytes) -> None:
         if self._body is None:
             self._open()
         assert self._body is not None and self._timing is not None
         self._body.write(data)
         self._timing.write(json.dumps({"t": round(time.monotonic() - self._start, 4), "n": len(data)}) + "\n")
+
+    def feed(self, data: bytes) -> list[Any]:
+        self._write(data)
         events: list[Any] = self.decoder.feed(data)
+        return events
+
+    def feed_payload(self, payload: Any, event: str | None = None) -> list[Any]:
+        # Parsed chunks (an SDK that hands out no bytes) are recorded as NDJSON lines.
+        line = (json.dumps(payload, ensure_ascii=False) + "\n").encode()
+        self._write(line)
+        events: list[Any] = self.decoder.feed_payload(payload, event)
         return events
 
     def close(self, **options: Any) -> list[Any]:

@@ -26,10 +26,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from ._errors import FieldstreamError, TransportError, UsageError
+from ._errors import FieldstreamError, StreamError, TransportError, UsageError
 from ._httpx import AsyncEventStream, EventStream, make_decoder
 
-__all__ = ["AsyncTeeEventStream", "TeeEventStream", "afrom_sdk", "from_sdk"]
+__all__ = ["AsyncTeeEventStream", "TeeEventStream", "afrom_sdk", "from_sdk", "sdk_error"]
 
 
 #: Methods that mark an SDK helper stream, which accumulates the final message as it is iterated.
@@ -52,8 +52,26 @@ def _is_helper(stream: Any) -> bool:
     return any(hasattr(stream, name) for name in _HELPER_FINALS)
 
 
+def sdk_error(exc: Exception) -> FieldstreamError:
+    """An SDK's exception as fieldstream's: an HTTP status is a StreamError, anything else a TransportError."""
+    status = getattr(exc, "status_code", None)
+    if isinstance(exc, TypeError):
+        return UsageError(f"the SDK refused the request: {exc}")
+    if isinstance(status, int):
+        body = getattr(exc, "body", None)
+        message = getattr(exc, "message", None) or getattr(exc, "error", None) or str(exc)
+        if isinstance(body, dict):
+            error = body.get("error", body)
+            if isinstance(error, dict) and isinstance(error.get("message"), str):
+                message = error["message"]
+        return StreamError(f"HTTP {status}: {message}", provider_message=str(message), status_code=status)
+    return TransportError(f"{type(exc).__name__} while streaming from the SDK: {exc}")
+
+
 def _payload_of(item: Any) -> tuple[Any, str | None] | None:
     """The wire payload (and SSE event name) behind one event of an SDK helper stream, if it has one."""
+    if hasattr(item, "done") and hasattr(item, "message") and hasattr(item, "model_dump"):
+        return item.model_dump(mode="json", exclude_none=True, warnings=False), None  # an ollama chunk
     kind = getattr(item, "type", None)
     if kind == "chunk" and hasattr(item, "chunk"):  # openai chat: ChunkEvent wraps the wire chunk
         return item.chunk.model_dump(mode="json", warnings=False), None
@@ -84,7 +102,7 @@ class TeeEventStream:
         return self.decoder.feed_payload(*found) if found is not None else []
 
     def _error(self, exc: Exception) -> FieldstreamError:
-        return TransportError(f"{type(exc).__name__} while reading {type(self.helper).__name__}: {exc}")
+        return sdk_error(exc)
 
     def __iter__(self) -> Iterator[Any]:
         self._start()
@@ -140,7 +158,8 @@ class AsyncTeeEventStream(TeeEventStream):
     async def aclose(self) -> None:
         """Close the helper (its response); safe to call twice."""
         self.closed = True
-        await self.helper.close()
+        close = getattr(self.helper, "aclose", None) or self.helper.close  # an async generator, or a helper
+        await close()
 
     async def __aenter__(self) -> AsyncTeeEventStream:
         return self
