@@ -7,9 +7,10 @@ provider's structured-output request from it (:mod:`._requests`), and returns an
 :class:`AnswerStream` that sends the request when first iterated, through one of
 three transports:
 
-- an official SDK client (``openai.OpenAI``/``AzureOpenAI``, ``anthropic.Anthropic``
-  and their async twins): the SDK's ``create(..., stream=True)`` sends it, and the
-  SDK response's raw bytes are decoded (:mod:`._sdk`);
+- an official SDK client (``openai.OpenAI``/``AzureOpenAI``, ``anthropic.Anthropic``,
+  ``ollama.Client`` and their async twins): the SDK's ``create(..., stream=True)``
+  sends it, and the SDK response's raw bytes are decoded (:mod:`._sdk`; ollama's
+  client hands out parsed chunks, which are fed as payloads);
 - httpx (a client with a ``base_url``, a base URL string, or ``None`` for the
   provider's default URL): :func:`fieldstream.connect` sends it;
 - a :class:`Recording`: nothing is sent; the recorded body is replayed at its
@@ -561,15 +562,15 @@ def stream(
 ) -> AnswerStream[Any]:
     """Ask for an answer of ``output_type`` and stream it as typed events.
 
-    ``client``: an ``openai.OpenAI``/``AzureOpenAI`` or ``anthropic.Anthropic``
-    client, an ``httpx.Client`` with a ``base_url``, a base URL string (any
+    ``client``: an ``openai.OpenAI``/``AzureOpenAI``, ``anthropic.Anthropic`` or
+    ``ollama.Client`` client, an ``httpx.Client`` with a ``base_url``, a base URL string (any
     OpenAI-compatible server; Gemini and Ollama natively), ``None`` (the
     provider's default URL, or ``OPENAI_BASE_URL``, ``ANTHROPIC_BASE_URL``,
     ``GOOGLE_GEMINI_BASE_URL``, ``OLLAMA_HOST``), or a :class:`Recording` to replay.
     ``output_type``: a pydantic model or anything ``TypeAdapter`` takes (``None``:
     no structured output).  ``provider``: ``"openai-chat"`` (the default),
     ``"openai-responses"``, ``"anthropic"`` (the default for an Anthropic client),
-    ``"gemini"``, ``"ollama"``.  ``prompt``: one user message, instead of
+    ``"gemini"``, ``"ollama"`` (the default for an ollama client).  ``prompt``: one user message, instead of
     ``messages=`` (``input=``, ``contents=``).  ``tools``: models or functions the
     model may call (their calls stream as typed targets).  ``via="tool"`` asks for
     the answer as a forced tool call instead of native structured output.
@@ -638,7 +639,8 @@ def astream(
     parser_options: dict[str, Any] | None = None,
     **request: Any,
 ) -> AsyncAnswerStream[Any]:
-    """The async twin of :func:`stream`: ``AsyncOpenAI``, ``AsyncAnthropic``, ``httpx.AsyncClient``, a URL."""
+    """The async twin of :func:`stream`: ``AsyncOpenAI``, ``AsyncAnthropic``, ``ollama.AsyncClient``,
+    ``httpx.AsyncClient``, a base URL, ``None`` or a :class:`Recording`."""
     if client is not None and not isinstance(client, (str, Recording)) and not _is_async_client(client):
         raise UsageError(f"{type(client).__name__} is not async: use fieldstream.stream()")
     provider, built, decoder = _prepare(
