@@ -231,9 +231,11 @@ def test_async_clients(server: StreamServer) -> None:
 
     async def main() -> tuple[list[int], list[int]]:
         # The client is closed inside the loop: its pooled connection must not outlive asyncio.run().
-        async with anthropic.AsyncAnthropic(base_url=server.url(), api_key="sk-ant-test", max_retries=0) as client:
-            async with fs.astream(client, list[int], model="claude-sonnet-4-6", prompt="two numbers") as answer:
-                items = [e.value async for e in answer if isinstance(e, fs.ItemCompleted)]
+        async with (
+            anthropic.AsyncAnthropic(base_url=server.url(), api_key="sk-ant-test", max_retries=0) as client,
+            fs.astream(client, list[int], model="claude-sonnet-4-6", prompt="two numbers") as answer,
+        ):
+            items = [e.value async for e in answer if isinstance(e, fs.ItemCompleted)]
         async with httpx.AsyncClient(base_url=server.url()) as http:
             again = await fs.astream(http, list[int], provider="anthropic", model="m", prompt="q").get_final()
         return items, again

@@ -89,10 +89,12 @@ def test_async_anthropic_message_stream(server: StreamServer) -> None:
     serve(server, "/v1/messages", "anthropic_messages/ant_sdk_tool_use_get_weather.sse")
 
     async def main() -> tuple[list[object], object]:
-        async with anthropic.AsyncAnthropic(base_url=server.url(), api_key="sk-ant-test", max_retries=0) as client:
-            async with client.messages.stream(model="claude-sonnet-4-6", max_tokens=100, messages=[]) as helper:
-                events = [e async for e in fs.afrom_sdk(helper)]
-                return events, await helper.get_final_message()
+        async with (
+            anthropic.AsyncAnthropic(base_url=server.url(), api_key="sk-ant-test", max_retries=0) as client,
+            client.messages.stream(model="claude-sonnet-4-6", max_tokens=100, messages=[]) as helper,
+        ):
+            events = [e async for e in fs.afrom_sdk(helper)]
+            return events, await helper.get_final_message()
 
     events, message = asyncio.run(main())
     assert isinstance(events[-1], fs.StreamCompleted) and message.content[1].input == {"location": "Paris"}  # type: ignore[attr-defined]
