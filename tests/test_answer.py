@@ -394,3 +394,60 @@ def test_the_ollama_client_is_teed_chunk_by_chunk(server: StreamServer, tmp_path
     with pytest.raises(fs.StreamError, match="not found") as info:
         _ = fs.stream(ollama.Client(host=server.url()), Country, model="m", prompt="q").final
     assert info.value.status_code == 404
+
+
+class Weather(BaseModel):
+    location: str
+    temperature: int
+    condition: str
+
+
+class Elements(BaseModel):
+    elements: list[Weather]
+
+
+class Ingredient(BaseModel):
+    amount: str
+    name: str
+
+
+class Recipe(BaseModel):
+    name: str
+    ingredients: list[Ingredient]
+    steps: list[str]
+
+
+class Cook(BaseModel):
+    recipe: Recipe
+
+
+class Result(BaseModel):
+    result: int
+
+
+TOOL_WAY = [
+    ("anthropic", "/v1/messages", "anthropic_messages/vercel_haiku45_json_tool.chunks.jsonl", "json", Elements),
+    ("gemini", "/v1beta/models/m:streamGenerateContent", "gemini/vercel_gemini_partial_args_nested.chunks.jsonl",
+     "cookRecipe", Cook),
+    ("openai-responses", "/v1/responses", "openai_responses/pai_responses_final_result_tool.sse", "final_result",
+     Result),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("provider", "route", "name", "tool", "output_type"), TOOL_WAY, ids=[c[0] for c in TOOL_WAY])
+def test_the_tool_way_per_provider(
+    server: StreamServer, provider: str, route: str, name: str, tool: str, output_type: type[BaseModel]
+) -> None:
+    serve(server, route, name)
+    base = server.url("/v1") if provider.startswith("openai") else server.url()
+    answer = fs.stream(base, output_type, provider=provider, via="tool", name=tool, model="m", prompt="q")
+    events = list(answer)
+    assert isinstance(answer.final, output_type)
+    assert isinstance(events[-2], fs.DocumentCompleted) or any(isinstance(e, fs.DocumentCompleted) for e in events)
+    sent = server.last_visit().json
+    forced = {
+        "anthropic": lambda b: b["tool_choice"] == {"type": "tool", "name": tool},
+        "gemini": lambda b: b["toolConfig"]["functionCallingConfig"]["allowedFunctionNames"] == [tool],
+        "openai-responses": lambda b: b["tool_choice"] == {"type": "function", "name": tool},
+    }
+    assert forced[provider](sent)
