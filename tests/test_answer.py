@@ -444,6 +444,8 @@ def test_the_tool_way_per_provider(
     events = list(answer)
     assert isinstance(answer.final, output_type)
     assert isinstance(events[-2], fs.DocumentCompleted) or any(isinstance(e, fs.DocumentCompleted) for e in events)
+    replayed = fs.stream(fs.Recording(CORPUS / name, speed=None), output_type, via="tool", name=tool)
+    assert replayed.final == answer.final  # a recording of the tool way is read the same way
     sent = server.last_visit().json
     forced = {
         "anthropic": lambda b: b["tool_choice"] == {"type": "tool", "name": tool},

@@ -122,6 +122,7 @@ class _AnswerBase:
         request: Request | None,
         transport: Any,
         record_to: str | FilePath | None,
+        answer_tool: str | None = None,
     ) -> None:
         self.output_type = output_type
         #: The :class:`StreamDecoder` underneath (every target, usage, faults).
@@ -130,7 +131,7 @@ class _AnswerBase:
         self.request = request
         self._transport = transport
         self._recorder = Recorder(decoder, record_to) if record_to is not None else None
-        self._answer_tool = request.answer_tool if request is not None else None
+        self._answer_tool = answer_tool
         self._answer: Source | None = None
         self._invalid: ValueInvalid | None = None
         self._started = False
@@ -491,7 +492,7 @@ def _prepare(
 
             tool_name, _, tool_model = tool_type(tool)
             tool_types[tool_name] = tool_model
-        if via == "tool":
+        if via == "tool" and output_type is not None:
             tool_types[name or _default_tool_name(output_type)] = output_type
     decoder = StreamDecoder(
         provider,  # type: ignore[arg-type]
@@ -501,6 +502,13 @@ def _prepare(
         **(parser_options or {}),
     )
     return provider, built, decoder
+
+
+def _answer_tool(built: Request | None, output_type: Any, via: str, name: str | None) -> str | None:
+    # The tool whose arguments are the answer: from the built request, or named for a recording.
+    if built is not None:
+        return built.answer_tool
+    return name or _default_tool_name(output_type) if via == "tool" and output_type is not None else None
 
 
 def _default_tool_name(output_type: Any) -> str:
@@ -585,7 +593,7 @@ def stream(
         client, output_type, provider, via, tools, name, prompt, request, parser_options
     )
     transport = _sync_transport(client, provider, built, api_key)
-    return AnswerStream(output_type, decoder, built, transport, record_to)
+    return AnswerStream(output_type, decoder, built, transport, record_to, _answer_tool(built, output_type, via, name))
 
 
 @overload
@@ -647,7 +655,8 @@ def astream(
         client, output_type, provider, via, tools, name, prompt, request, parser_options
     )
     transport = _async_transport(client, provider, built, api_key)
-    return AsyncAnswerStream(output_type, decoder, built, transport, record_to)
+    answer_tool = _answer_tool(built, output_type, via, name)
+    return AsyncAnswerStream(output_type, decoder, built, transport, record_to, answer_tool)
 
 
 # -- other streams as answer streams (for iter_snapshots, iter_items and friends) ------------
