@@ -35,11 +35,8 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import (
-    AsyncGenerator,
     AsyncIterable,
     AsyncIterator,
-    Callable,
-    Generator,
     Iterable,
     Iterator,
     Sequence,
@@ -47,10 +44,10 @@ from collections.abc import (
 from pathlib import Path as FilePath
 from typing import Any, Generic, TypeVar, overload
 
-from ._errors import FieldstreamError, SchemaError, StreamError, UsageError
+from ._errors import SchemaError, StreamError, UsageError
 from ._events import DocumentCompleted, Event, ValueInvalid
 from ._recording import Recorder, Recording
-from ._requests import PROVIDERS, Request, auth_headers, build, check_provider, default_base_url
+from ._requests import PROVIDERS, Request, build, check_provider
 from ._stream import StreamDecoder, Target
 from ._stream_events import (
     ErrorReceived,
@@ -63,6 +60,7 @@ from ._stream_events import (
     TargetEvent,
     TargetStarted,
 )
+from ._transports import async_transport, is_async_client, sdk_kind, sync_transport
 
 __all__ = ["AnswerEvent", "AnswerStream", "AsyncAnswerStream", "astream", "stream"]
 
@@ -72,44 +70,6 @@ T = TypeVar("T")
 AnswerEvent = Event | StreamEvent
 
 _OTHER_CHOICE = re.compile(r"^(?:choices|candidates)\[([0-9]+)\]")
-
-
-def _sdk_kind(client: Any) -> str | None:
-    package = type(client).__module__.partition(".")[0]
-    if package == "openai" and hasattr(client, "chat"):
-        return "openai"
-    if package == "anthropic" and hasattr(client, "messages"):
-        return "anthropic"
-    if package == "ollama" and hasattr(client, "chat"):
-        return "ollama"
-    if package == "google":
-        raise UsageError(
-            f"{type(client).__name__}'s stream objects hold neither the response bytes nor the wire chunks: "
-            "pass a base URL or an httpx client instead (provider='gemini')"
-        )
-    return None
-
-
-def _is_async_client(client: Any) -> bool:
-    return type(client).__name__.startswith("Async")
-
-
-def _sdk_create(client: Any, kind: str, provider: str, request: Request) -> tuple[Callable[..., Any], dict[str, Any]]:
-    body = dict(request.body)
-    if kind == "openai":
-        if provider == "openai-chat":
-            return client.chat.completions.create, body
-        if provider == "openai-responses":
-            return client.responses.create, body
-    elif kind == "anthropic" and provider == "anthropic":
-        # output_config goes in the body as is, so SDK versions without the parameter send it too.
-        extra = {key: body.pop(key) for key in ("output_config",) if key in body}
-        if extra:
-            body["extra_body"] = {**body.get("extra_body", {}), **extra}
-        return client.messages.create, body
-    elif kind == "ollama" and provider == "ollama":
-        return client.chat, body
-    raise UsageError(f"a {type(client).__name__} client cannot send provider={provider!r}")
 
 
 class _AnswerBase:
@@ -348,117 +308,6 @@ class AsyncAnswerStream(_AnswerBase, Generic[T]):
 # -- transports: each is a context manager yielding the decoder's events -------------
 
 
-def _sync_transport(client: Any, provider: str, request: Request | None, api_key: str | None) -> Any:
-    @contextlib.contextmanager
-    def transport(answer: AnswerStream[Any]) -> Iterator[Any]:
-        feeder = answer._feeder
-        if isinstance(client, Recording):
-            replayed = _replayed(client, feeder)
-            answer._closer = replayed.close  # type: ignore[attr-defined]
-            try:
-                yield replayed
-            finally:
-                replayed.close()
-            return
-        assert request is not None
-        kind = _sdk_kind(client)
-        if kind is not None:
-            from ._sdk import TeeEventStream, from_sdk, sdk_error
-
-            create, kwargs = _sdk_create(client, kind, provider, request)
-            try:
-                sdk_stream = create(**kwargs)
-            except (FieldstreamError, Warning):  # a warning raised as an error is the caller's choice
-                raise
-            except Exception as exc:
-                raise sdk_error(exc) from exc
-            # ollama's client yields parsed chunks: they are teed as payloads (no bytes to read).
-            tee = TeeEventStream(sdk_stream, feeder) if kind == "ollama" else None
-            with tee or from_sdk(sdk_stream, decoder=feeder) as events:
-                answer._closer = events.close  # type: ignore[attr-defined]
-                yield events
-            return
-        from ._httpx import connect
-
-        url, http_client = _url_and_client(client, provider, request)
-        headers = {**auth_headers(provider, api_key), **request.headers}
-        with connect(http_client, "POST", url, decoder=feeder, json=request.body, headers=headers) as events:
-            answer._closer = events.close  # type: ignore[attr-defined]
-            yield events
-
-    return transport
-
-
-def _async_transport(client: Any, provider: str, request: Request | None, api_key: str | None) -> Any:
-    @contextlib.asynccontextmanager
-    async def transport(answer: AsyncAnswerStream[Any]) -> AsyncIterator[Any]:
-        feeder = answer._feeder
-        if isinstance(client, Recording):
-            areplayed = _areplayed(client, feeder)
-            answer._closer = areplayed.aclose  # type: ignore[attr-defined]
-            try:
-                yield areplayed
-            finally:
-                await areplayed.aclose()
-            return
-        assert request is not None
-        kind = _sdk_kind(client)
-        if kind is not None:
-            from ._sdk import AsyncTeeEventStream, afrom_sdk, sdk_error
-
-            create, kwargs = _sdk_create(client, kind, provider, request)
-            try:
-                sdk_stream = await create(**kwargs)
-            except (FieldstreamError, Warning):  # a warning raised as an error is the caller's choice
-                raise
-            except Exception as exc:
-                raise sdk_error(exc) from exc
-            atee = AsyncTeeEventStream(sdk_stream, feeder) if kind == "ollama" else None
-            async with atee or afrom_sdk(sdk_stream, decoder=feeder) as events:
-                answer._closer = events.aclose  # type: ignore[attr-defined]
-                yield events
-            return
-        from ._httpx import aconnect
-
-        url, http_client = _url_and_client(client, provider, request)
-        headers = {**auth_headers(provider, api_key), **request.headers}
-        async with aconnect(http_client, "POST", url, decoder=feeder, json=request.body, headers=headers) as events:
-            answer._closer = events.aclose  # type: ignore[attr-defined]
-            yield events
-
-    return transport
-
-
-def _url_and_client(client: Any, provider: str, request: Request) -> tuple[str, Any]:
-    if client is None:
-        return default_base_url(provider) + request.path, None
-    if isinstance(client, str):
-        return client.rstrip("/") + request.path, None
-    base = getattr(client, "base_url", None)
-    if base is not None and hasattr(client, "stream"):  # an httpx client
-        if not str(base):
-            raise UsageError("an httpx client needs a base_url (httpx.Client(base_url=...)), or pass the URL")
-        return str(base).rstrip("/") + request.path, client
-    raise UsageError(
-        "client must be an openai or anthropic SDK client, an httpx client, a base URL, "
-        f"a fieldstream.Recording or None; got {type(client).__name__}"
-    )
-
-
-def _replayed(recording: Recording, feeder: Any) -> Generator[StreamEvent, None, None]:
-    for chunk in recording.chunks():
-        yield from feeder.feed(chunk)
-    yield from feeder.close()
-
-
-async def _areplayed(recording: Recording, feeder: Any) -> AsyncGenerator[StreamEvent, None]:
-    async for chunk in recording.achunks():
-        for event in feeder.feed(chunk):
-            yield event
-    for event in feeder.close():
-        yield event
-
-
 def _prepare(
     client: Any,
     output_type: Any,
@@ -471,7 +320,7 @@ def _prepare(
     parser_options: dict[str, Any] | None,
 ) -> tuple[str, Request | None, StreamDecoder]:
     if provider is None:
-        kind = _sdk_kind(client)
+        kind = sdk_kind(client)
         provider = {"anthropic": "anthropic", "ollama": "ollama"}.get(kind or "", "openai-chat")
         if isinstance(client, Recording):
             provider = "auto"
@@ -587,12 +436,12 @@ def stream(
 
     Nothing is sent until the stream is iterated (or :attr:`AnswerStream.final` read).
     """
-    if _is_async_client(client):
+    if is_async_client(client):
         raise UsageError(f"{type(client).__name__} is async: use fieldstream.astream()")
     provider, built, decoder = _prepare(
         client, output_type, provider, via, tools, name, prompt, request, parser_options
     )
-    transport = _sync_transport(client, provider, built, api_key)
+    transport = sync_transport(client, provider, built, api_key)
     return AnswerStream(output_type, decoder, built, transport, record_to, _answer_tool(built, output_type, via, name))
 
 
@@ -649,12 +498,12 @@ def astream(
 ) -> AsyncAnswerStream[Any]:
     """The async twin of :func:`stream`: ``AsyncOpenAI``, ``AsyncAnthropic``, ``ollama.AsyncClient``,
     ``httpx.AsyncClient``, a base URL, ``None`` or a :class:`Recording`."""
-    if client is not None and not isinstance(client, (str, Recording)) and not _is_async_client(client):
+    if client is not None and not isinstance(client, (str, Recording)) and not is_async_client(client):
         raise UsageError(f"{type(client).__name__} is not async: use fieldstream.stream()")
     provider, built, decoder = _prepare(
         client, output_type, provider, via, tools, name, prompt, request, parser_options
     )
-    transport = _async_transport(client, provider, built, api_key)
+    transport = async_transport(client, provider, built, api_key)
     answer_tool = _answer_tool(built, output_type, via, name)
     return AsyncAnswerStream(output_type, decoder, built, transport, record_to, answer_tool)
 
