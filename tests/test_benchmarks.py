@@ -174,3 +174,9 @@ def test_cli_bench_quick() -> None:
         check=False,
     )
     assert text.returncode == 0 and "x)" in text.stdout
+
+
+def test_answer_overhead_runs() -> None:
+    from benchmarks.answer_overhead import measure
+
+    assert set(measure(runs=1, repeats=1)) == {"decoder", "stream()"}
