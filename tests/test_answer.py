@@ -453,3 +453,29 @@ def test_the_tool_way_per_provider(
         "openai-responses": lambda b: b["tool_choice"] == {"type": "function", "name": tool},
     }
     assert forced[provider](sent)
+
+
+def test_close_mid_loop_closes_the_upstream(server: StreamServer) -> None:
+    slow_stream(server)
+    answer = fs.stream(server.url("/v1"), Location, model="m", prompt="q")
+    for event in answer:
+        if isinstance(event, fs.StringDelta):
+            answer.close()
+            break
+    assert server.last_visit().disconnected.wait(WAIT)
+    answer.close()  # twice is fine
+
+
+def test_recording_options_are_checked(tmp_path: Path) -> None:
+    with pytest.raises(fs.UsageError, match="cannot read the recording"):
+        fs.Recording(tmp_path / "missing.sse")
+    with pytest.raises(fs.UsageError, match="speed must be"):
+        fs.Recording.bundled(speed=0)
+    with pytest.raises(fs.UsageError, match="chunk_size"):
+        fs.Recording(CORPUS / "gemini" / "pai_gemini2_text.sse", chunk_size=0)
+    bad = tmp_path / "bad.sse"
+    bad.write_bytes(b"data: {}\n\n")
+    (tmp_path / "bad.sse.timing.jsonl").write_text("not json\n")
+    with pytest.raises(fs.UsageError, match="expected"):
+        fs.Recording(bad)
+    assert repr(fs.Recording.bundled(speed=None)).startswith("<Recording openai_chat_json_object.sse")

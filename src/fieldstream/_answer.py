@@ -37,6 +37,7 @@ import re
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
+    Callable,
     Iterable,
     Iterator,
     Sequence,
@@ -96,6 +97,8 @@ class _AnswerBase:
         self._invalid: ValueInvalid | None = None
         self._started = False
         self._result: StreamCompleted | None = None
+        #: Closes the upstream call; set by the transport once it is open.
+        self._closer: Callable[[], Any] | None = None
 
     # -- translating decoder events to answer events -------------------------
 
@@ -247,9 +250,8 @@ class AnswerStream(_AnswerBase, Generic[T]):
 
     def close(self) -> None:
         """Close the upstream call (if it is open); safe to call twice."""
-        closer = getattr(self, "_closer", None)
-        if closer is not None:
-            closer()
+        if self._closer is not None:
+            self._closer()
 
     def __enter__(self) -> AnswerStream[T]:
         return self
@@ -294,9 +296,8 @@ class AsyncAnswerStream(_AnswerBase, Generic[T]):
 
     async def aclose(self) -> None:
         """Close the upstream call (if it is open); safe to call twice."""
-        closer = getattr(self, "_closer", None)
-        if closer is not None:
-            await closer()
+        if self._closer is not None:
+            await self._closer()
 
     async def __aenter__(self) -> AsyncAnswerStream[T]:
         return self
@@ -554,7 +555,7 @@ def as_answer(source: Any, output_type: Any) -> AnswerStream[Any] | AsyncAnswerS
         @contextlib.contextmanager
         def transport(answer: AnswerStream[Any]) -> Iterator[Any]:
             with source as events:
-                answer._closer = events.close  # type: ignore[attr-defined]
+                answer._closer = events.close
                 if output_type is not None and events.decoder is not decoder:
                     _retype(events, output_type)
                 answer.decoder = events.decoder
@@ -565,7 +566,7 @@ def as_answer(source: Any, output_type: Any) -> AnswerStream[Any] | AsyncAnswerS
     @contextlib.asynccontextmanager
     async def atransport(answer: AsyncAnswerStream[Any]) -> AsyncIterator[Any]:
         async with source as events:
-            answer._closer = events.aclose  # type: ignore[attr-defined]
+            answer._closer = events.aclose
             if output_type is not None and events.decoder is not decoder:
                 _retype(events, output_type)
             answer.decoder = events.decoder
