@@ -8,9 +8,9 @@ provider's structured-output request from it (:mod:`._requests`), and returns an
 three transports:
 
 - an official SDK client (``openai.OpenAI``/``AzureOpenAI``, ``anthropic.Anthropic``,
-  ``ollama.Client`` and their async twins): the SDK's ``create(..., stream=True)``
-  sends it, and the SDK response's raw bytes are decoded (:mod:`._sdk`; ollama's
-  client hands out parsed chunks, which are fed as payloads);
+  ``ollama.Client``, ``google.genai.Client`` and their async twins): the SDK's own
+  streaming call sends it, and the SDK response's raw bytes are decoded (:mod:`._sdk`;
+  ollama's and google-genai's clients hand out parsed chunks, fed as payloads);
 - httpx (a client with a ``base_url``, a base URL string, or ``None`` for the
   provider's default URL): :func:`fieldstream.connect` sends it;
 - a :class:`Recording`: nothing is sent; the recorded body is replayed at its
@@ -322,7 +322,7 @@ def _prepare(
 ) -> tuple[str, Request | None, StreamDecoder]:
     if provider is None:
         kind = sdk_kind(client)
-        provider = {"anthropic": "anthropic", "ollama": "ollama"}.get(kind or "", "openai-chat")
+        provider = {"anthropic": "anthropic", "ollama": "ollama", "gemini": "gemini"}.get(kind or "", "openai-chat")
         if isinstance(client, Recording):
             provider = "auto"
     if provider != "auto":
@@ -420,15 +420,15 @@ def stream(
 ) -> AnswerStream[Any]:
     """Ask for an answer of ``output_type`` and stream it as typed events.
 
-    ``client``: an ``openai.OpenAI``/``AzureOpenAI``, ``anthropic.Anthropic`` or
-    ``ollama.Client`` client, an ``httpx.Client`` with a ``base_url``, a base URL string (any
+    ``client``: an ``openai.OpenAI``/``AzureOpenAI``, ``anthropic.Anthropic``,
+    ``ollama.Client`` or ``google.genai.Client`` client, an ``httpx.Client`` with a ``base_url``, a base URL string (any
     OpenAI-compatible server; Gemini and Ollama natively), ``None`` (the
     provider's default URL, or ``OPENAI_BASE_URL``, ``ANTHROPIC_BASE_URL``,
     ``GOOGLE_GEMINI_BASE_URL``, ``OLLAMA_HOST``), or a :class:`Recording` to replay.
     ``output_type``: a pydantic model or anything ``TypeAdapter`` takes (``None``:
     no structured output).  ``provider``: ``"openai-chat"`` (the default),
     ``"openai-responses"``, ``"anthropic"`` (the default for an Anthropic client),
-    ``"gemini"``, ``"ollama"`` (the default for an ollama client).  ``prompt``: one user message, instead of
+    ``"gemini"``, ``"ollama"`` (the defaults for ollama and google-genai clients).  ``prompt``: one user message, instead of
     ``messages=`` (``input=``, ``contents=``).  ``tools``: models or functions the
     model may call (their calls stream as typed targets).  ``via="tool"`` asks for
     the answer as a forced tool call instead of native structured output.

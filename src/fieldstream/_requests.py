@@ -62,6 +62,8 @@ class Request:
     answer_tool: str | None = None
     #: Tool name -> the type its arguments are validated against.
     tool_types: dict[str, Any] = field(default_factory=dict)
+    #: The model, where the path holds it rather than the body (Gemini).
+    model: str | None = None
 
 
 def check_provider(provider: str) -> None:
@@ -122,9 +124,10 @@ def build(
         doc = getattr(output_type, "__doc__", None) if isinstance(output_type, type) else None
         tool_defs.append((answer_tool, doc and doc.strip(), output_type))
         tool_types[answer_tool] = output_type
+    model = body.get("model")
     builder = _BUILDERS[provider]
     path, headers = builder(body, output_type if via == "native" else None, name, tool_defs, answer_tool)
-    return Request(provider, path, body, headers, answer_tool, tool_types)
+    return Request(provider, path, body, headers, answer_tool, tool_types, model if isinstance(model, str) else None)
 
 
 def _add_prompt(provider: str, body: dict[str, Any], prompt: str) -> None:

@@ -55,6 +55,8 @@ def _is_helper(stream: Any) -> bool:
 def sdk_error(exc: Exception) -> FieldstreamError:
     """An SDK's exception as fieldstream's: an HTTP status is a StreamError, anything else a TransportError."""
     status = getattr(exc, "status_code", None)
+    if status is None:  # google-genai names it `code`
+        status = getattr(exc, "code", None)
     if isinstance(exc, TypeError):
         return UsageError(f"the SDK refused the request: {exc}")
     if isinstance(status, int):
@@ -72,6 +74,8 @@ def _payload_of(item: Any) -> tuple[Any, str | None] | None:
     """The wire payload (and SSE event name) behind one event of an SDK helper stream, if it has one."""
     if hasattr(item, "done") and hasattr(item, "message") and hasattr(item, "model_dump"):
         return item.model_dump(mode="json", exclude_none=True, warnings=False), None  # an ollama chunk
+    if hasattr(item, "candidates") and hasattr(item, "model_dump"):  # a google-genai response chunk
+        return item.model_dump(mode="json", by_alias=True, exclude_none=True, warnings=False), None
     kind = getattr(item, "type", None)
     if kind == "chunk" and hasattr(item, "chunk"):  # openai chat: ChunkEvent wraps the wire chunk
         return item.chunk.model_dump(mode="json", warnings=False), None

@@ -5,9 +5,9 @@ request (or starts the replay) on entering, yields an iterable of the decoder's
 events, and closes the upstream call on leaving, however it is left.  It also sets
 ``answer._closer`` so that ``answer.close()`` reaches the upstream call mid-loop.
 
-- SDK clients (openai, anthropic, ollama): the SDK's own ``create(..., stream=True)``
-  sends the request; the response's raw bytes go through :func:`from_sdk` (ollama's
-  chunks, which are parsed objects, through a tee of payloads).  The SDKs' errors
+- SDK clients (openai, anthropic, ollama, google-genai): the SDK's own streaming call
+  sends the request; the response's raw bytes go through :func:`from_sdk` (ollama's and
+  google-genai's chunks, which are parsed objects, through a tee of payloads).  The SDKs' errors
   become fieldstream's (:func:`._sdk.sdk_error`).
 - httpx: :func:`fieldstream.connect` to the base URL plus the provider's path.
 - a :class:`Recording`: its reads are fed at their recorded pace; nothing is sent.
@@ -35,11 +35,8 @@ def sdk_kind(client: Any) -> str | None:
         return "anthropic"
     if package == "ollama" and hasattr(client, "chat"):
         return "ollama"
-    if package == "google":
-        raise UsageError(
-            f"{type(client).__name__}'s stream objects hold neither the response bytes nor the wire chunks: "
-            "pass a base URL or an httpx client instead (provider='gemini')"
-        )
+    if package == "google" and hasattr(client, "models"):
+        return "gemini"
     return None
 
 
@@ -62,6 +59,13 @@ def _sdk_create(client: Any, kind: str, provider: str, request: Request) -> tupl
         return client.messages.create, body
     elif kind == "ollama" and provider == "ollama":
         return client.chat, body
+    elif kind == "gemini" and provider == "gemini":
+        # google-genai takes the REST body's parts as keywords: contents, and the rest as config
+        # (its models accept the camelCase names the REST API uses).
+        config = dict(body.pop("generationConfig", {}))
+        contents = body.pop("contents", None)
+        config.update(body)
+        return client.models.generate_content_stream, {"model": request.model, "contents": contents, "config": config}
     raise UsageError(f"a {type(client).__name__} client cannot send provider={provider!r}")
 
 
@@ -89,8 +93,8 @@ def sync_transport(client: Any, provider: str, request: Request | None, api_key:
                 raise
             except Exception as exc:
                 raise sdk_error(exc) from exc
-            # ollama's client yields parsed chunks: they are teed as payloads (no bytes to read).
-            tee = TeeEventStream(sdk_stream, feeder) if kind == "ollama" else None
+            # ollama's and google-genai's clients yield parsed chunks: they are teed as payloads.
+            tee = TeeEventStream(sdk_stream, feeder) if kind in ("ollama", "gemini") else None
             with tee or from_sdk(sdk_stream, decoder=feeder) as events:
                 answer._closer = events.close
                 yield events
@@ -130,7 +134,7 @@ def async_transport(client: Any, provider: str, request: Request | None, api_key
                 raise
             except Exception as exc:
                 raise sdk_error(exc) from exc
-            atee = AsyncTeeEventStream(sdk_stream, feeder) if kind == "ollama" else None
+            atee = AsyncTeeEventStream(sdk_stream, feeder) if kind in ("ollama", "gemini") else None
             async with atee or afrom_sdk(sdk_stream, decoder=feeder) as events:
                 answer._closer = events.aclose
                 yield events
