@@ -68,6 +68,12 @@ class Letters(BaseModel):
     a: str
 
 
+class Location(BaseModel):
+    city: str
+    temperature: int
+    units: str
+
+
 def make_app(upstream: StreamServer) -> Any:
     from starlette.applications import Starlette
     from starlette.requests import Request
@@ -88,12 +94,16 @@ def make_app(upstream: StreamServer) -> Any:
         answer = fs.stream(upstream.url("/v1"), Letters, model="m", prompt="q")
         return StreamingResponse(fs.to_sse(answer), headers=fs.SSE_HEADERS)
 
+    async def via_sync_location(request: Request) -> StreamingResponse:
+        answer = fs.stream(upstream.url("/v1"), Location, model="m", prompt="q")
+        return StreamingResponse(fs.to_sse(answer), headers=fs.SSE_HEADERS)
+
     async def via_astream(request: Request) -> StreamingResponse:
         answer = fs.astream(upstream.url("/v1"), Letters, model="m", prompt="q")
         return StreamingResponse(fs.to_sse(answer), headers=fs.SSE_HEADERS)
 
     routes = [Route("/aconnect", via_aconnect), Route("/connect", via_connect), Route("/sync", via_sync_stream)]
-    routes.append(Route("/astream", via_astream))
+    routes += [Route("/astream", via_astream), Route("/sync-location", via_sync_location)]
     return Starlette(routes=routes)
 
 
@@ -134,3 +144,11 @@ def test_a_browser_going_away_closes_the_upstream(upstream: StreamServer) -> Non
             while len(upstream.visits) == before and time.monotonic() < deadline:
                 time.sleep(0.01)
             assert upstream.visits[-1].disconnected.wait(WAIT), route
+
+
+def test_to_sse_takes_a_sync_answer_stream(upstream: StreamServer) -> None:
+    replaying(upstream)
+    with serve(make_app(upstream)) as base:
+        records = [f["data"] for f in parse_sse(httpx.get(base + "/sync-location", timeout=30).text)]
+    assert records[-2] == {"event": "done", "value": {"city": "San Francisco", "temperature": 61, "units": "f"}}
+    assert records[-1]["event"] == "end" and "source" not in records[0]
