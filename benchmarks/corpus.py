@@ -91,6 +91,8 @@ def payloads(root: Path = CORPUS) -> list[Payload]:
     found: list[Payload] = []
     for expected_path in sorted(root.glob("*/*.expected.json")):
         expected = json.loads(expected_path.read_text("utf-8"))
+        if expected["format"] == "bedrock":  # binary or boto3-shaped bodies: the cases keep to the text formats
+            continue
         stream = expected_path.with_name(expected["file"])
         assembled = set(_strings(expected["assembled"]))
         for fragments in _fragments(expected["format"], stream).values():

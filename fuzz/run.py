@@ -31,7 +31,7 @@ CRASHES = HERE / "crashes"
 DICTIONARY = HERE / "json.dict"
 # Recorded provider bodies (read in place, never copied) seed the wire-format targets.
 SHARED_STREAMS = HERE.parent / "tests" / "corpus" / "streams"
-WIRE_TARGETS = ("ndjson", "sse", "stream")
+WIRE_TARGETS = ("eventstream", "ndjson", "sse", "stream")
 
 _DONE = re.compile(r"Done (\d+) runs in (\d+) second")
 _STATS = re.compile(r"#(\d+)\s+\w+\s+cov: (\d+) ft: (\d+) corp: (\d+)/")

@@ -36,7 +36,16 @@ from typing import Any
 
 import fieldstream as fs
 
-__all__ = ["TARGETS", "fuzz_ndjson", "fuzz_parser", "fuzz_sse", "fuzz_stream", "outcome", "splits"]
+__all__ = [
+    "TARGETS",
+    "fuzz_eventstream",
+    "fuzz_ndjson",
+    "fuzz_parser",
+    "fuzz_sse",
+    "fuzz_stream",
+    "outcome",
+    "splits",
+]
 
 # The harness caps nesting well below the default (1000) so that comparing snapshots
 # with == and json.dumps never meets Python's recursion limit; the default depth is
@@ -304,7 +313,7 @@ def fuzz_ndjson(data: bytes) -> None:
         assert error == "LimitError" and small, error
 
 
-_FORMATS = ("auto", "auto", "auto", "openai-chat", "openai-responses", "anthropic", "gemini", "ollama")
+_FORMATS = ("auto", "auto", "auto", "openai-chat", "openai-responses", "anthropic", "gemini", "ollama", "bedrock")
 
 
 def _stream_events(data: bytes, chunks: Sequence[bytes], options: dict[str, Any]) -> list[Any]:
@@ -372,8 +381,64 @@ def fuzz_stream(data: bytes) -> None:
     assert all(r == results[0] for r in results), results
 
 
+def _botocore_frames(data: bytes) -> tuple[list[Any], bool] | None:
+    """botocore's messages and whether it raised or left bytes unread (None: botocore is not installed)."""
+    try:
+        from botocore.eventstream import EventStreamBuffer
+    except ImportError:  # pragma: no cover - botocore comes with the test extra
+        return None
+    buffer = EventStreamBuffer()
+    buffer.add_data(data)
+    frames: list[Any] = []
+    try:
+        for message in buffer:
+            frames.append((message.headers, message.payload))
+    except Exception:  # noqa: BLE001 - botocore raises its ParserError, and struct/Key/Unicode errors
+        return frames, True
+    return frames, bool(buffer._data)
+
+
+def fuzz_eventstream(data: bytes) -> None:
+    """EventStreamDecoder: chunking-independent, equal to botocore's parser, every fault a ParseError.
+
+    botocore is the differential oracle: the same messages before any fault, and
+    where botocore raises (or is left holding a cut message) fieldstream raises.
+    fieldstream is stricter in one place only: a header running past its section
+    (botocore reads it short), which needs a forged message CRC to reach.  The
+    body also goes through StreamDecoder, which must report, never raise.
+    """
+    small = zlib.crc32(data) % 4 == 0
+    options = {"max_message_size": 64, "max_headers_length": 32} if small else {}
+    results = []
+    for chunks in _chunkings(data):
+        messages, error = _drain(fs.EventStreamDecoder(**options), chunks)
+        results.append(([(m.headers, m.payload) for m in messages], error))
+    assert all(r == results[0] for r in results), results
+    frames, error = results[0]
+    reference = _botocore_frames(data)
+    if reference is not None and not small:
+        expected, failed = reference
+        assert frames == expected[: len(frames)], (frames, expected)
+        if failed:
+            assert error is not None, ("botocore failed, fieldstream did not", data)
+        elif error is not None:
+            decoder = fs.EventStreamDecoder()
+            try:
+                for _ in decoder._iter_feed(data):
+                    pass
+                decoder.close()
+            except fs.ParseError as exc:
+                assert "header" in str(exc), exc
+        else:
+            assert frames == expected
+    format = ("auto", "bedrock")[zlib.crc32(data) >> 3 & 1]
+    stream = [_stream_events(data, chunks, {"format": format, "max_depth": _DEPTH}) for chunks in _chunkings(data)]
+    assert all(r == stream[0] for r in stream), stream
+
+
 #: name -> target.
 TARGETS: dict[str, Callable[[bytes], None]] = {
+    "eventstream": fuzz_eventstream,
     "ndjson": fuzz_ndjson,
     "parser": fuzz_parser,
     "sse": fuzz_sse,

@@ -180,3 +180,16 @@ def test_answer_overhead_runs() -> None:
     from benchmarks.answer_overhead import measure
 
     assert set(measure(runs=1, repeats=1)) == {"decoder", "stream()"}
+
+
+def test_eventstream_benchmark_runs(tmp_path: Path) -> None:
+    """The framing benchmark at a tiny size (it checks every parser's message count itself)."""
+    pytest.importorskip("botocore")
+    out = tmp_path / "eventstream.json"
+    result = subprocess.run(
+        [sys.executable, "benchmarks/eventstream.py", "--size", "20KB", "--repeat", "1", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(out.read_text("utf-8"))["rows"]
+    assert {r["parser"] for r in rows} >= {"fieldstream EventStreamDecoder", "botocore EventStreamBuffer"}

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fuzz.targets import TARGETS, fuzz_ndjson, fuzz_parser, fuzz_sse, fuzz_stream
+from fuzz.targets import TARGETS, fuzz_eventstream, fuzz_ndjson, fuzz_parser, fuzz_sse, fuzz_stream
 
 from .test_properties import documents
 
@@ -100,6 +100,32 @@ def test_wire_targets_on_mutated_recordings(target: object, data: st.DataObject)
 @settings(max_examples=150, deadline=None)
 @given(body=st.binary(max_size=300))
 def test_wire_targets_on_random_bytes(target: object, body: bytes) -> None:
+    target(body)  # type: ignore[operator]
+
+
+# Binary Bedrock bodies (tests/corpus/streams/bedrock), damaged: the event-stream decoder against botocore.
+EVENTSTREAMS = sorted((SHARED / "streams" / "bedrock").glob("*.eventstream"))
+
+
+@st.composite
+def damaged_eventstreams(draw: st.DrawFn) -> bytes:
+    data = bytearray(draw(st.sampled_from(EVENTSTREAMS)).read_bytes()[: draw(st.integers(0, 3000))])
+    for _ in range(draw(st.integers(0, 3))):
+        at = draw(st.integers(0, len(data)))
+        how = draw(st.sampled_from(["flip", "delete", "insert"]))
+        if how == "flip" and at < len(data):
+            data[at] ^= draw(st.integers(1, 255))
+        elif how == "delete" and data:
+            del data[min(at, len(data) - 1)]
+        else:
+            data[at:at] = draw(st.binary(min_size=1, max_size=4))
+    return bytes(data)
+
+
+@pytest.mark.parametrize("target", [fuzz_eventstream, fuzz_stream], ids=lambda t: t.__name__)
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(body=damaged_eventstreams())
+def test_eventstream_targets_on_damaged_bedrock_bodies(target: object, body: bytes) -> None:
     target(body)  # type: ignore[operator]
 
 

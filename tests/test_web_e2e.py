@@ -108,6 +108,13 @@ def stats(server: str) -> dict[str, int]:
     return httpx.get(server + "/stats", timeout=30).json()  # type: ignore[no-any-return]
 
 
+def release(server: str) -> None:
+    """Let the upstream paused by ``?hold_after=N`` go on."""
+    import httpx
+
+    httpx.post(server + "/release", timeout=30).raise_for_status()
+
+
 def wait_for_stats(server: str, check: Any, timeout: float = 60.0) -> dict[str, int]:
     deadline = time.monotonic() + timeout
     while True:
@@ -146,8 +153,9 @@ def rendered(page: Any) -> dict[str, str]:
 
 def two_thirds(example: Any) -> int:
     """Two thirds of the recording's events: the forecast is under way."""
-    events = list(fieldstream.stream(fieldstream.Recording.bundled(speed=None), example.Report))
-    return len(events) * 2 // 3
+    body, _ = example.recording()
+    decoder = example.make_decoder()
+    return len(decoder.feed(body) + decoder.close()) * 2 // 3
 
 
 def test_fields_render_live_and_stop_closes_the_upstream(server: str, page: Any, example: Any) -> None:
@@ -186,7 +194,10 @@ def test_a_whole_stream_renders_progressively_and_ends(server: str, page: Any, e
     # ...and the end arrives later, with everything rendered
     page.wait_for_selector("#status[data-state=done]")
     assert int(page.get_attribute("body", "data-fields-before-end")) > 0
-    final = fieldstream.stream(fieldstream.Recording.bundled(speed=None), example.Report).final
+    body, _ = example.recording()
+    decoder = example.make_decoder()
+    events = decoder.feed(body) + decoder.close()
+    final = [e for e in events if isinstance(e, fieldstream.TargetCompleted)][-1].value
     fields = rendered(page)
     assert len(page.query_selector_all("#tree .node")) == len(fields)  # no pending or typing node is left
     assert "Wednesday" in fields["$.forecast[2]"]
@@ -293,7 +304,7 @@ def test_live_mode_validates_fields_and_stop_closes_the_http_response(example: A
             assert "live" in page.inner_text("#mode")
             page.click("#stop")
             after = wait_for_stats(url, lambda s: s["closed_early"] == 1)
-            assert after == {"started": 1, "open": 0, "completed": 0, "closed_early": 1}
+            assert after == {"started": 1, "open": 0, "completed": 0, "closed_early": 1, "resumed": 0}
             deadline = time.monotonic() + 60
             while seen.get("closed") != 1 and time.monotonic() < deadline:
                 time.sleep(0.05)
@@ -304,3 +315,155 @@ def test_live_mode_validates_fields_and_stop_closes_the_http_response(example: A
     assert seen["authorization"] == "Bearer sk-test"
     assert seen["request"]["stream"] is True
     assert seen["request"]["response_format"]["json_schema"]["schema"]["title"] == "Report"
+
+
+# ---------------------------------------------------------------- resumable streams in the browser
+
+
+def final_value(example: Any) -> tuple[Any, int, int]:
+    """The uninterrupted answer (JSON mode), the number of frames, and of completed values."""
+    body, _ = example.recording()
+    decoder = example.make_decoder()
+    events = decoder.feed(body) + decoder.close()
+    final = [e for e in events if isinstance(e, fieldstream.TargetCompleted)][-1].value
+    completions = sum(
+        1 for e in events if isinstance(e, fieldstream.TargetEvent) and isinstance(e.event, fieldstream.ValueCompleted)
+    )
+    return final.model_dump(mode="json"), len(events), completions
+
+
+def client_state(page: Any) -> dict[str, Any]:
+    return page.evaluate(
+        """() => {
+          const s = window.fieldstreamClient;
+          const values = [...s.targets.values()].map((t) => t.value).filter((v) => v && typeof v === "object");
+          return {value: values[0], ids: s.frameIds, reconnects: s.reconnects, state: s.state, stream: s.streamId};
+        }"""
+    )
+
+
+def assert_once_in_order(ids: list[str]) -> None:
+    seqs = [int(i.rsplit(":", 1)[1]) for i in ids]
+    assert len({i.rsplit(":", 1)[0] for i in ids}) == 1
+    assert seqs == sorted(set(seqs)), "a frame arrived twice or out of order"
+
+
+def test_a_reload_mid_answer_continues_the_same_stream(server: str, page: Any, example: Any) -> None:
+    expected, _, _ = final_value(example)
+    before = stats(server)
+    page.goto(f"{server}/?autostart&speed=4&hold_after=20")  # the upstream pauses after 20 events
+    page.wait_for_function("document.getElementById('tree').dataset.frames === '20'")
+    page.reload()  # mid-answer: the page joins the same stream again
+    page.wait_for_function("document.getElementById('tree').dataset.frames === '20'")
+    release(server)
+    page.wait_for_selector("#status[data-state=done]")
+    state = client_state(page)
+    assert state["value"] == expected
+    assert state["ids"][0].endswith(":1")  # the rejoined page got every frame from the first
+    assert_once_in_order(state["ids"])
+    after = wait_for_stats(server, lambda s: s["completed"] > before["completed"])
+    assert after["started"] == before["started"] + 1  # the reload did not ask the model again
+    assert after["resumed"] == before["resumed"] + 1
+    assert after["completed"] == before["completed"] + 1
+
+
+def test_a_throttled_reader_gets_coalesced_frames_and_every_completion(server: str, page: Any, example: Any) -> None:
+    expected, frames, completions = final_value(example)
+    page.goto(f"{server}/?autostart&speed=4&throttle=0.4")
+    page.wait_for_selector("#status[data-state=done]")
+    state = client_state(page)
+    assert state["value"] == expected
+    assert len(state["ids"]) < frames  # deltas were coalesced...
+    assert int(page.get_attribute("#tree", "data-completions")) == completions  # ...completions never
+    assert_once_in_order(state["ids"])
+
+
+@pytest.fixture(scope="module")
+def two_instances(example: Any) -> Iterator[tuple[str, str]]:
+    """Two processes of the example sharing one real redis-server."""
+    from .redis_server import MISSING, redis_server
+
+    if MISSING:
+        pytest.skip(MISSING)
+    pytest.importorskip("redis", reason="the redis client package is not installed (pip install 'fieldstream[redis]')")
+    with (
+        redis_server() as redis_url,
+        run_example(FIELDSTREAM_REDIS=redis_url) as a,
+        run_example(FIELDSTREAM_REDIS=redis_url) as b,
+    ):
+        yield a, b
+
+
+def load_front() -> Any:
+    """examples/web/front.py: the port-switching front the example's README runs."""
+    spec = importlib.util.spec_from_file_location("fieldstream_web_front", APP.with_name("front.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def port(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
+
+def test_a_cut_connection_resumes_on_a_second_server_process(
+    two_instances: tuple[str, str], page: Any, example: Any
+) -> None:
+    a, b = two_instances
+    expected, _, _ = final_value(example)
+    before_a, before_b = stats(a), stats(b)
+    proxy = load_front().SwitchingFront(port(a))
+    with proxy.running() as front:
+        page.goto(f"{front}/?autostart&speed=4&hold_after=20")  # the upstream pauses after 20 events
+        page.wait_for_function("document.getElementById('tree').dataset.frames === '20'")
+        proxy.switch(port(b))  # the connection drops; the reconnect lands on the other process
+        page.wait_for_function("window.fieldstreamClient.reconnects >= 1")
+        release(a)  # the first process generates the rest; the second serves it from Redis
+        page.wait_for_selector("#status[data-state=done]")
+        state = client_state(page)
+    assert state["value"] == expected  # the same answer as without the cut
+    assert state["reconnects"] >= 1
+    assert_once_in_order(state["ids"])
+    after_a = wait_for_stats(a, lambda s: s["completed"] > before_a["completed"])
+    after_b = stats(b)
+    assert after_a["completed"] == before_a["completed"] + 1  # generation went on in the first process
+    assert after_b["resumed"] >= before_b["resumed"] + 1  # the second served the rest from Redis
+    assert after_b["started"] == before_b["started"]
+    assert port(b) in proxy.connections
+
+
+def test_stop_on_one_process_closes_the_upstream_on_the_other(
+    two_instances: tuple[str, str], page: Any, example: Any
+) -> None:
+    a, b = two_instances
+    before = stats(a)
+    proxy = load_front().SwitchingFront(port(a))
+    with proxy.running() as front:
+        page.goto(f"{front}/?autostart&speed=4&stall_after={two_thirds(example)}")
+        page.wait_for_function(f"Number(document.getElementById('tree').dataset.frames) === {two_thirds(example)}")
+        proxy.switch(port(b))  # the Stop request goes to the second process
+        page.click("#stop")
+        after = wait_for_stats(a, lambda s: s["closed_early"] > before["closed_early"] and s["open"] == before["open"])
+    assert after["closed_early"] == before["closed_early"] + 1  # the first process closed its upstream call
+    assert after["completed"] == before["completed"]
+    assert page.get_attribute("#status", "data-state") == "stopped"
+
+
+def test_the_client_over_eventsource_reads_and_rejoins_a_stream(server: str, page: Any, example: Any) -> None:
+    expected, _, _ = final_value(example)
+    page.goto(f"{server}/stats")  # any page of the server's origin; the module is imported by hand
+    result = page.evaluate(
+        """async () => {
+          const { FieldStream } = await import("/fieldstream/fieldstream.js");
+          const first = await new FieldStream("/stream?speed=8", { transport: "eventsource" }).start().done;
+          const stream = first.streamId;
+          // a late joiner over EventSource (it cannot send Last-Event-ID first: the query carries it)
+          const again = await new FieldStream("/stream", { transport: "eventsource", resume: stream + ":0" }).start().done;
+          const value = (s) => [...s.targets.values()].map((t) => t.value).find((v) => v && typeof v === "object");
+          return { states: [first.state, again.state], values: [value(first), value(again)], ids: again.frameIds };
+        }"""
+    )
+    assert result["states"] == ["done", "done"]
+    assert result["values"] == [expected, expected]
+    assert_once_in_order(result["ids"])

@@ -4,6 +4,8 @@ The public namespace is this module; everything in ``fieldstream._*`` is private
 """
 
 from ._answer import AnswerEvent, AnswerStream, AsyncAnswerStream, astream, stream
+from ._bedrock import BedrockEventStream, bedrock_request, from_boto3
+from ._client import CLIENT_DIR, client_app
 from ._errors import (
     FieldstreamError,
     IncompleteError,
@@ -22,6 +24,7 @@ from ._events import (
     ValueCompleted,
     ValueInvalid,
 )
+from ._eventstream import EventStreamDecoder, EventStreamMessage
 from ._httpx import AsyncEventStream, EventStream, aconnect, connect
 from ._iterate import aiter_items, aiter_snapshots, iter_items, iter_snapshots
 from ._markers import Live, StreamMode, Whole
@@ -33,11 +36,14 @@ from ._parser import (
     Parser,
 )
 from ._paths import Path, format_path
+from ._protocols import PROTOCOLS, JsonPatchDocument
 from ._recording import Recording
 from ._records import stream_event_to_json
+from ._resume import new_stream_id, parse_event_id, resume_sse
 from ._sdk import afrom_sdk, from_sdk
 from ._sse import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_LENGTH, SSEDecoder, SSEMessage
 from ._sse_encode import SSE_HEADERS, SSEEncoder, sse_encode, to_sse, to_sse_dicts
+from ._store import DEFAULT_GRACE, DEFAULT_MAX_FRAMES, DEFAULT_TTL, FrameStore, MemoryStore, RedisStore
 from ._stream import DEFAULT_MAX_TARGETS, StreamDecoder, Target
 from ._stream_events import (
     ErrorReceived,
@@ -61,29 +67,41 @@ __all__ = [
     "AnswerStream",
     "AsyncAnswerStream",
     "AsyncEventStream",
+    "BedrockEventStream",
+    "CLIENT_DIR",
+    "DEFAULT_GRACE",
     "DEFAULT_MAX_DEPTH",
     "DEFAULT_MAX_EVENT_SIZE",
+    "DEFAULT_MAX_FRAMES",
     "DEFAULT_MAX_LINE_LENGTH",
     "DEFAULT_MAX_NDJSON_LINE_LENGTH",
     "DEFAULT_MAX_NUMBER_LENGTH",
     "DEFAULT_MAX_STRING_LENGTH",
     "DEFAULT_MAX_TARGETS",
+    "DEFAULT_TTL",
     "DocumentCompleted",
     "ErrorReceived",
     "Event",
     "EventStream",
+    "EventStreamDecoder",
+    "EventStreamMessage",
     "Fault",
     "FieldstreamError",
+    "FrameStore",
     "IncompleteError",
     "ItemCompleted",
+    "JsonPatchDocument",
     "LimitError",
     "Live",
     "Malformed",
+    "MemoryStore",
     "NDJSONDecoder",
+    "PROTOCOLS",
     "ParseError",
     "Parser",
     "Path",
     "Recording",
+    "RedisStore",
     "Refused",
     "SSEDecoder",
     "SSEEncoder",
@@ -114,11 +132,17 @@ __all__ = [
     "aiter_items",
     "aiter_snapshots",
     "astream",
+    "bedrock_request",
+    "client_app",
     "connect",
     "format_path",
+    "from_boto3",
     "from_sdk",
     "iter_items",
     "iter_snapshots",
+    "new_stream_id",
+    "parse_event_id",
+    "resume_sse",
     "sse_encode",
     "stream",
     "stream_event_to_json",

@@ -20,7 +20,12 @@ from ._recording import sidecar_for
 
 __all__ = ["register"]
 
-_EXTENSIONS = {"text/event-stream": ".sse", "application/x-ndjson": ".ndjson", "application/json": ".json"}
+_EXTENSIONS = {
+    "text/event-stream": ".sse",
+    "application/x-ndjson": ".ndjson",
+    "application/json": ".json",
+    "application/vnd.amazon.eventstream": ".eventstream",  # Bedrock ConverseStream: binary
+}
 
 
 def register(subparsers: Any) -> None:
@@ -32,7 +37,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("-H", "--header", action="append", default=[], metavar="'K: V'", help="request header (repeatable)")
     p.add_argument("-X", "--method", default="POST", help="HTTP method (default POST)")
     p.add_argument(
-        "-o", "--output", metavar="NAME", help="body file (default: recording.sse / .ndjson, by content type)"
+        "-o",
+        "--output",
+        metavar="NAME",
+        help="body file (default: recording.sse / .ndjson / .eventstream, by content type)",
     )
     p.add_argument("--timeout", type=float, default=600.0, metavar="S", help="read timeout in seconds (default 600)")
     p.set_defaults(handler=_cmd_record)

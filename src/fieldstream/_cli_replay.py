@@ -24,13 +24,17 @@ from ._records import short_json
 __all__ = ["register"]
 
 BUNDLED = "openai_chat_json_object.sse"
-_FORMATS = ("auto", "openai-chat", "openai-responses", "anthropic", "gemini", "ollama")
+_FORMATS = ("auto", "openai-chat", "openai-responses", "anthropic", "gemini", "ollama", "bedrock")
 _FRAME = 1 / 30  # the live view redraws at most this often (seconds)
 
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("replay", help="replay a recorded provider stream, live", description=__doc__)
-    p.add_argument("file", nargs="?", help=".sse, .ndjson, .chunks.jsonl or any raw body; default: a bundled recording")
+    p.add_argument(
+        "file",
+        nargs="?",
+        help=".sse, .ndjson, .chunks.jsonl, .eventstream or any raw body; default: a bundled recording",
+    )
     p.add_argument("--format", default="auto", choices=_FORMATS, help="provider wire format (default: detected)")
     p.add_argument("--content", default="auto", choices=("auto", "json", "text"), help="how to read content targets")
     p.add_argument("--model", metavar="MODULE:CLASS", help="validate the structured content against a pydantic model")
@@ -295,7 +299,9 @@ class _LiveView:
         if self.end is not None:
             if self.end.finish_reasons:
                 status.append("  finish " + ", ".join(f"{k}={v}" for k, v in self.end.finish_reasons.items()))
-            counts = {k: v for k, v in (self.end.usage or {}).items() if isinstance(v, int) and k.endswith("tokens")}
+            counts = {
+                k: v for k, v in (self.end.usage or {}).items() if isinstance(v, int) and k.lower().endswith("tokens")
+            }
             if counts:  # the token counts, whatever the provider calls them
                 status.append("  " + " ".join(f"{k}={v}" for k, v in counts.items()), style="dim")
         return status

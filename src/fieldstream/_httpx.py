@@ -115,6 +115,17 @@ def _not_a_stream(response: Any) -> StreamError | None:
     return None
 
 
+def _with_body(request: dict[str, Any], body: bytes | None) -> dict[str, Any]:
+    return request if body is None else {**request, "content": body}
+
+
+def _tell_content_type(decoder: Any, response: Any) -> None:
+    # A StreamDecoder that has not chosen its framing yet may go by the content type
+    # (a binary event stream need not wait for its first prelude to be recognised).
+    if getattr(decoder, "framing", False) is None and getattr(decoder, "content_type", False) is None:
+        decoder.content_type = response.headers.get("content-type")
+
+
 class _Shell:
     """What the sync and async event streams share: the response, its decoder, closing."""
 
@@ -232,12 +243,14 @@ def connect(
     content: str = "auto",
     decoder: Any = None,
     parser_options: dict[str, Any] | None = None,
+    body: bytes | None = None,
     **request: Any,
 ) -> Iterator[EventStream]:
     """Send a request with streaming on; yield an :class:`EventStream` of its events.
 
     ``client`` is an ``httpx.Client`` (``None``: a private one, closed afterwards);
-    ``request`` goes to ``client.stream()`` (``json=``, ``headers=``, ``timeout=``, ...).
+    ``request`` goes to ``client.stream()`` (``json=``, ``headers=``, ``timeout=``, ...);
+    ``body`` is raw request bytes (httpx's ``content=``, a name the decoder's option takes).
     ``format``, ``schema``, ``tools``, ``content`` and ``parser_options`` configure the
     :class:`fieldstream.StreamDecoder`; pass ``decoder=`` to use any other object with
     ``feed(bytes) -> events`` and ``close() -> events`` (a ``fieldstream.Parser`` for a
@@ -254,7 +267,7 @@ def connect(
         if client is None:
             client = stack.enter_context(httpx.Client(timeout=httpx.Timeout(**DEFAULT_TIMEOUT)))
         try:
-            response = stack.enter_context(client.stream(method, url, **request))
+            response = stack.enter_context(client.stream(method, url, **_with_body(request, body)))
             if response.status_code >= 400:
                 body = b""
                 for chunk in response.iter_bytes():
@@ -267,6 +280,7 @@ def connect(
         error = _not_a_stream(response)
         if error is not None:
             raise error
+        _tell_content_type(decoder, response)
         yield EventStream(response, decoder)
 
 
@@ -282,6 +296,7 @@ async def aconnect(
     content: str = "auto",
     decoder: Any = None,
     parser_options: dict[str, Any] | None = None,
+    body: bytes | None = None,
     **request: Any,
 ) -> AsyncIterator[AsyncEventStream]:
     """The async twin of :func:`connect`, over an ``httpx.AsyncClient``.
@@ -299,7 +314,7 @@ async def aconnect(
         if client is None:
             client = await stack.enter_async_context(httpx.AsyncClient(timeout=httpx.Timeout(**DEFAULT_TIMEOUT)))
         try:
-            response = await stack.enter_async_context(client.stream(method, url, **request))
+            response = await stack.enter_async_context(client.stream(method, url, **_with_body(request, body)))
             if response.status_code >= 400:
                 body = b""
                 async for chunk in response.aiter_bytes():
@@ -312,4 +327,5 @@ async def aconnect(
         error = _not_a_stream(response)
         if error is not None:
             raise error
+        _tell_content_type(decoder, response)
         yield AsyncEventStream(response, decoder)

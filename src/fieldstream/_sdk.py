@@ -187,6 +187,7 @@ def _response(stream: Any, reader: str, twin: str) -> Any:
     if response is None or not hasattr(response, "iter_bytes"):
         raise UsageError(
             f"expected an openai or anthropic SDK stream (from create(..., stream=True)), got {type(stream).__name__}"
+            " (for boto3's converse_stream(), use fieldstream.from_boto3)"
         )
     if not hasattr(stream, reader):
         raise UsageError(f"{type(stream).__name__} is the other flavour of stream: use fieldstream.{twin}()")

@@ -29,14 +29,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import math
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+import itertools
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from typing import Any, overload
 
 from ._errors import FieldstreamError, UsageError
 from ._events import Event
+from ._protocols import Framer, Protocol, dumps
 from ._records import error_to_json, event_to_json, jsonable, stream_event_to_json
+from ._resume import (
+    check_positive,
+    check_stream_id,
+    coalesce,
+    frame_bytes,
+    liveness,
+    produce,
+    read_stored,
+    start_producer,
+)
+from ._store import FrameStore, StoredFrame
 from ._stream_events import StreamEvent
 
 __all__ = ["SSE_HEADERS", "SSEEncoder", "sse_encode", "to_sse", "to_sse_dicts"]
@@ -64,34 +75,11 @@ def _record(event: Any) -> dict[str, Any]:
 
 
 def _frame(name: str, data: str, frame_id: int | None) -> bytes:
-    # One data line is enough: json.dumps never writes a raw newline.
-    head = f"event: {name}\n" if name != "message" else ""
-    tail = f"id: {frame_id}\n" if frame_id is not None else ""
-    return f"{head}data: {data}\n{tail}\n".encode()
-
-
-# Line breaks to Python's str.splitlines() that json.dumps leaves raw; escaped so that
-# a client splitting lines that way still sees one data line.
-_ESCAPE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+    return frame_bytes(name, data, frame_id)
 
 
 def _dumps(record: dict[str, Any]) -> str:
-    try:
-        text = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str, allow_nan=False)
-    except ValueError:  # a JSON number beyond float range (1e400) parsed as inf
-        text = json.dumps(_finite(record), ensure_ascii=False, separators=(",", ":"), default=str)
-    return text.translate(_ESCAPE_BREAKS)
-
-
-def _finite(value: Any) -> Any:
-    # Browsers' JSON.parse rejects Infinity and NaN: write null, as JSON.stringify does.
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
+    return dumps(record)
 
 
 class SSEEncoder:
@@ -169,7 +157,7 @@ class SSEEncoder:
             snapshot = getattr(error, "snapshot", None)
         if snapshot is None:
             snapshot = self.last_value
-        record = error_to_json(error, snapshot=snapshot, exception=type(error).__name__)
+        record = error_to_json(error, snapshot=jsonable(snapshot), exception=type(error).__name__)
         self.finished = True
         return _frame("error", _dumps(record), self._take_id())
 
@@ -213,18 +201,27 @@ def sse_encode(events: Iterable[Any], *, end: bool = True) -> bytes:
     return b"".join(parts)
 
 
-def _sync_frames(events: Iterable[Any], encoder: SSEEncoder, snapshot: Callable[[], Any] | None) -> Iterator[bytes]:
+def _sync_frames(
+    events: Iterable[Any], framer: Framer, snapshot: Callable[[], Any] | None, ids: bool
+) -> Iterator[bytes]:
+    counter = itertools.count(1)
+
+    def out(frames: list[tuple[str | None, str]]) -> Iterator[bytes]:
+        for name, data in frames:
+            yield frame_bytes(name, data, next(counter) if ids else None)
+
     iterator = iter(events)
     try:
+        yield from out(framer.begin())
         try:
             for event in iterator:
-                yield encoder.encode(event)
-                if encoder.finished:
+                yield from out(framer.event(event))
+                if framer.finished:
                     return
         except FieldstreamError as exc:
-            yield encoder.error(exc, snapshot=snapshot() if snapshot else None)
+            yield from out(framer.error(exc, snapshot=snapshot() if snapshot else None))
             return
-        yield encoder.end()
+        yield from out(framer.end())
     finally:
         # Done, or the client went away: close the source, so an upstream call closes too.
         close = getattr(iterator, "close", None)
@@ -267,25 +264,27 @@ def _as_source(events: Any, snapshot: Callable[[], Any] | None) -> tuple[Any, Ca
 
 
 _KEEPALIVE = object()
+_END = object()
 
 
-async def _with_keepalives(events: AsyncIterable[Any], keepalive: float) -> AsyncIterator[Any]:
-    """``events`` with ``_KEEPALIVE`` inserted after each ``keepalive`` seconds of silence.
+async def _batches(events: AsyncIterable[Any], keepalive: float | None) -> AsyncGenerator[Any, None]:
+    """``events`` in batches of what arrived meanwhile, with ``_KEEPALIVE`` after ``keepalive`` seconds of silence.
 
     The source runs in one pump task (so context managers inside it, such as an
-    httpx response, are entered and left in the same task) and hands over one
-    item at a time; closing this generator cancels the pump, which closes the source.
+    httpx response, are entered and left in the same task) that never waits for
+    the client: a slow client gets bigger batches, which are coalesced, and the
+    generation goes on.  Closing this generator cancels the pump, which closes the source.
     """
-    queue: asyncio.Queue[tuple[int, Any]] = asyncio.Queue(maxsize=1)
+    queue: asyncio.Queue[tuple[int, Any]] = asyncio.Queue()
 
     async def pump() -> None:
         iterator = aiter(events)
         try:
             async for event in iterator:
-                await queue.put((0, event))
-            await queue.put((1, None))
+                queue.put_nowait((0, event))
+            queue.put_nowait((1, None))
         except Exception as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
-            await queue.put((2, exc))
+            queue.put_nowait((2, exc))
         finally:
             aclose = getattr(iterator, "aclose", None)
             if aclose is not None:
@@ -295,15 +294,26 @@ async def _with_keepalives(events: AsyncIterable[Any], keepalive: float) -> Asyn
     try:
         while True:
             try:
-                kind, item = await asyncio.wait_for(queue.get(), keepalive)
+                first = await asyncio.wait_for(queue.get(), keepalive)
             except asyncio.TimeoutError:
                 yield _KEEPALIVE
                 continue
-            if kind == 1:
-                return
-            if kind == 2:
-                raise item
-            yield item
+            batch: list[Any] = []
+            item: tuple[int, Any] | None = first
+            while item is not None:
+                kind, value = item
+                if kind == 1:
+                    if batch:
+                        yield batch
+                    yield _END
+                    return
+                if kind == 2:
+                    if batch:
+                        yield batch
+                    raise value
+                batch.append(value)
+                item = queue.get_nowait() if not queue.empty() else None
+            yield batch
     finally:
         if not task.done():
             task.cancel()
@@ -313,29 +323,66 @@ async def _with_keepalives(events: AsyncIterable[Any], keepalive: float) -> Asyn
 
 async def _async_frames(
     events: AsyncIterable[Any],
-    encoder: SSEEncoder,
+    framer: Framer,
     snapshot: Callable[[], Any] | None,
     keepalive: float | None,
+    ids: bool,
+    throttle: float | None,
 ) -> AsyncIterator[bytes]:
-    source = aiter(events) if keepalive is None else _with_keepalives(events, keepalive)
+    counter = itertools.count(1)
+
+    def out(frames: list[tuple[str | None, str]]) -> Iterator[bytes]:
+        stored = [StoredFrame(0, name or "", data) for name, data in frames]
+        for frame in coalesce(stored):
+            yield frame_bytes(frame.event, frame.data, next(counter) if ids else None)
+
+    source = _batches(events, keepalive)
     try:
+        for chunk in out(framer.begin()):
+            yield chunk
         try:
-            async for event in source:
-                if event is _KEEPALIVE:
-                    yield encoder.keepalive()
+            async for batch in source:
+                if batch is _KEEPALIVE:
+                    yield SSEEncoder.keepalive()
                     continue
-                yield encoder.encode(event)
-                if encoder.finished:
+                if batch is _END:
+                    break
+                frames: list[tuple[str | None, str]] = []
+                for event in batch:
+                    frames += framer.event(event)
+                    if framer.finished:
+                        break
+                for chunk in out(frames):
+                    yield chunk
+                if framer.finished:
                     return
+                if throttle:
+                    await asyncio.sleep(throttle)
         except FieldstreamError as exc:
-            yield encoder.error(exc, snapshot=snapshot() if snapshot else None)
+            for chunk in out(framer.error(exc, snapshot=snapshot() if snapshot else None)):
+                yield chunk
             return
-        yield encoder.end()
+        for chunk in out(framer.end()):
+            yield chunk
     finally:
         # Done, or the client went away: close the source, so an upstream call closes too.
-        aclose = getattr(source, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        await source.aclose()
+
+
+async def _stored_frames(
+    events: Iterable[Any] | AsyncIterable[Any],
+    store: FrameStore,
+    stream_id: str,
+    framer: Framer,
+    snapshot: Callable[[], Any] | None,
+    keepalive: float | None,
+    throttle: float | None,
+) -> AsyncIterator[bytes]:
+    await store.create(stream_id)
+    await store.beat(stream_id, liveness(store))  # alive before the producer's first turn
+    start_producer(produce(events, store, stream_id, framer, snapshot))
+    async for chunk in read_stored(store, stream_id, 0, keepalive=keepalive, throttle=throttle):
+        yield chunk
 
 
 @overload
@@ -345,6 +392,10 @@ def to_sse(
     keepalive: float | None = DEFAULT_KEEPALIVE,
     snapshot: Callable[[], Any] | None = None,
     ids: bool = True,
+    protocol: Protocol = "fieldstream",
+    store: FrameStore | None = None,
+    stream_id: str | None = None,
+    throttle: float | None = None,
 ) -> AsyncIterator[bytes]: ...
 
 
@@ -355,7 +406,25 @@ def to_sse(
     keepalive: float | None = DEFAULT_KEEPALIVE,
     snapshot: Callable[[], Any] | None = None,
     ids: bool = True,
+    protocol: Protocol = "fieldstream",
+    store: None = None,
+    stream_id: None = None,
+    throttle: None = None,
 ) -> Iterator[bytes]: ...
+
+
+@overload
+def to_sse(
+    events: Iterable[Any],
+    *,
+    keepalive: float | None = DEFAULT_KEEPALIVE,
+    snapshot: Callable[[], Any] | None = None,
+    ids: bool = True,
+    protocol: Protocol = "fieldstream",
+    store: FrameStore,
+    stream_id: str | None = None,
+    throttle: float | None = None,
+) -> AsyncIterator[bytes]: ...
 
 
 @overload
@@ -365,6 +434,10 @@ def to_sse(
     keepalive: float | None = DEFAULT_KEEPALIVE,
     snapshot: Callable[[], Any] | None = None,
     ids: bool = True,
+    protocol: Protocol = "fieldstream",
+    store: FrameStore | None = None,
+    stream_id: str | None = None,
+    throttle: float | None = None,
 ) -> AsyncIterator[bytes]: ...
 
 
@@ -375,6 +448,10 @@ def to_sse(
     keepalive: float | None = DEFAULT_KEEPALIVE,
     snapshot: Callable[[], Any] | None = None,
     ids: bool = True,
+    protocol: Protocol = "fieldstream",
+    store: None = None,
+    stream_id: None = None,
+    throttle: None = None,
 ) -> Iterator[bytes]: ...
 
 
@@ -384,6 +461,10 @@ def to_sse(
     keepalive: float | None = DEFAULT_KEEPALIVE,
     snapshot: Callable[[], Any] | None = None,
     ids: bool = True,
+    protocol: Protocol = "fieldstream",
+    store: FrameStore | None = None,
+    stream_id: str | None = None,
+    throttle: float | None = None,
 ) -> Iterator[bytes] | AsyncIterator[bytes]:
     """Frames for a stream of events, ending with ``end`` (or ``error``); the server side in one line::
 
@@ -398,14 +479,38 @@ def to_sse(
     With an async source, a ``: keepalive`` comment goes out after ``keepalive``
     seconds without an event (``None``: never), and closing the frames (the
     client disconnected) closes the source.
+
+    ``protocol`` picks the frames: ``"fieldstream"`` (the JSONL records),
+    ``"json-patch"``, ``"ai-sdk"`` or ``"ag-ui"`` (see ``docs/browser.md``).
+
+    Backpressure: an async source is read as fast as it produces, whatever the
+    client's pace; when the client lags, the deltas that piled up are coalesced
+    (completions and errors never are).  ``throttle`` (seconds) sends at most one
+    batch per interval, coalescing what came meanwhile.
+
+    With a ``store`` (:class:`MemoryStore`, :class:`RedisStore`) the stream is
+    resumable: generation runs on its own and outlives the connection for the
+    store's grace period, frame ids are ``<stream_id>:<seq>`` (``stream_id``
+    defaults to a fresh random one), a reconnect resumes with :func:`resume_sse`,
+    and ``store.stop(stream_id)`` closes the upstream.  The result is then async.
     """
-    if keepalive is not None and keepalive <= 0:
-        raise UsageError(f"keepalive must be a positive number of seconds or None, got {keepalive!r}")
-    encoder = SSEEncoder(ids=ids)
+    check_positive("keepalive", keepalive)
+    check_positive("throttle", throttle)
+    if stream_id is not None and store is None:
+        raise UsageError("stream_id needs a store: pass store=fieldstream.MemoryStore() (or a RedisStore)")
+    if stream_id is not None:
+        check_stream_id(stream_id)
+    framer = Framer(protocol, stream_id=stream_id)
     events, snapshot = _as_source(events, snapshot)
+    if store is not None:
+        if not ids:
+            raise UsageError("a resumable stream needs its frame ids: leave ids=True with a store")
+        return _stored_frames(events, store, framer.stream_id, framer, snapshot, keepalive, throttle)
     if isinstance(events, AsyncIterable):
-        return _async_frames(events, encoder, snapshot, keepalive)
-    return _sync_frames(events, encoder, snapshot)
+        return _async_frames(events, framer, snapshot, keepalive, ids, throttle)
+    if throttle is not None:
+        raise UsageError("throttle applies to an async source (or a store); a sync source is read at the client's pace")
+    return _sync_frames(events, framer, snapshot, ids)
 
 
 def _to_dict(frame: bytes) -> dict[str, Any]:

@@ -7,8 +7,11 @@ Three layers, each fed as bytes arrive and none waiting for more than it needs:
 1. *Framing*, chosen from the first non-blank byte unless an HTTP error status
    was given: ``{`` means one JSON document per line (Ollama NDJSON, chunk
    lists), ``[`` a JSON array of chunks (Gemini without ``alt=sse``), anything
-   else Server-Sent Events.  The framing decoder yields payloads; ``[DONE]`` is
-   an end marker, not a payload.
+   else Server-Sent Events; a body that opens with a valid AWS event-stream
+   prelude (or a ``content_type`` of ``application/vnd.amazon.eventstream``) is
+   binary event-stream messages (Bedrock), each handed on as ``{event type:
+   payload}``.  The framing decoder yields payloads; ``[DONE]`` is an end
+   marker, not a payload.
 2. *Provider*: the format named by ``format=`` or detected from the first
    payload that tells (its ``type``, ``object`` or top-level keys); a small
    pure class per format turns each payload into steps (:mod:`._providers`).
@@ -27,6 +30,8 @@ and :meth:`StreamDecoder.raise_for_faults` turns them into a :class:`StreamError
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 import json
 from collections.abc import Mapping
@@ -34,6 +39,7 @@ from typing import Any, Literal, get_args
 
 from ._errors import FieldstreamError, LimitError, ParseError, StreamError, UsageError
 from ._events import DocumentCompleted, ItemCompleted
+from ._eventstream import EVENTSTREAM_CONTENT_TYPE, EventStreamDecoder, EventStreamMessage, is_eventstream_prelude
 from ._ndjson import NDJSONDecoder
 from ._parser import Parser
 from ._providers import detect, error_step, make_provider
@@ -58,7 +64,7 @@ __all__ = ["DEFAULT_MAX_TARGETS", "ContentMode", "StreamDecoder", "StreamFormat"
 #: Most targets one stream may open (choices, tool calls, blocks); later ones are refused.
 DEFAULT_MAX_TARGETS = 10_000
 
-StreamFormat = Literal["auto", "openai-chat", "openai-responses", "anthropic", "gemini", "ollama"]
+StreamFormat = Literal["auto", "openai-chat", "openai-responses", "anthropic", "gemini", "ollama", "bedrock"]
 ContentMode = Literal["auto", "json", "text"]
 
 _WHITESPACE = b" \t\r\n"
@@ -144,14 +150,17 @@ class StreamDecoder:
     [StreamCompleted(finish_reasons={}, usage=None)]
 
     ``format``: ``"auto"`` (detected from the bytes) or one of ``"openai-chat"``,
-    ``"openai-responses"``, ``"anthropic"``, ``"gemini"``, ``"ollama"``.
+    ``"openai-responses"``, ``"anthropic"``, ``"gemini"``, ``"ollama"``, ``"bedrock"``.
     ``schema``: a type for structured-output content, given to ``Parser(schema)``.
     ``tools``: tool name -> type for that tool's arguments.
     ``content``: ``"auto"`` (JSON when its first non-blank character is ``{`` or
     ``[``, else text), ``"json"`` or ``"text"``.
     ``status_code``: the HTTP status; at 400 and above the body is read as an
     error body and reported as :class:`ErrorReceived`.
-    ``max_event_size``: the longest SSE line/message or NDJSON line accepted
+    ``content_type``: the response's content type, where the transport knows it
+    (``application/vnd.amazon.eventstream`` chooses the binary event-stream
+    framing without waiting for the first bytes); may be set until the first ``feed()``.
+    ``max_event_size``: the longest SSE line/message, NDJSON line or event-stream message accepted
     (and the longest error body kept); ``max_targets``: the most targets kept
     (``DEFAULT_MAX_TARGETS``); beyond either, a :class:`Malformed` fault.
     Other keyword options go to every :class:`Parser` (``max_depth``, ...).
@@ -165,6 +174,7 @@ class StreamDecoder:
         tools: Mapping[str, Any] | None = None,
         content: ContentMode = "auto",
         status_code: int | None = None,
+        content_type: str | None = None,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
         max_targets: int = DEFAULT_MAX_TARGETS,
         **parser_options: Any,
@@ -193,6 +203,7 @@ class StreamDecoder:
         self.tools = dict(tools) if tools else {}
         self.content = content
         self.status_code = status_code
+        self.content_type = content_type
         self.max_event_size = max_event_size
         self.parser_options = parser_options
         #: Every target seen so far, by source (a source equals its path string).
@@ -206,7 +217,7 @@ class StreamDecoder:
         self.response_id: str | None = None
         self._format: str | None = None if format == "auto" else format
         self._provider: Any = None if format == "auto" else make_provider(format)
-        #: How the body is framed: "sse", "ndjson", "json-array", "error-body", "text" or
+        #: How the body is framed: "sse", "ndjson", "json-array", "eventstream", "error-body", "text" or
         #: "payloads" (fed with feed_payload); None until the first non-blank byte.
         self.framing: str | None = None
         self._framer: Any = None
@@ -247,8 +258,8 @@ class StreamDecoder:
         if self.framing is None:
             data = self._head + bytes(data)
             if not self._choose_framing(data):
-                # Only blanks so far: they mean nothing in any framing; keep a possible BOM start.
-                self._head = data if len(data) < 3 else b""
+                # Only blanks so far: they mean nothing in any framing; keep a possible BOM or prelude start.
+                self._head = data if len(data) < 3 or data[:1] == b"\x00" else b""
                 return out
             self._head = b""
         self._feed_framing(bytes(data), out)
@@ -282,7 +293,7 @@ class StreamDecoder:
         out: list[StreamEvent] = []
         if not self._broken:
             if self.framing is None:  # only blanks came, or nothing
-                self._choose_framing(self._head)
+                self._choose_framing(self._head, final=True)
             if self.framing != "payloads":
                 self._close_framing(out)
         if self._provider is not None:
@@ -333,10 +344,17 @@ class StreamDecoder:
 
     # -- framing ---------------------------------------------------------
 
-    def _choose_framing(self, data: bytes) -> bool:
+    def _choose_framing(self, data: bytes, final: bool = False) -> bool:
         if self.status_code is not None and self.status_code >= 400:
             self.framing = "error-body"
             return True
+        ctype = (self.content_type or "").split(";")[0].strip().lower()
+        if ctype == EVENTSTREAM_CONTENT_TYPE or (data[:1] == b"\x00" and is_eventstream_prelude(data[:12])):
+            self.framing = "eventstream"
+            self._framer = EventStreamDecoder(max_message_size=self.max_event_size)
+            return True
+        if data[:1] == b"\x00" and len(data) < 12 and not final:
+            return False  # maybe the start of an event-stream prelude
         if len(data) < 3 and _BOM.startswith(data):
             return False  # maybe the start of a byte-order mark
         head = (data[3:] if data.startswith(_BOM) else data).lstrip(_WHITESPACE)
@@ -366,6 +384,9 @@ class StreamDecoder:
             elif framing == "ndjson":
                 for payload in self._framer._iter_feed(data):
                     self._payload(payload, None, out)
+            elif framing == "eventstream":
+                for message in self._framer._iter_feed(data):
+                    self._event_message(message, out)
             elif framing == "json-array":
                 try:
                     events = self._array_parser.feed(data)  # type: ignore[union-attr]
@@ -387,8 +408,8 @@ class StreamDecoder:
             if framing == "sse":
                 for message in self._framer.close():
                     self._sse_message(message.data, message.event, out)
-            elif framing == "ndjson":
-                for payload in self._framer.close():
+            elif framing in ("ndjson", "eventstream"):
+                for payload in self._framer.close():  # an event-stream decoder has none left: it only checks
                     self._payload(payload, None, out)
             elif framing == "json-array":
                 self._array_events(self._array_parser.close(), out)  # type: ignore[union-attr]
@@ -418,6 +439,37 @@ class StreamDecoder:
                 self._fault(Malformed(None, f"SSE data is not JSON: {data[:200]!r}", None, data), out)
             return
         self._payload(payload, event, out)
+
+    def _event_message(self, message: EventStreamMessage, out: list[StreamEvent]) -> None:
+        # One binary message as a payload in boto3's shape: {event type: decoded JSON payload}.
+        headers = message.headers
+        name = message.event_type
+        if message.message_type == "error":
+            error = {"code": headers.get(":error-code"), "message": headers.get(":error-message") or name}
+            self._apply(error_step({"error": error}), out)
+            return
+        try:
+            body = json.loads(message.payload) if message.payload.strip() else {}
+        except (ValueError, RecursionError):
+            text = message.payload[:200].decode("utf-8", "replace")
+            self._fault(Malformed(None, f"event-stream {name} payload is not JSON: {text!r}", None, text), out)
+            return
+        if name == "chunk" and isinstance(body, dict) and isinstance(body.get("bytes"), str):
+            # InvokeModelWithResponseStream: the model's own event (Anthropic's, ...), base64 in JSON.
+            try:
+                inner = json.loads(base64.b64decode(body["bytes"], validate=True))
+            except (ValueError, binascii.Error, RecursionError):
+                self._fault(
+                    Malformed(None, f"event-stream chunk bytes are not base64 JSON: {body['bytes'][:200]!r}"), out
+                )
+                return
+            self._payload(inner, None, out)
+        elif name is None:
+            self._payload(body, None, out)
+        else:
+            if message.message_type == "exception" and not isinstance(body, dict):
+                body = {"message": str(body)}
+            self._payload({name: body}, name, out)
 
     def _array_events(self, events: list[Any], out: list[StreamEvent]) -> None:
         for event in events:

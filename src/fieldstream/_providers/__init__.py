@@ -21,6 +21,7 @@ FORMATS = {
     "anthropic": "anthropic:AnthropicMessages",
     "gemini": "gemini:Gemini",
     "ollama": "ollama:Ollama",
+    "bedrock": "bedrock:Bedrock",
 }
 
 _ANTHROPIC_TYPES = frozenset(
@@ -32,6 +33,11 @@ _ANTHROPIC_TYPES = frozenset(
         "content_block_delta",
         "content_block_stop",
     }
+)
+
+# A Bedrock ConverseStream event is a dict with one key, its type (exceptions end in "Exception").
+_BEDROCK_TYPES = frozenset(
+    {"messageStart", "contentBlockStart", "contentBlockDelta", "contentBlockStop", "messageStop", "metadata"}
 )
 
 
@@ -56,4 +62,8 @@ def detect(payload: Any, event: str | None) -> str | None:
         return "gemini"
     if "done" in payload and ("message" in payload or "response" in payload or "created_at" in payload):
         return "ollama"
+    if len(payload) == 1:
+        (kind,) = payload
+        if kind in _BEDROCK_TYPES or (isinstance(kind, str) and kind.endswith("Exception")):
+            return "bedrock"
     return None
