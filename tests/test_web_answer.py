@@ -152,3 +152,32 @@ def test_to_sse_takes_a_sync_answer_stream(upstream: StreamServer) -> None:
         records = [f["data"] for f in parse_sse(httpx.get(base + "/sync-location", timeout=30).text)]
     assert records[-2] == {"event": "done", "value": {"city": "San Francisco", "temperature": 61, "units": "f"}}
     assert records[-1]["event"] == "end" and "source" not in records[0]
+
+
+def test_an_answer_stream_in_every_protocol_rebuilds_the_answer() -> None:
+    import jsonpatch
+
+    class Now(BaseModel):
+        temperature: str
+        condition: str
+
+    class Report(BaseModel):
+        location: str
+        weather: Now
+
+    def answer() -> fs.AnswerStream[Report]:
+        return fs.stream(fs.Recording.bundled(speed=None), Report)
+
+    final = answer().final.model_dump(mode="json")
+    document: Any = None
+    for frame in parse_sse(b"".join(fs.to_sse(answer(), protocol="json-patch")).decode()):
+        if frame.get("event") == "patch":
+            document = jsonpatch.apply_patch(document, [op for op in frame["data"] if op["op"] != "append"])
+            for op in (op for op in frame["data"] if op["op"] == "append"):  # fieldstream's string append
+                parent, _, key = op["path"].rpartition("/")
+                target = jsonpatch.JsonPointer(parent).resolve(document) if parent else document
+                target[key] += op["value"]
+    assert document == final
+    for protocol in fs.PROTOCOLS:  # every protocol takes an answer stream to its end
+        frames = [f for f in b"".join(fs.to_sse(answer(), protocol=protocol)).split(b"\n\n") if f.strip()]
+        assert len(frames) > 5 and not any(b"event: error" in f for f in frames), protocol
