@@ -16,8 +16,11 @@ wheel="$(ls "$work"/dist/fieldstream-*.whl)"
 "$python" -m venv "$work/venv"
 "$work/venv/bin/python" -m pip install --quiet --no-deps --no-index "$wheel"
 
+# Every file of the package in the checkout (data included: recordings, the JS client) must be in the wheel.
+git -C "$root" ls-files src/fieldstream | sed 's#^src/##' > "$work/expected.txt"
+
 cd "$work"  # nothing of the checkout is importable from here
-"$work/venv/bin/python" - "$wheel" <<'PY'
+"$work/venv/bin/python" - "$wheel" "$work/expected.txt" <<'PY'
 import sys
 import zipfile
 from importlib import resources
@@ -26,6 +29,8 @@ import fieldstream
 
 names = zipfile.ZipFile(sys.argv[1]).namelist()
 assert not [n for n in names if n.startswith(("tests/", "benchmarks/", "examples/"))], names
+missing = [n for n in open(sys.argv[2]).read().splitlines() if n and n not in names]
+assert not missing, f"files of the package missing from the wheel: {missing}"
 package = resources.files("fieldstream")
 assert package.joinpath("py.typed").is_file(), "py.typed is missing"
 data = package.joinpath("_data")
