@@ -11,7 +11,9 @@ Each target takes arbitrary ``bytes`` and checks the library's contract on them:
    deltas agree with the final value, or with the last good snapshot after an error.
 4. *Differential oracle*: in strict mode, the value equals ``json.loads`` of the
    text, and the two reject the same inputs (``json.loads`` is laxer in two known
-   ways: ``NaN``/``Infinity``, and no depth or length limit).
+   ways: ``NaN``/``Infinity``, and no depth or length limit).  In lenient mode
+   (the ``lenient`` target) the oracle is strict mode: whatever strict mode
+   accepts, lenient mode reads with exactly the same events and no repair.
 
 The first two bytes of the input are a header, so one byte string also chooses the
 options and the split points; the fuzzer mutates them like any other byte.
@@ -39,6 +41,7 @@ import fieldstream as fs
 __all__ = [
     "TARGETS",
     "fuzz_eventstream",
+    "fuzz_lenient",
     "fuzz_ndjson",
     "fuzz_parser",
     "fuzz_sse",
@@ -78,6 +81,8 @@ def _normalize(events: Sequence[fs.Event]) -> list[Any]:
             out.append(("done", e.index, _dump(e.value)))
         elif isinstance(e, fs.ValueCompleted):
             out.append((type(e).__name__, e.path, _dump(e.value)))
+        elif isinstance(e, fs.Repair):
+            out.append(("repair", e.path, e.kind, e.offset))
         else:  # pragma: no cover - no other events without a schema
             out.append((type(e).__name__, e.path))
     return out
@@ -163,12 +168,13 @@ def _oracle(text: str) -> tuple[str, Any]:
         return "error", None
 
 
-def fuzz_parser(data: bytes) -> None:
+def fuzz_parser(data: bytes, *, lenient: bool = False) -> None:
     """The core JSON parser, fed bytes or str, whole, split and byte by byte."""
     if len(data) < 2:
         return
     flags, seed, body = data[0], data[1], data[2:]
     options: dict[str, Any] = {
+        "lenient": lenient,
         "prose": bool(flags & 1),
         "multiple": bool(flags & 2),
         "keep_items": not flags & 4,
@@ -191,6 +197,11 @@ def fuzz_parser(data: bytes) -> None:
         per_byte = outcome([payload[i : i + 1] for i in range(len(payload))], make)
         assert whole == per_byte, (whole, per_byte)
 
+    if lenient:
+        strict = outcome([payload], lambda: fs.Parser(**{**options, "lenient": False}))
+        if strict[0] == "ok":
+            assert whole == strict, (whole, strict)  # valid input: no repair, the same events
+        return
     if options["prose"] or options["multiple"] or flags & 16 or not options["keep_items"]:
         return
     if isinstance(payload, bytes):
@@ -381,6 +392,11 @@ def fuzz_stream(data: bytes) -> None:
     assert all(r == results[0] for r in results), results
 
 
+def fuzz_lenient(data: bytes) -> None:
+    """The core parser in lenient mode: the same header and invariants, strict mode as the oracle."""
+    fuzz_parser(data, lenient=True)
+
+
 def _botocore_frames(data: bytes) -> tuple[list[Any], bool] | None:
     """botocore's messages and whether it raised or left bytes unread (None: botocore is not installed)."""
     try:
@@ -439,6 +455,7 @@ def fuzz_eventstream(data: bytes) -> None:
 #: name -> target.
 TARGETS: dict[str, Callable[[bytes], None]] = {
     "eventstream": fuzz_eventstream,
+    "lenient": fuzz_lenient,
     "ndjson": fuzz_ndjson,
     "parser": fuzz_parser,
     "sse": fuzz_sse,

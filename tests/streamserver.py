@@ -28,6 +28,7 @@ class Script:
     delay: float = 0.0  # seconds between chunks
     end: str = "end"  # "end", "reset" (RST mid-body) or "stall" (send nothing more)
     headers: dict[str, str] = field(default_factory=dict)
+    delays: list[float] | None = None  # a pause before each chunk (a model's pace), instead of `delay`
 
 
 @dataclass
@@ -81,7 +82,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("content-type", script.content_type)
         for key, value in script.headers.items():
             self.send_header(key, value)
-        if script.status >= 400 or script.end == "end" and script.delay == 0:
+        if script.status >= 400 or script.end == "end" and script.delay == 0 and script.delays is None:
             body = b"".join(script.chunks)
             self.send_header("content-length", str(len(body)))
             self.end_headers()
@@ -93,8 +94,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("transfer-encoding", "chunked")
         self.end_headers()
         try:
-            for chunk in script.chunks:
-                if self._client_gone(script.delay):
+            for i, chunk in enumerate(script.chunks):
+                if self._client_gone(script.delays[i] if script.delays is not None else script.delay):
                     visit.disconnected.set()
                     return
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))

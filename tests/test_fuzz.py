@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fuzz.targets import TARGETS, fuzz_eventstream, fuzz_ndjson, fuzz_parser, fuzz_sse, fuzz_stream
+from fuzz.targets import TARGETS, fuzz_eventstream, fuzz_lenient, fuzz_ndjson, fuzz_parser, fuzz_sse, fuzz_stream
 
 from .test_properties import documents
 
@@ -62,6 +62,37 @@ def test_parser_mutated_documents(head: bytes, body: bytes) -> None:
 @given(head=header, body=st.binary(max_size=200))
 def test_parser_random_bytes(head: bytes, body: bytes) -> None:
     fuzz_parser(head + body)
+
+
+lenient_splices = st.sampled_from(
+    [b"'", b"True", b"None", b"NaN", b"-Infinity", b"// c\n", b"/* c */", b"# c\n", b",", b",,", b" ", b"\n", b"\t",
+     b"key: ", b"word", b'"', b"}", b"]", b"/", b"*/", b"\\", b"```json\n", b"\xff"]
+)  # fmt: skip
+
+
+@st.composite
+def lenient_documents(draw: st.DrawFn) -> bytes:
+    """A valid document with what models write outside a grammar spliced in, or bytes deleted."""
+    data = bytearray(json.dumps(draw(documents)).encode())
+    for _ in range(draw(st.integers(0, 4))):
+        at = draw(st.integers(0, len(data)))
+        if draw(st.booleans()) and data:
+            del data[min(at, len(data) - 1)]
+        else:
+            data[at:at] = draw(lenient_splices)
+    return bytes(data)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(head=header, body=lenient_documents())
+def test_lenient_mutated_documents(head: bytes, body: bytes) -> None:
+    fuzz_lenient(head + body)
+
+
+@settings(max_examples=200, deadline=None)
+@given(head=header, body=st.binary(max_size=200))
+def test_lenient_random_bytes(head: bytes, body: bytes) -> None:
+    fuzz_lenient(head + body)
 
 
 wire_splices = st.sampled_from(

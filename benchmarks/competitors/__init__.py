@@ -38,6 +38,7 @@ __all__ = ["COMPETITORS", "load"]
 #: Every competitor, in table order.
 COMPETITORS = (
     "fieldstream_plain",
+    "fieldstream_lenient",
     "fieldstream_typed",
     "jiter_reparse",
     "openai_state",

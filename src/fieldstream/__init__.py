@@ -20,6 +20,7 @@ from ._events import (
     DocumentCompleted,
     Event,
     ItemCompleted,
+    Repair,
     StringDelta,
     ValueCompleted,
     ValueInvalid,
@@ -29,6 +30,7 @@ from ._httpx import AsyncEventStream, EventStream, aconnect, connect
 from ._iterate import aiter_items, aiter_snapshots, iter_items, iter_snapshots
 from ._markers import Live, StreamMode, Whole
 from ._ndjson import DEFAULT_MAX_NDJSON_LINE_LENGTH, NDJSONDecoder
+from ._otel import atraced, traced
 from ._parser import (
     DEFAULT_MAX_DEPTH,
     DEFAULT_MAX_NUMBER_LENGTH,
@@ -59,6 +61,7 @@ from ._stream_events import (
     TextDelta,
     Truncated,
 )
+from ._timeline import Buffering, FieldTiming, Timeline
 
 __version__ = "0.1.0"
 
@@ -68,6 +71,7 @@ __all__ = [
     "AsyncAnswerStream",
     "AsyncEventStream",
     "BedrockEventStream",
+    "Buffering",
     "CLIENT_DIR",
     "DEFAULT_GRACE",
     "DEFAULT_MAX_DEPTH",
@@ -86,6 +90,7 @@ __all__ = [
     "EventStreamDecoder",
     "EventStreamMessage",
     "Fault",
+    "FieldTiming",
     "FieldstreamError",
     "FrameStore",
     "IncompleteError",
@@ -103,6 +108,7 @@ __all__ = [
     "Recording",
     "RedisStore",
     "Refused",
+    "Repair",
     "SSEDecoder",
     "SSEEncoder",
     "SSEMessage",
@@ -120,6 +126,7 @@ __all__ = [
     "TargetEvent",
     "TargetStarted",
     "TextDelta",
+    "Timeline",
     "TransportError",
     "Truncated",
     "UsageError",
@@ -132,6 +139,7 @@ __all__ = [
     "aiter_items",
     "aiter_snapshots",
     "astream",
+    "atraced",
     "bedrock_request",
     "client_app",
     "connect",
@@ -148,4 +156,5 @@ __all__ = [
     "stream_event_to_json",
     "to_sse",
     "to_sse_dicts",
+    "traced",
 ]

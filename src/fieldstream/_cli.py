@@ -15,7 +15,7 @@ from importlib import resources
 from typing import Any, TextIO
 
 from ._errors import FieldstreamError
-from ._events import DocumentCompleted, Event, StringDelta, ValueCompleted, ValueInvalid
+from ._events import DocumentCompleted, Event, Repair, StringDelta, ValueCompleted, ValueInvalid
 from ._paths import format_path
 from ._records import error_to_json, event_to_json, short_json
 
@@ -55,6 +55,8 @@ def _readable(event: Event, out: TextIO) -> None:
         out.write(f"-- document {event.index} complete\n")
     elif isinstance(event, ValueInvalid):
         out.write(f"{format_path(event.path)} INVALID: {event.errors}\n")
+    elif isinstance(event, Repair):
+        out.write(f"{format_path(event.path)} repaired: {event.kind} at offset {event.offset}\n")
 
 
 def _load_model(spec: str) -> Any:
@@ -77,7 +79,7 @@ def _load_model(spec: str) -> Any:
 def _cmd_parse(args: argparse.Namespace, out: TextIO) -> int:
     from ._parser import Parser
 
-    options: dict[str, Any] = {"prose": args.prose, "multiple": args.multiple}
+    options: dict[str, Any] = {"prose": args.prose, "multiple": args.multiple, "lenient": args.lenient}
     try:
         parser = Parser(_load_model(args.model), **options) if args.model else Parser(**options)
     except FieldstreamError as exc:  # not a usable model, pydantic missing
@@ -110,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", metavar="MODULE:CLASS", help="validate against a pydantic model")
     p.add_argument("--prose", action="store_true", help="skip text before the first { or [")
     p.add_argument("--multiple", action="store_true", help="accept several top-level values (NDJSON)")
+    p.add_argument("--lenient", action="store_true", help="repair what models write outside JSON (docs/lenient.md)")
     p.set_defaults(handler=_cmd_parse)
 
     import importlib

@@ -43,6 +43,7 @@ def register(subparsers: Any) -> None:
         help="body file (default: recording.sse / .ndjson / .eventstream, by content type)",
     )
     p.add_argument("--timeout", type=float, default=600.0, metavar="S", help="read timeout in seconds (default 600)")
+    p.add_argument("--timeline", metavar="IMAGE", help="also draw the stream's timeline (.png, .svg, .pdf)")
     p.set_defaults(handler=_cmd_record)
 
 
@@ -72,22 +73,31 @@ def _cmd_record(args: argparse.Namespace, out: TextIO) -> int:
         import httpx
     except ImportError:
         raise SystemExit("fieldstream record needs httpx: pip install 'fieldstream[cli]'") from None
+    from ._cli_replay import check_image
     from ._httpx import MAX_ERROR_BODY, _not_a_stream, _status_error
+    from ._stream import StreamDecoder
+    from ._timeline import Timeline
 
+    check_image("--timeline", args.timeline)
     headers = _headers(args.header)
     body = _body(args.data)
     if body is not None and not any(k.lower() == "content-type" for k in headers):
         headers["content-type"] = "application/json"
     progress = _Progress()
+    # Decoded alongside, only for the timeline's fields; the body is saved as it came.
+    decoder = StreamDecoder()
+    timeline = Timeline()
     try:
         with httpx.Client(timeout=httpx.Timeout(args.timeout, connect=10.0)) as client:
             start = time.perf_counter()  # the request starts now (not with the client's setup)
+            timeline.start(start)
             with client.stream(args.method, args.url, content=body, headers=headers) as response:
                 if response.status_code >= 400:
                     raise _status_error(response, response.read()[:MAX_ERROR_BODY])
                 error = _not_a_stream(response)
                 if error is not None:
                     raise error
+                timeline.note_headers(response.headers)
                 ctype = response.headers.get("content-type", "").split(";")[0].strip().lower()
                 path = Path(args.output or "recording" + _EXTENSIONS.get(ctype, ".txt"))
                 with path.open("wb") as data, sidecar_for(path).open("w", encoding="utf-8") as timing, progress:
@@ -98,13 +108,20 @@ def _cmd_record(args: argparse.Namespace, out: TextIO) -> int:
                         timing.write(json.dumps({"t": round(t, 4), "n": len(chunk)}) + "\n")
                         timing.flush()
                         progress.update(len(chunk), t)
+                        timeline.read(len(chunk), t)
+                        timeline.observe(decoder.feed(chunk), t)
     except httpx.HTTPError as exc:
         error = TransportError(f"{type(exc).__name__} while recording {args.url}: {exc}")
         return _fail(error)
     except StreamError as exc:
         return _fail(exc)
+    timeline.observe(decoder.close(), progress.elapsed)
     summary = f"saved {progress.bytes} bytes in {progress.reads} reads over {progress.elapsed:.2f} s"
     print(f"{summary} to {path} (timing: {sidecar_for(path)})", file=sys.stderr)
+    print(f"fieldstream record: {timeline.summary()}", file=sys.stderr)
+    if args.timeline:
+        timeline.plot(args.timeline, title=path.name)
+        print(f"fieldstream record: timeline drawn to {args.timeline}", file=sys.stderr)
     return 0
 
 

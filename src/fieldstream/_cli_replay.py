@@ -42,7 +42,21 @@ def register(subparsers: Any) -> None:
     pace.add_argument("--speed", type=float, default=1.0, metavar="X", help="play X times as fast (default 1)")
     pace.add_argument("--no-delay", action="store_true", help="feed every read at once")
     p.add_argument("--jsonl", action="store_true", help="print one JSON object per event (machine format)")
+    p.add_argument(
+        "--timeline",
+        nargs="?",
+        const="",
+        metavar="IMAGE",
+        help="print the timeline (a 'timeline' record with --jsonl) and, given IMAGE (.png, .svg, .pdf), draw it",
+    )
+    p.add_argument("--lenient", action="store_true", help="repair what models write outside JSON (docs/lenient.md)")
     p.set_defaults(handler=_cmd_replay)
+
+
+def check_image(option: str, value: str | None) -> None:
+    """A timeline image path must name an image, so a stray FILE is not taken for one."""
+    if value and Path(value).suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise SystemExit(f"fieldstream: {option} takes an image path (.png, .svg or .pdf), got {value!r}")
 
 
 def _reads(args: argparse.Namespace, stack: ExitStack) -> tuple[str, Iterator[tuple[float, bytes]], int, bool]:
@@ -66,8 +80,12 @@ def _cmd_replay(args: argparse.Namespace, out: TextIO) -> int:
 
     if args.speed <= 0:
         raise SystemExit("fieldstream replay: --speed must be above 0")
+    from ._timeline import Timeline
+
+    check_image("--timeline", args.timeline)
     schema = _load_model(args.model) if args.model else None
-    decoder = StreamDecoder(args.format, schema=schema, content=args.content)
+    decoder = StreamDecoder(args.format, schema=schema, content=args.content, lenient=args.lenient)
+    timeline = Timeline()
     with ExitStack() as stack:
         name, reads, size, timed = _reads(args, stack)
         if args.jsonl:
@@ -80,19 +98,58 @@ def _cmd_replay(args: argparse.Namespace, out: TextIO) -> int:
                 view = _PlainView(out)
         else:
             view = _PlainView(out)
+        view.timeline = timeline
         stack.enter_context(view)
         start = time.perf_counter()
+        last = 0.0
         for t, chunk in reads:
             if not args.no_delay:
                 wait = t / args.speed - (time.perf_counter() - start)
                 if wait > 0:
                     time.sleep(wait)
-            view.read(chunk, decoder.feed(chunk), decoder)
-        view.read(b"", decoder.close(), decoder)
+            # The recorded times, whatever the pace of the replay: the timeline is the stream's.
+            timeline.read(len(chunk), t)
+            events = decoder.feed(chunk)
+            timeline.observe(events, t)
+            view.read(chunk, events, decoder)
+            last = t
+        events = decoder.close()
+        timeline.observe(events, last)
+        view.read(b"", events, decoder)
+    _report_timeline(args, timeline, name, out, timed)
     return 1 if decoder.faults else 0
 
 
+def _report_timeline(args: argparse.Namespace, timeline: Any, name: str, out: TextIO, timed: bool) -> None:
+    """The buffering verdict on stderr; with --timeline the timeline itself, and its picture."""
+    if not timed:
+        print("fieldstream replay: no timing sidecar, so no timeline (fixed pace)", file=sys.stderr)
+    else:
+        print(f"fieldstream replay: {timeline.summary()}", file=sys.stderr)
+    if args.timeline is None:
+        return
+    if args.jsonl:
+        out.write(json.dumps(timeline.to_record(), ensure_ascii=False) + "\n")
+    else:
+        out.write(_timeline_text(timeline))
+    out.flush()
+    if args.timeline:
+        timeline.plot(args.timeline, title=name)
+        print(f"fieldstream replay: timeline drawn to {args.timeline}", file=sys.stderr)
+
+
+def _timeline_text(timeline: Any) -> str:
+    record = timeline.to_record()
+    lines = [f"-- timeline: {timeline.summary().removeprefix('timeline: ')}"]
+    for f in record["fields"]:
+        if f["path"] != "$":
+            lines.append(f"   {f['completed']:8.3f} s  {f['source']} {f['path']}  (from {f['started']:.3f} s)")
+    return "\n".join(lines) + "\n"
+
+
 class _JsonlView:
+    timeline: Any = None
+
     def __init__(self, out: TextIO) -> None:
         self.out = out
 
@@ -114,6 +171,8 @@ class _JsonlView:
 
 class _PlainView:
     """One line per thing worth a line: targets starting and ending, completed fields, faults."""
+
+    timeline: Any = None
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
@@ -164,6 +223,7 @@ class _LiveView:
         self.end: Any = None
         self.decoder: Any = None
         self.live: Any = None
+        self.timeline: Any = None
 
     def __enter__(self) -> _LiveView:
         from rich.live import Live
@@ -296,6 +356,13 @@ class _LiveView:
             )
         status.append(f"{self.name}  {self.bytes:,}/{self.size:,} bytes  {self.reads} reads  ")
         status.append(f"{self.events} events  {elapsed:.1f} s" + ("" if self.timed else " (untimed: fixed pace)"))
+        if self.timeline is not None and self.timed:
+            # What makes a streaming UI feel fast: the first usable field, and the rate now (own line).
+            first = self.timeline.first_field
+            status.append("\n  first field " + (f"{first:.2f} s" if first is not None else "-"), style="cyan")
+            rate = self.timeline.characters_per_second
+            if rate is not None:
+                status.append(f"  {rate:,.0f} chars/s", style="cyan")
         if self.end is not None:
             if self.end.finish_reasons:
                 status.append("  finish " + ", ".join(f"{k}={v}" for k, v in self.end.finish_reasons.items()))

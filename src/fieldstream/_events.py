@@ -5,6 +5,7 @@
     StringDelta(path, text)         a string value being typed grew by ``text``
     DocumentCompleted(value, index) a top-level JSON document is complete
     ValueInvalid(path, value, ...)  (typed parsing) a complete value failed validation
+    Repair(path, kind, offset)      (lenient mode) the input was fixed at ``offset``
 
 Joining the ``text`` of every ``StringDelta`` for one path gives that string;
 how the text is split depends on the chunks and carries no meaning.
@@ -13,7 +14,7 @@ how the text is split depends on the chunks and carries no meaning.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from ._paths import Path, format_path
 
@@ -21,6 +22,8 @@ __all__ = [
     "DocumentCompleted",
     "Event",
     "ItemCompleted",
+    "Repair",
+    "RepairKind",
     "StringDelta",
     "ValueCompleted",
     "ValueInvalid",
@@ -114,3 +117,46 @@ class ValueInvalid(Event):
 
     def __repr__(self) -> str:
         return f"ValueInvalid({format_path(self.path)}, {len(self.errors)} error(s))"
+
+
+#: What lenient mode fixed (see ``docs/lenient.md``).
+RepairKind = Literal[
+    "comment",
+    "control_character",
+    "extra_comma",
+    "inner_quote",
+    "invalid_escape",
+    "mismatched_bracket",
+    "missing_colon",
+    "missing_comma",
+    "missing_value",
+    "nonfinite_number",
+    "number_format",
+    "python_literal",
+    "python_tuple",
+    "single_quotes",
+    "skipped_text",
+    "trailing_comma",
+    "trailing_text",
+    "truncated",
+    "unquoted_key",
+    "unquoted_string",
+]
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Repair(Event):
+    """Lenient mode fixed the input: ``kind`` says what, ``offset`` where (in characters).
+
+    ``path`` is the value the fix belongs to (a container for a comma or a bracket,
+    ``()`` for text after the document).  It comes before the completion event of
+    the value it repaired, so an app can log repairs, or reject a document that
+    needed any.
+    """
+
+    path: Path
+    kind: RepairKind
+    offset: int
+
+    def __repr__(self) -> str:
+        return f"Repair({format_path(self.path)}, {self.kind!r}, offset={self.offset})"

@@ -29,6 +29,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from ._errors import FieldstreamError, StreamError, TransportError, UsageError
+from ._timeline import Timeline
 
 __all__ = ["AsyncEventStream", "EventStream", "aconnect", "connect"]
 
@@ -129,12 +130,50 @@ def _tell_content_type(decoder: Any, response: Any) -> None:
 class _Shell:
     """What the sync and async event streams share: the response, its decoder, closing."""
 
-    def __init__(self, response: Any, decoder: Any, closer: Callable[[], Any]) -> None:
+    def __init__(self, response: Any, decoder: Any, closer: Callable[[], Any], timeline: Timeline | None) -> None:
         self.response = response
         self.decoder = decoder
         self._closer = closer
         self._started = False
+        self._decoder_closed = False
         self.closed = False
+        if timeline is None:
+            timeline = Timeline()
+            timeline.start()
+        timeline.note_headers(response.headers)
+        #: When each read, delta and field arrived (see :class:`fieldstream.Timeline`).
+        self.timeline = timeline
+
+    def _feed(self, chunk: bytes) -> list[Any]:
+        self.timeline.read(len(chunk))
+        events = self.decoder.feed(chunk)
+        self.timeline.observe(events)
+        return list(events)
+
+    def _finish(self, *, cancelled: bool, failed: bool = False) -> list[Any]:
+        # End the decoder once: at the end of the body, or cancelled when the caller
+        # stopped reading, so its result (usage, the usage estimate) is there either way.
+        if self._decoder_closed:
+            return []
+        self._decoder_closed = True
+        from ._stream import StreamDecoder
+
+        try:
+            if isinstance(self.decoder, StreamDecoder):
+                events = self.decoder.close(cancelled=cancelled)
+            elif cancelled or failed:
+                return []  # a plain parser has no way to say "cancelled" or "cut"; it stays open
+            else:
+                events = self.decoder.close()
+        finally:
+            self.timeline.finish()
+        self.timeline.observe(events)
+        return list(events)
+
+    @property
+    def result(self) -> Any:
+        """The decoder's :class:`fieldstream.StreamCompleted` once the stream ended, was cut or closed."""
+        return getattr(self.decoder, "result", None) if self._decoder_closed else None
 
     def _start(self) -> None:
         if self._started:
@@ -164,8 +203,15 @@ class EventStream(_Shell):
     or calling ``close()`` closes the response.
     """
 
-    def __init__(self, response: Any, decoder: Any, *, close: Callable[[], None] | None = None) -> None:
-        super().__init__(response, decoder, close or response.close)
+    def __init__(
+        self,
+        response: Any,
+        decoder: Any,
+        *,
+        close: Callable[[], None] | None = None,
+        timeline: Timeline | None = None,
+    ) -> None:
+        super().__init__(response, decoder, close or response.close, timeline)
 
     def __iter__(self) -> Iterator[Any]:
         self._start()
@@ -176,17 +222,26 @@ class EventStream(_Shell):
         try:
             try:
                 for chunk in self.response.iter_bytes():
-                    yield from self.decoder.feed(chunk)
+                    yield from self._feed(chunk)
             except (http.HTTPError, http.StreamError) as exc:
-                raise self._error(exc) from exc
-            yield from self.decoder.close()
+                error = self._error(exc)
+                self._finish(cancelled=False, failed=True)
+                raise error from exc
+            yield from self._finish(cancelled=False)
         finally:
             self.close()
 
     def close(self) -> None:
-        """Close the response (and so the connection); safe to call twice."""
+        """Close the response (and so the connection); safe to call twice.
+
+        Closing before the end ends the decoder as cancelled: ``result`` then holds
+        the usage so far and its estimate.
+        """
         self.closed = True
-        self._closer()
+        try:
+            self._closer()
+        finally:
+            self._finish(cancelled=True)
 
     def __enter__(self) -> EventStream:
         return self
@@ -198,8 +253,15 @@ class EventStream(_Shell):
 class AsyncEventStream(_Shell):
     """The async twin of :class:`EventStream`: ``async for event in stream``."""
 
-    def __init__(self, response: Any, decoder: Any, *, aclose: Callable[[], Any] | None = None) -> None:
-        super().__init__(response, decoder, aclose or response.aclose)
+    def __init__(
+        self,
+        response: Any,
+        decoder: Any,
+        *,
+        aclose: Callable[[], Any] | None = None,
+        timeline: Timeline | None = None,
+    ) -> None:
+        super().__init__(response, decoder, aclose or response.aclose, timeline)
 
     def __aiter__(self) -> AsyncIterator[Any]:
         self._start()
@@ -210,19 +272,24 @@ class AsyncEventStream(_Shell):
         try:
             try:
                 async for chunk in self.response.aiter_bytes():
-                    for event in self.decoder.feed(chunk):
+                    for event in self._feed(chunk):
                         yield event
             except (http.HTTPError, http.StreamError) as exc:
-                raise self._error(exc) from exc
-            for event in self.decoder.close():
+                error = self._error(exc)
+                self._finish(cancelled=False, failed=True)
+                raise error from exc
+            for event in self._finish(cancelled=False):
                 yield event
         finally:
             await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the response (and so the connection); safe to call twice."""
+        """Close the response (and so the connection); safe to call twice (see :meth:`EventStream.close`)."""
         self.closed = True
-        await self._closer()
+        try:
+            await self._closer()
+        finally:
+            self._finish(cancelled=True)
 
     async def __aenter__(self) -> AsyncEventStream:
         return self
@@ -266,6 +333,8 @@ def connect(
     with contextlib.ExitStack() as stack:
         if client is None:
             client = stack.enter_context(httpx.Client(timeout=httpx.Timeout(**DEFAULT_TIMEOUT)))
+        timeline = Timeline()
+        timeline.start()
         try:
             response = stack.enter_context(client.stream(method, url, **_with_body(request, body)))
             if response.status_code >= 400:
@@ -281,7 +350,7 @@ def connect(
         if error is not None:
             raise error
         _tell_content_type(decoder, response)
-        yield EventStream(response, decoder)
+        yield EventStream(response, decoder, timeline=timeline)
 
 
 @contextlib.asynccontextmanager
@@ -313,6 +382,8 @@ async def aconnect(
     async with contextlib.AsyncExitStack() as stack:
         if client is None:
             client = await stack.enter_async_context(httpx.AsyncClient(timeout=httpx.Timeout(**DEFAULT_TIMEOUT)))
+        timeline = Timeline()
+        timeline.start()
         try:
             response = await stack.enter_async_context(client.stream(method, url, **_with_body(request, body)))
             if response.status_code >= 400:
@@ -328,4 +399,4 @@ async def aconnect(
         if error is not None:
             raise error
         _tell_content_type(decoder, response)
-        yield AsyncEventStream(response, decoder)
+        yield AsyncEventStream(response, decoder, timeline=timeline)

@@ -142,6 +142,11 @@ class Parser:
         unfinished item.
     ``max_depth``, ``max_string_length``, ``max_number_length``
         Limits against hostile input; exceeding one raises :class:`LimitError`.
+    ``lenient``
+        Repair what models write outside a JSON grammar (single quotes, unquoted
+        keys and words, Python literals, comments, trailing or missing commas, a
+        cut-off end...) in the same single pass; each fix emits a :class:`Repair`
+        event.  Off by default.  See ``docs/lenient.md``.
 
     With a schema as first argument (a pydantic model or any type a
     ``TypeAdapter`` accepts), ``Parser(Model)`` validates values as they complete;
@@ -169,6 +174,7 @@ class Parser:
         max_depth: int = DEFAULT_MAX_DEPTH,
         max_string_length: int = DEFAULT_MAX_STRING_LENGTH,
         max_number_length: int = DEFAULT_MAX_NUMBER_LENGTH,
+        lenient: bool = False,
     ) -> None:
         for name, limit in (
             ("max_depth", max_depth),
@@ -202,6 +208,13 @@ class Parser:
         self._line_start = 0  # absolute offset just after the last of them
         self._decoder: Any = None
         self._error: ParseError | None = None
+        self._plain_string = True  # feed()'s fast path for plain string text applies
+        self._lenient: Any = None
+        if lenient:
+            from ._lenient import LenientScanner  # its own module: strict parsing never loads it
+
+            self._lenient = LenientScanner(self)
+            self._run = self._lenient.run  # type: ignore[method-assign]
 
     # -- public API ------------------------------------------------------
 
@@ -225,6 +238,11 @@ class Parser:
         return tuple(self._path)
 
     @property
+    def repairs(self) -> int:
+        """How many :class:`Repair` events lenient mode has emitted so far (always 0 in strict mode)."""
+        return 0 if self._lenient is None else self._lenient.count
+
+    @property
     def documents(self) -> int:
         """How many top-level documents have completed."""
         return self._documents
@@ -244,7 +262,7 @@ class Parser:
                 chunk = self._decode(chunk, events, final=False)
             elif self._decoder is not None and self._decoder.getstate()[0]:
                 raise UsageError("a str chunk was fed while a UTF-8 character from a bytes chunk is unfinished")
-            if self._state == _S_STRING and not self._pending:
+            if self._state == _S_STRING and not self._pending and self._plain_string:
                 # Fast path for the commonest chunk, a piece of a string value being
                 # typed: all plain text (no quote, backslash or control character,
                 # hence no newline) is one delta, with no scanning loop.
@@ -280,6 +298,8 @@ class Parser:
             tail = self._decode(b"", events, final=True)
             if tail:
                 self._run(tail, 0, events)
+        if self._lenient is not None:
+            self._lenient.finish(events)
         state = self._state
         if state == _S_NUMBER and not self._stack:
             buf, self._pending = self._pending, ""
@@ -592,6 +612,10 @@ class Parser:
         return end
 
     # -- building the value ----------------------------------------------
+
+    def _bare_is_text(self, path: Path) -> bool:
+        """Lenient mode: whether an unquoted value at ``path`` is text as written (a schema says so)."""
+        return False
 
     def _attach(self, value: Any) -> None:
         stack = self._stack

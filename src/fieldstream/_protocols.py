@@ -144,7 +144,7 @@ class JsonPatchDocument:
             if not prefix:
                 self._fresh = True  # NDJSON: the next document replaces this one
             return ops
-        return []  # pragma: no cover - every core event is listed above
+        return []  # a Repair (lenient mode) changes no value
 
     def _get(self, path: Path) -> Any:
         node = self.value

@@ -1,11 +1,13 @@
 """The JSONL records of events: the fixed machine format of the CLI, SSE and tools.
 
 Core events: ``field``, ``delta``, ``done`` and ``invalid``, and ``error`` for a
-fieldstream error.  Stream events (from ``StreamDecoder``) keep those records and
+fieldstream error; in lenient mode also ``repair`` (``path``, ``kind``, ``offset``:
+what was fixed where, just before the record of the value it repaired).  Stream events (from ``StreamDecoder``) keep those records and
 add a ``"source"`` key; a text delta is a ``delta`` at path ``$``; a completed
 target is one ``done`` line with its value.  New kinds: ``start`` (a target appeared), ``error`` with a ``kind``
-(``provider``, ``truncated``, ``refusal``, ``malformed``), and ``end`` (usage,
-finish reasons, model, id).  Existing keys keep the meaning they have in the
+(``provider``, ``truncated``, ``refusal``, ``malformed``), ``end`` (usage,
+finish reasons, model, id; ``usage_estimate`` when the stream did not complete),
+and ``timeline`` (when each read and field arrived, and the buffering verdict).  Existing keys keep the meaning they have in the
 core format; records may gain keys.
 """
 
@@ -15,7 +17,7 @@ import json
 from typing import Any
 
 from ._errors import FieldstreamError, ParseError
-from ._events import DocumentCompleted, Event, StringDelta, ValueCompleted, ValueInvalid
+from ._events import DocumentCompleted, Event, Repair, StringDelta, ValueCompleted, ValueInvalid
 from ._paths import format_path
 from ._stream_events import (
     ErrorReceived,
@@ -50,6 +52,8 @@ def event_to_json(event: Event, **extra: Any) -> dict[str, Any]:
             "errors": jsonable(event.errors),
             "value": jsonable(event.value),  # the plain JSON value that failed
         }
+    elif isinstance(event, Repair):
+        record = {"event": "repair", "path": format_path(event.path), "kind": event.kind, "offset": event.offset}
     else:  # pragma: no cover - every event type is listed above
         raise TypeError(f"unknown event {event!r}")
     record.update(extra)
@@ -104,7 +108,7 @@ def stream_event_to_json(event: StreamEvent) -> dict[str, Any]:
     if isinstance(event, Fault):
         return _fault(event, source)
     if isinstance(event, StreamCompleted):
-        return {
+        record = {
             "event": "end",
             "format": event.format,
             "complete": event.complete,
@@ -113,6 +117,9 @@ def stream_event_to_json(event: StreamEvent) -> dict[str, Any]:
             "model": event.model,
             "id": event.response_id,
         }
+        if event.usage_estimate is not None:  # only on streams that did not complete
+            record["usage_estimate"] = event.usage_estimate
+        return record
     raise TypeError(f"unknown stream event {event!r}")  # pragma: no cover - every type is listed above
 
 

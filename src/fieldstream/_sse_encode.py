@@ -7,7 +7,7 @@ the stream) into the bytes of one SSE frame and counts ids.  Each frame's
 ``data:`` line is the event's JSONL record, the same one ``fieldstream parse
 --jsonl`` prints, so a browser and a shell script read one format; the frame's
 ``event:`` line is the record's ``"event"`` name (``field``, ``delta``, ``done``,
-``invalid``; for :class:`StreamDecoder` events also ``start``, ``error`` and
+``invalid``, ``repair`` in lenient mode; for :class:`StreamDecoder` events also ``start``, ``error`` and
 ``end``, with a ``"source"`` key), so ``EventSource.addEventListener("field", ...)``
 works.
 

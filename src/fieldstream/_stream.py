@@ -58,6 +58,7 @@ from ._stream_events import (
     TextDelta,
     Truncated,
 )
+from ._usage import usage_estimate
 
 __all__ = ["DEFAULT_MAX_TARGETS", "ContentMode", "StreamDecoder", "StreamFormat", "Target"]
 
@@ -163,7 +164,7 @@ class StreamDecoder:
     ``max_event_size``: the longest SSE line/message, NDJSON line or event-stream message accepted
     (and the longest error body kept); ``max_targets``: the most targets kept
     (``DEFAULT_MAX_TARGETS``); beyond either, a :class:`Malformed` fault.
-    Other keyword options go to every :class:`Parser` (``max_depth``, ...).
+    Other keyword options go to every :class:`Parser` (``max_depth``, ``lenient``, ...).
     """
 
     def __init__(
@@ -311,17 +312,25 @@ class StreamDecoder:
         for target in still_open:
             self._end(target, reason, cut, out)
         values = {t.source.path: t.value for t in self.targets.values() if t.done}
+        complete = self._ended and not self._errored and not (cancelled and still_open)
         self._result = StreamCompleted(
             usage=self.usage,
             finish_reasons=dict(self.finish_reasons),
             model=self.model,
             response_id=self.response_id,
             format=self._format,
-            complete=self._ended and not self._errored and not (cancelled and still_open),
+            complete=complete,
             values=values,
+            usage_estimate=None if complete and _counts_output(self.usage) else self._usage_estimate(),
         )
         out.append(self._result)
         return out
+
+    def _usage_estimate(self) -> dict[str, Any]:
+        # What the model delivered, for billing a stream whose final usage never came.
+        targets = self.targets.values()
+        names = [t.source.name for t in targets if t.source.kind == "tool_call"]
+        return usage_estimate((t.raw for t in targets), names)
 
     def raise_for_faults(self) -> None:
         """Raise :class:`StreamError` for the first fault seen (with its snapshot and raw text), if any."""
@@ -671,6 +680,12 @@ class StreamDecoder:
     def _fault(self, fault: Fault, out: list[StreamEvent]) -> None:
         self.faults.append(fault)
         out.append(fault)
+
+
+def _counts_output(usage: dict[str, Any] | None) -> bool:
+    # Whether the provider's usage accounts for what was generated (the keys vary by provider).
+    keys = ("completion_tokens", "output_tokens", "candidatesTokenCount", "eval_count", "outputTokens", "total_tokens")
+    return usage is not None and any(isinstance(usage.get(key), int) for key in keys)
 
 
 def _with(fault: Fault, **changes: Any) -> Fault:

@@ -209,6 +209,12 @@ class StreamCompleted(StreamEvent):
     ``candidates[0]``, ``message``, ``response``) to its finish/stop reason,
     ``complete`` says whether the provider's end marker arrived, ``values`` maps
     each completed target to its final value.
+
+    ``usage_estimate`` is set only when the stream did not complete (cut, failed or
+    cancelled) or its usage says nothing of the output (the usage chunk never
+    came): the output delivered, estimated from the text received
+    (``{"output_tokens", "output_characters", "estimated": true, "method"}``), kept
+    apart from ``usage``, which stays the provider's own (often missing or partial then).
     """
 
     usage: dict[str, Any] | None = None
@@ -218,6 +224,7 @@ class StreamCompleted(StreamEvent):
     format: str | None = None
     complete: bool = False
     values: dict[str, Any] = field(default_factory=dict, compare=False)
+    usage_estimate: dict[str, Any] | None = None
     source: None = field(default=None, init=False)
 
     def __repr__(self) -> str:

@@ -41,7 +41,7 @@ import json
 from typing import Any, Literal, cast
 
 from ._errors import SchemaError, UsageError
-from ._events import DocumentCompleted, Event, StringDelta, ValueInvalid
+from ._events import DocumentCompleted, Event, Repair, StringDelta, ValueInvalid
 from ._parser import _S_STRING, Parser, _completed
 from ._paths import Path, format_path
 
@@ -505,6 +505,25 @@ class TypedParser(Parser):
             raise UsageError(f"close() after a schema error ({self._raised}): create a new Parser")
         return self._transform(super().close())
 
+    def _bare_is_text(self, path: Path) -> bool:
+        # Lenient mode asks, for an unquoted value (``02134``, ``True``, ``yes``), whether
+        # the schema expects a plain ``str`` there: then the text is kept as written.
+        # A walk of the plan only: the frames belong to the transformer.
+        node: _Node | None = self._plan.root
+        for key in path:
+            if node is None or node.kind == _WHOLE or not node.accepts(key):
+                return False
+            node = node.child(key)
+        if node is None:
+            return False
+        schema = node.schema
+        while True:
+            schema = self._plan.resolve(schema)
+            if schema["type"] in ("default", "function-after"):
+                schema = schema["schema"]
+                continue
+            return schema["type"] == "str"  # type: ignore[no-any-return]
+
     # -- the transformer -------------------------------------------------
 
     def _enter(self, path: Path) -> Any:
@@ -542,6 +561,9 @@ class TypedParser(Parser):
                 node = self._enter(event.path)
                 if node is not _SKIPPED and node is not None and node.live:
                     out.append(event)
+                continue
+            if cls is Repair:  # lenient mode: passed on as is
+                out.append(event)
                 continue
             if cls is DocumentCompleted:
                 if self._root_valid:

@@ -6,9 +6,11 @@ import http from "node:http";
 import { test } from "node:test";
 
 import {
+  BURST,
   FieldStream,
   SSEParser,
   StreamState,
+  bufferingVerdict,
   formatPath,
   isFinal,
   parseEventId,
@@ -279,4 +281,60 @@ test("fetch transport: a 4xx answer fails at once, a 5xx is retried", async () =
   } finally {
     await srv.close();
   }
+});
+
+// A stream long enough to judge: 40 deltas of one string, then done and end.
+const LONG = [
+  ...Array.from({ length: 40 }, (_, i) => ["delta", { event: "delta", path: "$.text", text: `word${i} `.repeat(3) }]),
+  ["done", { event: "done", value: { text: "..." } }],
+  ["end", { event: "end" }],
+].map(([k, d], i) => frame(k, d, `t1:${i + 1}`));
+
+test("the buffering verdict: one burst after a silence, or a stream", async () => {
+  const wait = (ms) => new Promise((r) => setTimeout(r, ms));
+  const srv = await server(async (req, res) => {
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    if (req.url === "/buffered") {
+      await wait(700); // a proxy holding the whole answer, then sending it at once
+      res.end(LONG.join(""));
+      return;
+    }
+    for (const f of LONG) {
+      res.write(f);
+      await wait(2 + (BURST * 1000) / 8); // eight frames per BURST: never most of the bytes in one
+    }
+    res.end();
+  });
+  try {
+    const verdicts = {};
+    for (const path of ["/buffered", "/streamed"]) {
+      const s = new FieldStream(srv.url + path);
+      let emitted = null;
+      s.on("timeline", (t) => (emitted = t));
+      const warn = console.warn;
+      console.warn = () => {};
+      try {
+        await s.start().done;
+      } finally {
+        console.warn = warn;
+      }
+      assert.equal(s.state, "done");
+      assert.deepEqual(emitted, s.timeline());
+      verdicts[path] = s.timeline().buffering;
+      assert.ok(s.timeline().bytes > 512 && s.timeline().firstByte > 0);
+    }
+    assert.equal(verdicts["/buffered"].buffered, true, verdicts["/buffered"].message);
+    assert.ok(verdicts["/buffered"].silence >= 0.5 && verdicts["/buffered"].message.includes("proxy"));
+    assert.equal(verdicts["/streamed"].buffered, false, verdicts["/streamed"].message);
+  } finally {
+    await srv.close();
+  }
+});
+
+test("the buffering verdict matches the Python rule on given reads", () => {
+  assert.equal(bufferingVerdict([[0.2, 100]]).buffered, null); // too little
+  assert.equal(bufferingVerdict([[2.6, 40000]]).buffered, true);
+  assert.equal(bufferingVerdict([[0.2, 100], [0.21, 100000]]).buffered, null); // quick, no silence
+  const streamed = Array.from({ length: 50 }, (_, i) => [0.3 + i * 0.05, 300]);
+  assert.equal(bufferingVerdict(streamed).buffered, false);
 });

@@ -18,6 +18,7 @@ s.on("item", (e) => console.log(e.index + 1, e.value));
 s.on("invalid", (e) => console.log(e.errors.map((err) => err.msg).join("; ")));
 s.on("end", (e) => console.log(e.reason ?? "complete", e.usage));
 s.on("state", (state) => console.log(state === "reconnecting"));
+s.on("timeline", (t) => console.log(t.firstField, t.buffering.buffered === true ? t.buffering.message : "streamed"));
 s.start();
 const status: Status | undefined = s.status("$.location");
 const partial = s.value as Partial<Report> | undefined;

@@ -44,6 +44,7 @@ export interface EventMap {
   state: StreamStateName;
   reconnect: { attempt: number; lastEventId: string | null };
   stop: { stream: string | null };
+  timeline: ClientTimeline;
 }
 
 export interface Target {
@@ -104,6 +105,27 @@ export interface FieldStreamOptions {
   EventSource?: typeof EventSource;
 }
 
+export interface BufferingVerdict {
+  /** true: arrived at once after a silence; false: streamed; null: too little, or too quick, to tell */
+  buffered: boolean | null;
+  largestShare: number;
+  silence: number;
+  message: string;
+}
+
+export interface ClientTimeline {
+  firstByte: number | null;
+  firstField: number | null;
+  bytes: number;
+  reads: number;
+  buffering: BufferingVerdict;
+}
+
+export declare const BURST: number;
+export declare const BURST_SHARE: number;
+export declare const SILENCE: number;
+export declare function bufferingVerdict(reads: [number, number][]): BufferingVerdict;
+
 export declare class FieldStream extends StreamState {
   constructor(url: string, options?: FieldStreamOptions);
   readonly url: string;
@@ -113,6 +135,10 @@ export declare class FieldStream extends StreamState {
   lastEventId: string | null;
   readonly frameIds: (string | null)[];
   reconnects: number;
+  /** [seconds since start(), bytes] per network read */
+  readonly reads: [number, number][];
+  /** the timing this page saw, with the buffering verdict (also emitted as "timeline" at the end) */
+  timeline(): ClientTimeline;
   /** resolves with this stream once it is done, failed or stopped */
   readonly done: Promise<FieldStream>;
   start(): this;

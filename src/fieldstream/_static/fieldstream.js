@@ -241,6 +241,39 @@ export class StreamState {
 
 const FRAME_KINDS = ["start", "delta", "field", "invalid", "done", "error", "end", "message"];
 
+// The buffering verdict, the same rule as fieldstream.Timeline.buffering() (docs/timeline.md):
+// most of the bytes within BURST seconds, after SILENCE seconds of nothing, means something
+// between the model and this page held the stream.
+export const BURST = 0.1;
+export const BURST_SHARE = 0.8;
+export const SILENCE = 0.5;
+const MIN_BYTES = 512;
+
+/** The verdict on reads given as [seconds since the request, bytes] pairs, in order. */
+export function bufferingVerdict(reads) {
+  const total = reads.reduce((sum, [, n]) => sum + n, 0);
+  if (total < MIN_BYTES) return { buffered: null, largestShare: 1, silence: 0, message: "too little data to tell" };
+  let best = 0, bestStart = 0, window = 0, first = 0;
+  for (const [t, n] of reads) {
+    window += n;
+    while (t - reads[first][0] > BURST) window -= reads[first++][1];
+    if (window > best) [best, bestStart] = [window, first];
+  }
+  const silence = reads[bestStart][0] - (bestStart ? reads[bestStart - 1][0] : 0);
+  const share = best / total;
+  const pct = `${Math.round(share * 100)}%`;
+  if (share >= BURST_SHARE && silence >= SILENCE) {
+    const message =
+      `buffered: ${pct} of ${total} bytes arrived within ${BURST} s after ${silence.toFixed(2)} s of silence; ` +
+      "usual causes: a reverse proxy buffering the response, compression on text/event-stream, a CDN, " +
+      "or a server framework that collects the body";
+    return { buffered: true, largestShare: share, silence, message };
+  }
+  if (share >= BURST_SHARE)
+    return { buffered: null, largestShare: share, silence, message: `arrived all at once, too quickly to tell` };
+  return { buffered: false, largestShare: share, silence, message: `streamed: ${reads.length} reads` };
+}
+
 /**
  * A fieldstream event stream, live: new FieldStream(url, options).start().
  *
@@ -263,6 +296,10 @@ export class FieldStream extends StreamState {
     /** ids of every frame received, in order (a skipped duplicate included); for checks */
     this.frameIds = [];
     this.reconnects = 0;
+    /** [seconds since start(), bytes] per network read (per frame over EventSource), for timeline() */
+    this.reads = [];
+    this._t0 = null;
+    this._firstField = null;
     this._abort = null;
     this._source = null;
     this.done = new Promise((resolve) => (this._resolve = resolve));
@@ -271,6 +308,7 @@ export class FieldStream extends StreamState {
   /** Open the stream (once); returns this. */
   start() {
     if (this.state !== "idle") return this;
+    this._t0 = performance.now();
     this._setState("connecting");
     if ((this.options.transport ?? "fetch") === "eventsource") this._runEventSource();
     else this._runFetch();
@@ -286,6 +324,9 @@ export class FieldStream extends StreamState {
   _finish(state) {
     if (["done", "error", "stopped"].includes(this.state)) return;
     this._setState(state);
+    const timeline = this.timeline();
+    this._emit("timeline", timeline);
+    if (timeline.buffering.buffered) console.warn(`fieldstream: ${timeline.buffering.message}`);
     this._abort?.abort();
     this._source?.close();
     this._resolve(this);
@@ -303,9 +344,28 @@ export class FieldStream extends StreamState {
     if (id !== null && id !== undefined) this.lastEventId = id;
     if (this.state !== "streaming") this._setState("streaming");
     const record = JSON.parse(data);
+    if (kind === "field" && this._firstField === null && record.path !== "$") this._firstField = this._now();
     const final = this.apply(kind, record);
     if (final) this._finish(kind === "end" ? "done" : "error");
     return true;
+  }
+
+  _now() {
+    return (performance.now() - (this._t0 ?? performance.now())) / 1000;
+  }
+
+  /**
+   * What this page saw of the stream's timing: first byte and first field (seconds since
+   * start()), bytes and reads, and the buffering verdict from the reads' arrival times.
+   */
+  timeline() {
+    return {
+      firstByte: this.reads.length ? this.reads[0][0] : null,
+      firstField: this._firstField,
+      bytes: this.reads.reduce((sum, [, n]) => sum + n, 0),
+      reads: this.reads.length,
+      buffering: bufferingVerdict(this.reads),
+    };
   }
 
   _retryDelay(attempt) {
@@ -342,11 +402,13 @@ export class FieldStream extends StreamState {
         const sid = response.headers.get("x-fieldstream-stream");
         if (sid && this.streamId === null) this.streamId = sid;
         const parser = new SSEParser();
-        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+        const reader = response.body.getReader();
+        const decoder = new TextDecoder();
         for (;;) {
           const { value, done } = await reader.read();
           if (done) break;
-          for (const f of parser.feed(value)) {
+          this.reads.push([this._now(), value.byteLength]);
+          for (const f of parser.feed(decoder.decode(value, { stream: true }))) {
             if (this._frame(f.event, f.data, f.id)) progressed = true;
             if (this.finished) {
               reader.cancel().catch(() => {});
@@ -395,6 +457,7 @@ export class FieldStream extends StreamState {
         return;
       }
       try {
+        this.reads.push([this._now(), e.data.length]); // EventSource hides reads: one per frame
         this._frame(kind, e.data, e.lastEventId || null);
       } catch (err) {
         this._fail(`a frame is not JSON: ${err.message}`);
