@@ -3,6 +3,8 @@
     python benchmarks/memory.py                       # 100 MB both modes, 1 GB streaming, json.loads
     python benchmarks/memory.py --size 10MB --huge 0  # quicker
     python benchmarks/memory.py --tracemalloc         # also Python-level peaks (slower)
+    python benchmarks/memory.py --stream 100MB        # the array as an OpenAI chat stream through
+                                                      # StreamDecoder(keep_items=False), 64-char deltas
 
 The input is a JSON array of ~900-byte items (id, title, an 800-character body,
 three tags, a score), generated on the fly in 64 KiB chunks, so even the 1 GB
@@ -93,7 +95,29 @@ def worker(mode: str, total: int, chunk: int, trace: bool) -> dict[str, object]:
     started = time.perf_counter()
     count = 0
     last: object = None
-    if mode == "json.loads":
+    if mode == "stream":
+        # The same array as the content of an OpenAI chat stream, in 64-character deltas,
+        # through StreamDecoder(keep_items=False): memory must stay that of one item.
+        decoder = fs.StreamDecoder("openai-chat", keep_items=False)
+        fed = 0
+        mark = total / 10
+        head = b'data: {"choices":[{"index":0,"delta":{"content":'
+        for piece in generate(total, chunk):
+            for i in range(0, len(piece), 64):
+                delta = piece[i : i + 64]
+                for event in decoder.feed(head + json.dumps(delta).encode() + b"}}]}\n\n"):
+                    inner = getattr(event, "event", None)
+                    if type(inner) is fs.ItemCompleted and inner.path == (count,):
+                        count += 1
+                        last = inner.value
+            fed += len(piece)
+            if fed >= mark:
+                samples.append(round(_rss_mb(), 1))
+                mark += total / 10
+        decoder.feed(b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n')
+        decoder.close()
+        assert decoder.targets["choices[0]"].value == []
+    elif mode == "json.loads":
         value = json.loads("".join(generate(total, chunk)))
         count, last = len(value), value[-1]
     else:
@@ -157,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--json", type=Path, default=RESULTS, help=f"where to write results ({RESULTS.relative_to(ROOT)})"
     )
+    parser.add_argument("--stream", type=_size, default=0, help="only the StreamDecoder run, of this size")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -165,6 +190,9 @@ def main(argv: list[str] | None = None) -> int:
     plan = [("json.loads", args.size), ("keep_items=True", args.size), ("keep_items=False", args.size)]
     if args.huge:
         plan.append(("keep_items=False", args.huge))
+    if args.stream:
+        plan = [("stream", args.stream)]
+        args.json = args.json.with_name("memory-stream.json")
     results = []
     print(
         f"{'mode':<18}{'input':>8}{'items':>11}{'time s':>9}{'MB/s':>7}{'peak RSS MB':>13}{'growth MB':>11}", flush=True

@@ -3,6 +3,7 @@
     python -m benchmarks                 # the full run (~10 minutes on 2 cores)
     python -m benchmarks --quick         # tiny sizes, a few seconds (the smoke test)
     python -m benchmarks --only fieldstream,jiter-reparse --cases records-4k-c4,records-60k-c4
+    python -m benchmarks --e2e           # end to end: raw provider bodies (see e2e.py)
 
 Per (competitor, case) the worker process does, on the same prepared inputs:
 
@@ -312,8 +313,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--name", default=None, help="results file name (default: full, or quick)")
     ap.add_argument("--out", default=str(RESULTS), help="output directory")
     ap.add_argument("--no-plot", action="store_true", help="skip the PNG (no matplotlib needed)")
+    ap.add_argument("--e2e", action="store_true", help="the end-to-end case: raw provider bodies (see e2e.py)")
+    ap.add_argument("--rounds", type=int, default=5, help="--e2e: interleaved rounds (the minimum is kept)")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.e2e:
+        from . import e2e
+
+        if args.budget == ap.get_default("budget"):
+            args.budget = 3.0
+        return e2e.main(args)
 
     if args.worker:
         rows = worker(args.worker, json.loads(sys.stdin.read()))

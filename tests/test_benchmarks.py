@@ -182,6 +182,44 @@ def test_answer_overhead_runs() -> None:
     assert set(measure(runs=1, repeats=1)) == {"decoder", "stream()"}
 
 
+def test_e2e_quick_run(tmp_path: Path) -> None:
+    """The end-to-end case at tiny size: raw provider bodies through every competitor's whole path."""
+    pytest.importorskip("httpx_sse")
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--e2e", "--quick", "--out", str(tmp_path), "--name", "e2e", "--no-plot"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads((tmp_path / "e2e.json").read_text("utf-8"))
+    rows = {(r["competitor"], r["case"]): r for r in data["results"]}
+    for case in ("corpus", "corpus-openai-chat", "tool-100", "answer-4k"):
+        for name in ("fieldstream", "fieldstream-typed", "fieldstream-stdlib", "handrolled-jiter", "floor"):
+            row = rows[(name, case)]
+            assert row["status"] == "ok" and row["correct"] is True, row
+            assert row["per_event_us"] > 0 and row["events"] > 0
+    assert rows[("openai-sdk", "corpus")]["status"] in ("n/a", "ok")  # other formats are not the SDK's
+    memory = rows[("fieldstream-typed", "answer-4k")]
+    assert memory["retained_kib"] > 0 and memory["value_kib"] > 0 and memory["streams_per_gib"] > 0
+    assert "## CPU per event" in (tmp_path / "e2e.md").read_text("utf-8")
+
+
+def test_cli_bench_e2e() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "fieldstream", "bench", "--e2e", "--sizes", "300", "--repeats", "1", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["case"].startswith("e2e") and "fieldstream" in data["rows"][0]["ms"]
+
+
 def test_eventstream_benchmark_runs(tmp_path: Path) -> None:
     """The framing benchmark at a tiny size (it checks every parser's message count itself)."""
     pytest.importorskip("botocore")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -10,6 +12,7 @@ import fieldstream as fs
 from tests.splits import at_splits, chunked
 
 M = fs.SSEMessage
+DEFAULT_LIMIT = fs.DEFAULT_MAX_LINE_LENGTH
 SPLITS = ("whole", "per-char", "random-1", "random-2", "random-3")
 
 # (comment, body, expected messages)
@@ -123,3 +126,85 @@ def test_any_split_gives_the_same_messages(messages: list[tuple[str, list[str]]]
         expected.append(M(event or "message", "\n".join(lines)))
     data = body.encode()
     assert decode(at_splits(data, points)) == expected
+
+
+class _GeneralOnly(fs.SSEDecoder):
+    """The decoder with its fast path switched off: the reference the fast path must equal."""
+
+    def _fast(self, data: bytes, pos: int) -> tuple[list[tuple[bytes, str]], int]:
+        return [], pos
+
+
+_PIECES = [
+    b"data: ",
+    b"data:",
+    b"data",
+    b"event: ",
+    b"event:",
+    b"event: ping\n",
+    b"data: {}\n\n",
+    b"id: ",
+    b"retry: ",
+    b": c",
+    b"x: y",
+    b"{}",
+    b"[DONE]",
+    b"caf\xc3\xa9",
+    b"\xe2\x82",
+    b"\xff",
+    b"\xef\xbb\xbf",
+    b" ",
+    b"7",
+    b"\n",
+    b"\n\n",
+    b"\r",
+    b"\r\n",
+    b"\r\n\r\n",
+    b"\x00",
+]
+
+
+def _single_first(decoder: fs.SSEDecoder, chunk: bytes) -> list[fs.SSEMessage]:
+    """What StreamDecoder.feed does: a read that is one whole message first, then the rest."""
+    single = decoder._single(chunk) if decoder._between else None
+    if single is not None:
+        return [fs.SSEMessage(single[1], single[0].decode(), decoder.last_event_id, None)]
+    return decoder.feed(chunk)
+
+
+def _outcome(decoder: fs.SSEDecoder, chunks: list[bytes], *, single: bool = False) -> Any:
+    out: list[Any] = []
+    try:
+        for chunk in chunks:
+            out += _single_first(decoder, chunk) if single else decoder.feed(chunk)
+        out += decoder.close()
+    except fs.LimitError as exc:  # (its offset is where the chunk or message began: not compared)
+        out.append(("LimitError", str(exc).split(" at line")[0]))
+    return out, decoder.last_event_id, decoder.retry, decoder.comments
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    pieces=st.lists(st.sampled_from(_PIECES), max_size=40),
+    points=st.lists(st.integers(0, 200), max_size=8),
+    limit=st.sampled_from([10, 30, DEFAULT_LIMIT]),
+)
+def test_fast_path_equals_the_general_path(pieces: list[bytes], points: list[int], limit: int) -> None:
+    body = b"".join(pieces)
+    chunks = at_splits(body, points)
+    fast = fs.SSEDecoder(max_line_length=limit, max_event_size=limit)
+    general = _GeneralOnly(max_line_length=limit, max_event_size=limit)
+    expected = _outcome(general, chunks)
+    assert _outcome(fast, chunks) == expected
+    single = fs.SSEDecoder(max_line_length=limit, max_event_size=limit)
+    assert _outcome(single, chunks, single=True) == expected
+
+
+def test_an_event_without_data_names_nothing_after_it() -> None:
+    """Found by the sse fuzz target: the fast path kept the event name of a message with no data."""
+    body = b"event: x\n\ndata: a\n\nevent: y\ndata: b\n\n"
+    for chunks in ([body], [body[:10], body[10:]], chunked(body, "per-char"), chunked(body, "random-1")):
+        decoder = fs.SSEDecoder()
+        messages = [m for chunk in chunks for m in decoder.feed(chunk)]
+        assert messages == [M("message", "a"), M("y", "b")]
+        assert _outcome(fs.SSEDecoder(), chunks, single=True) == _outcome(_GeneralOnly(), chunks)

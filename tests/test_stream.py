@@ -593,3 +593,15 @@ def test_chat_content_parts() -> None:
     parts = [{"type": "thinking", "thinking": [{"type": "text", "text": "Hmm."}]}, {"type": "text", "text": "Hi"}]
     _, events = run(sse(chat(content=parts), chat(content=[{"type": "text", "text": "!"}], finish="stop")))
     assert texts(events) == {"choices[0].reasoning": "Hmm.", "choices[0]": "Hi!"}
+
+
+def test_format_names_have_one_source() -> None:
+    """StreamFormat (for type checkers), the option check and the CLI's choices all read FORMATS."""
+    from typing import get_args
+
+    from fieldstream._cli_replay import FORMAT_CHOICES as cli_choices
+    from fieldstream._providers import FORMAT_CHOICES, FORMATS, StreamFormat
+
+    assert get_args(StreamFormat) == FORMAT_CHOICES == ("auto", *FORMATS) == cli_choices
+    with pytest.raises(fs.UsageError, match="format must be one of 'auto', 'openai-chat'"):
+        fs.StreamDecoder("bogus")  # type: ignore[arg-type]

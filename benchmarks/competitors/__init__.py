@@ -33,7 +33,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-__all__ = ["COMPETITORS", "load"]
+__all__ = ["COMPETITORS", "E2E_COMPETITORS", "load"]
 
 #: Every competitor, in table order.
 COMPETITORS = (
@@ -48,6 +48,20 @@ COMPETITORS = (
     "json_repair_reparse",
     "ijson_push",
     "json_loads_once",
+)
+
+
+#: The end-to-end competitors (``python -m benchmarks --e2e``): raw provider bodies in,
+#: ``feed(bytes)`` per network read, ``finish()``, ``values()`` the completed JSON
+#: targets; ``applies(body)`` says whether a body's format is theirs.
+E2E_COMPETITORS = (
+    "e2e_fieldstream",
+    "e2e_fieldstream_typed",
+    "e2e_fieldstream_stdlib",
+    "e2e_handrolled_jiter",
+    "e2e_handrolled_pydantic",
+    "e2e_openai_sdk",
+    "e2e_floor",
 )
 
 

@@ -19,12 +19,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
 
+from ._providers import FORMAT_CHOICES
 from ._records import short_json
 
 __all__ = ["register"]
 
 BUNDLED = "openai_chat_json_object.sse"
-_FORMATS = ("auto", "openai-chat", "openai-responses", "anthropic", "gemini", "ollama", "bedrock")
 _FRAME = 1 / 30  # the live view redraws at most this often (seconds)
 
 
@@ -35,7 +35,7 @@ def register(subparsers: Any) -> None:
         nargs="?",
         help=".sse, .ndjson, .chunks.jsonl, .eventstream or any raw body; default: a bundled recording",
     )
-    p.add_argument("--format", default="auto", choices=_FORMATS, help="provider wire format (default: detected)")
+    p.add_argument("--format", default="auto", choices=FORMAT_CHOICES, help="provider wire format (default: detected)")
     p.add_argument("--content", default="auto", choices=("auto", "json", "text"), help="how to read content targets")
     p.add_argument("--model", metavar="MODULE:CLASS", help="validate the structured content against a pydantic model")
     pace = p.add_mutually_exclusive_group()

@@ -77,6 +77,7 @@ _HEX4 = re.compile(r"[0-9a-fA-F]{4}")
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 _LITERALS: dict[str, tuple[str, Any]] = {"t": ("true", True), "f": ("false", False), "n": ("null", None)}
 _NUMBER_START = frozenset("-0123456789")
+_KEY_MEMO = 1024  # most distinct keys remembered for sharing (then the memo starts over)
 
 # The hot path builds frozen events without the dataclass __init__ (half the
 # cost): a new instance, then the slot descriptors set its fields directly.
@@ -197,6 +198,7 @@ class Parser:
         self._path: list[Any] = []  # key or index of the current value in each container
         self._pending = ""  # unfinished token prefix (number, literal, escape)
         self._parts: list[str] = []  # decoded text of the current string or key
+        self._keys: dict[str, str] = {}  # keys seen (bounded), so repeated keys share one object
         self._length = 0  # characters in _parts
         self._string_path: Path = ()  # path of the current string value
         self._placed = False  # the unfinished string was appended to its list by `snapshot`
@@ -262,7 +264,8 @@ class Parser:
                 chunk = self._decode(chunk, events, final=False)
             elif self._decoder is not None and self._decoder.getstate()[0]:
                 raise UsageError("a str chunk was fed while a UTF-8 character from a bytes chunk is unfinished")
-            if self._state == _S_STRING and not self._pending and self._plain_string:
+            state = self._state
+            if state == _S_STRING and not self._pending and self._plain_string:
                 # Fast path for the commonest chunk, a piece of a string value being
                 # typed: all plain text (no quote, backslash or control character,
                 # hence no newline) is one delta, with no scanning loop.
@@ -272,6 +275,22 @@ class Parser:
                     self._length += n
                     self._base += n
                     return [_delta(self._string_path, chunk)] if self.deltas else []
+            elif state == _S_KEYSTR and not self._pending and self._lenient is None:
+                # The same for a piece of a key (tokens of small tool arguments): no event.
+                n = len(chunk)
+                if n and _STRING_RUN(chunk, 0).end() == n and self._length + n <= self.max_string_length:
+                    self._parts.append(chunk)
+                    self._length += n
+                    self._base += n
+                    return events
+            elif state <= _S_AFTER and self._lenient is None and chunk and _WS(chunk, 0).end() == len(chunk):
+                # Only whitespace between tokens (a " " token): nothing to scan but newlines.
+                count = chunk.count("\n")
+                if count:
+                    self._lines += count
+                    self._line_start = self._base + chunk.rindex("\n") + 1
+                self._base += len(chunk)
+                return events
             if chunk:
                 pending = self._pending
                 if pending:
@@ -438,7 +457,13 @@ class Parser:
                         self._length += len(piece)
                     if not closed:
                         break
-                    path[-1] = pieces[0] if len(pieces) == 1 else "".join(pieces)
+                    key = pieces[0] if len(pieces) == 1 else "".join(pieces)
+                    known = self._keys.get(key)
+                    if known is None:  # one object per distinct key, as json.loads's memo does
+                        if len(self._keys) >= _KEY_MEMO:
+                            self._keys.clear()
+                        known = self._keys[key] = key
+                    path[-1] = known
                     self._parts = []
                     self._length = 0
                     state = _S_COLON

@@ -11,6 +11,16 @@ as a list of pieces (never re-joined until its end arrives), so every byte is
 scanned once.  A ``\\r`` at the very end of a chunk ends its line straight away
 (no waiting for the next byte); a ``\\n`` opening the next chunk is then skipped.
 
+Fast path: between messages (no unfinished line, no data gathered, no byte
+of a character pending), the commonest shape, ``data: ...`` and ``event: ...``
+lines ended by ``\n`` or ``\r\n`` and a blank line, is cut straight from the
+bytes: one ``find`` (``memchr``) per line instead of a regex, and the data is
+decoded only when asked.  Anything else there (a lone ``\r``, comments,
+``id:``, ``retry:``, other fields, a message over a limit, a byte-order mark)
+and whatever follows an unfinished message goes through the general path
+above, so the result is the same, message by message.  Cutting at ``\n`` never splits a UTF-8 character, so
+decoding each message's bytes alone gives what decoding the whole body gives.
+
 Unlike a browser, ``close()`` dispatches a final message that was not followed
 by a blank line: recorded bodies and cut streams often end that way.
 
@@ -36,6 +46,8 @@ DEFAULT_MAX_LINE_LENGTH = 16 * 1024 * 1024
 DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
 
 _EOL = re.compile(r"\r\n|\r|\n")
+_UTF8 = codecs.getincrementaldecoder("utf-8")
+_EVENTS: dict[bytes, str] = {}  # event names seen by the fast path (bounded), decoded once
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +99,7 @@ class SSEDecoder:
         self.retry: int | None = None
         #: How many comment lines (``: ...``) were seen.
         self.comments = 0
-        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._decoder = _UTF8("replace")
         self._partial: list[str] = []  # pieces of the unfinished line
         self._partial_len = 0
         self._skip_lf = False  # the last chunk ended with '\r'
@@ -98,6 +110,8 @@ class SSEDecoder:
         self._event_retry: int | None = None
         self._offset = 0  # characters consumed (for error messages)
         self._closed = False
+        self._between = True  # between messages with nothing pending: the fast path may run
+        self._fast_limit = min(max_line_length, max_event_size)
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[SSEMessage]:
         """Decode the next bytes and return the messages they completed."""
@@ -109,7 +123,125 @@ class SSEDecoder:
 
     def _iter_feed(self, data: bytes | bytearray | memoryview) -> Iterator[SSEMessage]:
         # A generator, so that a caller sees the messages before a limit error raises.
-        yield from self._text(self._decoder.decode(data, False))
+        for value, event, retry in self._iter_raw(bytes(data)):
+            if type(value) is bytes:
+                value = value.decode("utf-8", "replace")
+            yield SSEMessage(event, value, self.last_event_id, retry)  # type: ignore[arg-type]
+
+    def _iter_raw(self, data: bytes) -> Iterator[tuple[str | bytes, str, int | None]]:
+        """The messages ``data`` completes as ``(data, event, retry)``; data is UTF-8 ``bytes`` from the fast path."""
+        n = len(data)
+        pos = 0
+        while pos < n:
+            if self._between:
+                messages, pos = self._fast(data, pos)
+                for value, event in messages:
+                    yield value, event, None
+                if pos >= n:
+                    return
+            yield from self._general(data, pos)
+            pos = data.find(b"\n\n", pos)
+            pos = n if pos < 0 else pos + 2
+
+    def _general(self, data: bytes, pos: int) -> Iterator[tuple[str, str, int | None]]:
+        """The general path, up to the end of the next message (then the fast path may resume)."""
+        self._between = False
+        end = data.find(b"\n\n", pos)
+        for message in self._text(self._decoder.decode(data[pos : len(data) if end < 0 else end + 2], False)):
+            yield message.data, message.event, message.retry
+        self._between = (
+            not self._partial
+            and not self._data
+            and not self._skip_lf
+            and self._bom_checked
+            and not self._event
+            and self._event_retry is None
+            and not self._decoder.getstate()[0]
+        )
+
+    def _single(self, data: bytes) -> tuple[bytes, str] | None:
+        """A read that is exactly one message, ``data: ...`` (after an ``event: ...`` line or not),
+        as ``(data, event)``; else ``None``.  Called between messages."""
+        n = len(data)
+        if not self._bom_checked or data[-2:] != b"\n\n" or n > self._fast_limit or 13 in data or not data.isascii():
+            return None
+        event = "message"
+        start = 0
+        if data[:6] == b"event:":  # Anthropic and Responses name every message
+            start = data.find(b"\n") + 1
+            name = data[7 : start - 1] if data[6:7] == b" " else data[6 : start - 1]
+            event = _EVENTS.get(name)  # type: ignore[assignment]
+            if event is None:
+                return None  # a name not seen yet: the general fast path learns it
+        if data[start : start + 6] != b"data: " or data.find(b"\n", start) != n - 2:
+            return None
+        self._offset += n
+        return data[start + 6 : -2], event
+
+    def _fast(self, data: bytes, pos: int) -> tuple[list[tuple[bytes, str]], int]:
+        """The messages made only of ``data:``/``event:`` lines, cut from the bytes, and where it stopped.
+
+        It stops at the start of the first message it cannot take whole (another
+        field, a ``\\r`` that does not end a line before its ``\\n``, a line over a
+        limit, a byte-order mark, or the end of ``data``).
+        """
+        limit = self._fast_limit
+        if not self._bom_checked:  # the stream's first bytes: a byte-order mark is the general path's
+            if not data or data[:1] == b"\xef":
+                return [], pos
+            self._bom_checked = True
+        n = len(data)
+        if (
+            not pos
+            and data[-2:] == b"\n\n"
+            and data[:6] == b"data: "
+            and data.find(b"\n") == n - 2
+            and n <= limit
+            and 13 not in data
+            and data.isascii()
+        ):  # the commonest read of all: exactly one message of one data line
+            self._offset += n
+            return [(data[6:-2], "message")], n
+        messages: list[tuple[bytes, str]] = []
+        find = data.find
+        start = pos  # the start of the message being read
+        value: bytes | None = None
+        event = "message"
+        offset = 0  # characters of the messages taken
+        while True:
+            end = find(b"\n", pos)  # one memchr per line
+            if end < 0:  # (the offset of an unfinished message is counted when the general path reads it)
+                return messages, start
+            line = data[pos:end]
+            if line[-1:] == b"\r":  # a CRLF line end (Gemini)
+                line = line[:-1]
+            if not line:  # a blank line: dispatch (a message without data dispatches nothing)
+                if value is not None:
+                    messages.append((value, event))
+                value, event = None, "message"
+                self._offset += offset + end + 1 - pos
+                offset = 0
+                pos = start = end + 1
+                continue
+            if 13 in line or len(line) > limit:  # bytes >= characters: the general path checks limits exactly
+                return messages, start
+            if line[:6] == b"data: ":
+                value = line[6:] if value is None else value + b"\n" + line[6:]
+            elif line[:5] == b"data:":
+                value = line[5:] if value is None else value + b"\n" + line[5:]
+            elif line[:6] == b"event:" and line.isascii():
+                name = line[7:] if line[6:7] == b" " else line[6:]
+                event = _EVENTS.get(name)  # type: ignore[assignment]
+                if event is None:
+                    event = name.decode("ascii") or "message"
+                    if len(_EVENTS) < 256:
+                        _EVENTS[name] = event
+            else:
+                return messages, start
+            if value is not None and len(value) >= self.max_event_size:
+                return messages, start
+            offset += end + 1 - pos if line.isascii() else len(data[pos : end + 1].decode("utf-8", "replace"))
+            pos = end + 1
 
     def close(self) -> list[SSEMessage]:
         """End the input: flush the last line and dispatch a final unterminated message."""

@@ -37,12 +37,13 @@ import json
 from collections.abc import Mapping
 from typing import Any, Literal, get_args
 
+from . import _envelope
 from ._errors import FieldstreamError, LimitError, ParseError, StreamError, UsageError
 from ._events import DocumentCompleted, ItemCompleted
 from ._eventstream import EVENTSTREAM_CONTENT_TYPE, EventStreamDecoder, EventStreamMessage, is_eventstream_prelude
 from ._ndjson import NDJSONDecoder
 from ._parser import Parser
-from ._providers import detect, error_step, make_provider
+from ._providers import FORMAT_CHOICES, StreamFormat, detect, error_step, make_provider
 from ._sse import DEFAULT_MAX_EVENT_SIZE, SSEDecoder
 from ._stream_events import (
     ErrorReceived,
@@ -65,12 +66,13 @@ __all__ = ["DEFAULT_MAX_TARGETS", "ContentMode", "StreamDecoder", "StreamFormat"
 #: Most targets one stream may open (choices, tool calls, blocks); later ones are refused.
 DEFAULT_MAX_TARGETS = 10_000
 
-StreamFormat = Literal["auto", "openai-chat", "openai-responses", "anthropic", "gemini", "ollama", "bedrock"]
 ContentMode = Literal["auto", "json", "text"]
+_CONTENT_MODES = get_args(ContentMode)
 
 _WHITESPACE = b" \t\r\n"
 _BOM = b"\xef\xbb\xbf"
 _OPEN, _COMPLETED, _FAULTED = 0, 1, 2
+_JOIN = 32  # deltas gathered before they are joined (see Target)
 _PENDING, _JSON, _TEXT = "pending", "json", "text"
 _ENDINGS = {
     "eof": "the stream ended",
@@ -86,25 +88,49 @@ class Target:
     ``snapshot`` is the partial JSON value (a live object, see ``Parser.snapshot``)
     or the text so far; ``raw`` the text received; ``value`` the final value once
     ``done``; ``fault`` the fault that ended it, if one did.
+
+    The text is kept in a few pieces, not one string per delta: deltas gather in a
+    short list, which is joined every ``_JOIN`` deltas and pushed on a stack of
+    pieces that merge while the newer is at least as long as the one below (a
+    binary counter), so each character is copied O(log n) times and the stack
+    holds O(log n) pieces: about one byte per ASCII character in all.  With
+    ``keep_items=False`` a JSON target keeps only the text since the last outermost
+    array item completed, so its memory stays bounded by one item.
     """
 
-    __slots__ = ("_raw", "_state", "_value", "fault", "mode", "parser", "source")
+    __slots__ = ("_pieces", "_state", "_tail", "_value", "fault", "mode", "parser", "source")
 
     def __init__(self, source: Source, mode: str) -> None:
         self.source = source
         self.mode = mode  # "pending" (content="auto", nothing but blanks yet), "json" or "text"
         self.parser: Parser | None = None
         self.fault: Fault | None = None
-        self._raw: list[str] = []
+        self._pieces: list[str] = []  # joined text, longest first
+        self._tail: list[str] = []  # the latest deltas, not joined yet
         self._state = _OPEN
         self._value: Any = None
 
+    def _gather(self) -> None:
+        piece = "".join(self._tail)
+        self._tail = []
+        pieces = self._pieces
+        while pieces and len(pieces[-1]) <= len(piece):
+            piece = pieces.pop() + piece
+        pieces.append(piece)
+
+    def _forget(self) -> None:
+        self._pieces = []
+        self._tail = []
+
     @property
     def raw(self) -> str:
-        """All text the provider sent for this target."""
-        if len(self._raw) > 1:
-            self._raw[:] = ["".join(self._raw)]
-        return self._raw[0] if self._raw else ""
+        """All text the provider sent for this target (with ``keep_items=False``: since the last item)."""
+        if self._tail:
+            self._gather()
+        pieces = self._pieces
+        if len(pieces) > 1:
+            pieces[:] = ["".join(pieces)]
+        return pieces[0] if pieces else ""
 
     @property
     def snapshot(self) -> Any:
@@ -150,8 +176,9 @@ class StreamDecoder:
     >>> d.close()
     [StreamCompleted(finish_reasons={}, usage=None)]
 
-    ``format``: ``"auto"`` (detected from the bytes) or one of ``"openai-chat"``,
-    ``"openai-responses"``, ``"anthropic"``, ``"gemini"``, ``"ollama"``, ``"bedrock"``.
+    ``format``: ``"auto"`` (detected from the bytes) or a format name (``FORMATS`` in
+    :mod:`._providers`): ``"openai-chat"``, ``"openai-responses"``, ``"anthropic"``,
+    ``"gemini"``, ``"ollama"``, ``"bedrock"``.
     ``schema``: a type for structured-output content, given to ``Parser(schema)``.
     ``tools``: tool name -> type for that tool's arguments.
     ``content``: ``"auto"`` (JSON when its first non-blank character is ``{`` or
@@ -180,15 +207,16 @@ class StreamDecoder:
         max_targets: int = DEFAULT_MAX_TARGETS,
         **parser_options: Any,
     ) -> None:
-        if format not in get_args(StreamFormat):
-            raise UsageError(f"format must be one of {', '.join(map(repr, get_args(StreamFormat)))}; got {format!r}")
-        if content not in get_args(ContentMode):
-            raise UsageError(f"content must be one of {', '.join(map(repr, get_args(ContentMode)))}; got {content!r}")
+        if format not in FORMAT_CHOICES:
+            raise UsageError(f"format must be one of {', '.join(map(repr, FORMAT_CHOICES))}; got {format!r}")
+        if content not in _CONTENT_MODES:
+            raise UsageError(f"content must be one of {', '.join(map(repr, _CONTENT_MODES))}; got {content!r}")
         for forbidden in ("multiple", "prose"):
             if forbidden in parser_options:
                 raise UsageError(f"{forbidden}= does not apply to provider streams (each target holds one document)")
         try:  # reject unknown or bad options (and unusable schemas) now, not mid-stream
-            Parser(**parser_options)
+            if parser_options:
+                Parser(**parser_options)
             for probe in (schema, *(tools or {}).values()):
                 if probe is not None:
                     Parser(probe, **parser_options)
@@ -207,6 +235,7 @@ class StreamDecoder:
         self.content_type = content_type
         self.max_event_size = max_event_size
         self.parser_options = parser_options
+        self._keep_items = parser_options.get("keep_items", True)
         #: Every target seen so far, by source (a source equals its path string).
         self.targets: dict[Source, Target] = {}
         #: Every fault emitted so far.
@@ -226,6 +255,9 @@ class StreamDecoder:
         self._body: list[bytes] = []  # error-body and text framings keep the whole body
         self._body_size = 0
         self._array_parser: Parser | None = None
+        self._loads: Any = _envelope.loads  # jiter when installed, json.loads semantics (see _envelope)
+        self._fast_loads: Any = _envelope.fast_loads  # jiter itself (None without it), for the hot loop
+        self._last: tuple[Any, Target | None] = (None, None)  # the last step's source and its target
         self._ended = False
         self._errored = False
         self._broken = False  # the wire format failed; later input is ignored
@@ -251,9 +283,28 @@ class StreamDecoder:
         """Decode the next bytes of the body (split anywhere) and return the events they completed."""
         if self._closed:
             raise UsageError("feed() after close(): create a new StreamDecoder for a new stream")
+        out: list[StreamEvent] = []
+        if self.framing == "sse" and type(data) is bytes and not self._broken and self._framer._between:
+            # The hot path (see _feed_framing): whole SSE messages cut from the bytes.
+            single = self._framer._single(data)
+            if single is not None:  # the commonest read: one whole message
+                try:
+                    self._sse_fast(single[0], single[1], out)
+                except FieldstreamError as exc:
+                    self._break(exc, out)
+                return out
+            messages, pos = self._framer._fast(data, 0)
+            if messages:
+                try:
+                    self._sse_messages(messages, out)
+                except FieldstreamError as exc:
+                    self._break(exc, out)
+                    return out
+            if pos == len(data):
+                return out
+            data = data[pos:]
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise UsageError(f"StreamDecoder.feed() takes bytes, not {type(data).__name__}")
-        out: list[StreamEvent] = []
         if self._broken or not data:
             return out
         if self.framing is None:
@@ -388,8 +439,15 @@ class StreamDecoder:
         framing = self.framing
         try:
             if framing == "sse":
-                for message in self._framer._iter_feed(data):
-                    self._sse_message(message.data, message.event, out)
+                framer = self._framer
+                pos = 0
+                if framer._between:  # the fast path, without a generator per read
+                    messages, pos = framer._fast(data, 0)
+                    if messages:
+                        self._sse_messages(messages, out)
+                if pos < len(data):
+                    for value, event, _ in framer._iter_raw(data[pos:] if pos else data):
+                        self._sse_message(value, event, out)
             elif framing == "ndjson":
                 for payload in self._framer._iter_feed(data):
                     self._payload(payload, None, out)
@@ -435,13 +493,49 @@ class StreamDecoder:
         message = str(exc) if isinstance(exc, LimitError) else f"{self.framing} framing failed: {exc}"
         self._fault(Malformed(None, message, error=exc), out)
 
-    def _sse_message(self, data: str, event: str, out: list[StreamEvent]) -> None:
-        if data.strip() == "[DONE]":
-            self._ended = True
+    def _sse_messages(self, messages: list[tuple[bytes, str]], out: list[StreamEvent]) -> None:
+        for value, event in messages:
+            self._sse_fast(value, event, out)
+
+    def _sse_fast(self, value: bytes, event: str, out: list[StreamEvent]) -> None:
+        """The hot path: what ``_sse_message`` and ``_payload`` do, with the commonest case inlined.
+
+        Inlined: parsing the envelope with the fast parser (a refusal, ``[DONE]`` for
+        one, goes to ``_sse_message``, which lets ``json.loads`` decide), the
+        provider's step, and a text step for the target of the step before.
+        """
+        fast = self._fast_loads
+        provider = self._provider
+        if fast is None or provider is None:  # no fast parser, or the format is not known yet
+            self._sse_message(value, event, out)
             return
         try:
-            payload = json.loads(data)
+            payload = fast(value)
+        except (ValueError, TypeError):
+            self._sse_message(value, event, out)
+            return
+        try:
+            steps = provider.step(payload, event)
+        except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
+            self._bad_payload(payload, exc, out)
+            return
+        for step in steps:
+            if step[0] == "text":
+                last, target = self._last
+                if step[1] is last and target is not None and type(step[2]) is str:
+                    self._text(target, step[2], out)
+                    continue
+            self._apply(step, out)
+
+    def _sse_message(self, data: str | bytes, event: str, out: list[StreamEvent]) -> None:
+        try:
+            payload = self._loads(data)  # bytes (UTF-8) from the SSE fast path, else str
         except ValueError:
+            if not isinstance(data, str):
+                data = data.decode("utf-8", "replace")
+            if data.strip() == "[DONE]":  # never JSON, so asking the parser first changes nothing
+                self._ended = True
+                return
             if event == "error":  # an error message in plain text
                 self._apply(("error", data, None, None, data), out)
             else:
@@ -515,20 +609,27 @@ class StreamDecoder:
         try:
             steps = provider.step(payload, event)
         except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
-            # Providers read untrusted JSON: a payload of the wrong shape is reported, not raised.
-            message = f"unexpected {self._format} payload ({type(exc).__name__}: {exc})"
-            self._fault(Malformed(None, message, None, json.dumps(payload)[:1000], exc), out)
+            self._bad_payload(payload, exc, out)
             return
         for step in steps:
             self._apply(step, out)
 
+    def _bad_payload(self, payload: Any, exc: Exception, out: list[StreamEvent]) -> None:
+        # Providers read untrusted JSON: a payload of the wrong shape is reported, not raised.
+        message = f"unexpected {self._format} payload ({type(exc).__name__}: {exc})"
+        self._fault(Malformed(None, message, None, json.dumps(payload)[:1000], exc), out)
+
     def _apply(self, step: tuple[Any, ...], out: list[StreamEvent]) -> None:
         tag = step[0]
         if tag == "text":
-            target = self.targets.get(step[1]) or self._start(step[1], out)
-            if target is None:
-                return
-            if isinstance(step[2], str):
+            source = step[1]
+            last, target = self._last
+            if source is not last or target is None:  # most steps address the target of the step before
+                target = self.targets.get(source) or self._start(source, out)
+                if target is None:
+                    return
+                self._last = (source, target)
+            if type(step[2]) is str:
                 self._text(target, step[2], out)
             else:  # a delta of the wrong type in a damaged payload
                 self._fault(Malformed(None, f"{target.source} got a {type(step[2]).__name__} where text belongs"), out)
@@ -598,8 +699,13 @@ class StreamDecoder:
         return Parser(schema, **self.parser_options)
 
     def _text(self, target: Target, text: str, out: list[StreamEvent]) -> None:
-        target._raw.append(text)
-        if target._state != _OPEN or not text:
+        if not text:
+            return
+        tail = target._tail
+        tail.append(text)
+        if len(tail) >= _JOIN:
+            target._gather()
+        if target._state != _OPEN:
             return
         if target.mode == _PENDING:
             if not text.strip():
@@ -609,24 +715,32 @@ class StreamDecoder:
             if target.mode == _JSON:
                 target.parser = self._parser_for(target.source)
         if target.mode == _TEXT:
-            out.append(TextDelta(target.source, text))
+            out.append(_text_delta(target.source, text))
             return
         try:
             events = target.parser.feed(text)  # type: ignore[union-attr]
         except FieldstreamError as exc:
             self._malformed(target, exc, out)
             return
-        self._forward(target, events, out)
+        if events:
+            self._forward(target, events, out)
 
     def _forward(self, target: Target, events: list[Any], out: list[StreamEvent]) -> None:
         source = target.source
+        append = out.append
         for event in events:
-            if type(event) is DocumentCompleted:
+            cls = type(event)
+            if cls is DocumentCompleted:
                 target._state = _COMPLETED
                 target._value = event.value
-                out.append(TargetCompleted(source, event.value, target.raw))
+                append(TargetCompleted(source, event.value, target.raw))
                 return  # anything after the document is kept in `raw` only
-            out.append(TargetEvent(source, event))
+            if cls is ItemCompleted and not self._keep_items and _outermost(event.path):
+                target._forget()  # keep_items=False: the text of the items before is not kept either
+            made = _new(TargetEvent)  # _target_event, inlined
+            _set_event_source(made, source)
+            _set_event_event(made, event)
+            append(made)
 
     def _end(self, target: Target, reason: str, cut: bool, out: list[StreamEvent]) -> None:
         """End an open target: it completes, or it faults with its last good snapshot."""
@@ -680,6 +794,31 @@ class StreamDecoder:
     def _fault(self, fault: Fault, out: list[StreamEvent]) -> None:
         self.faults.append(fault)
         out.append(fault)
+
+
+# Hot-path events built without the frozen dataclass __init__ (see _parser.py): a new
+# instance, then the slot descriptors set its fields.
+_new: Any = object.__new__
+_set_event_source: Any = vars(TargetEvent)["source"].__set__
+_set_event_event: Any = vars(TargetEvent)["event"].__set__
+_set_text_source: Any = vars(TextDelta)["source"].__set__
+_set_text_text: Any = vars(TextDelta)["text"].__set__
+
+
+def _text_delta(source: Source, text: str) -> TextDelta:
+    made: TextDelta = _new(TextDelta)
+    _set_text_source(made, source)
+    _set_text_text(made, text)
+    return made
+
+
+def _outermost(path: tuple[Any, ...]) -> bool:
+    """Whether an item at ``path`` lies in an outermost array (one not inside another array)."""
+    arrays = 0
+    for key in path:
+        if type(key) is int:
+            arrays += 1
+    return arrays == 1
 
 
 def _counts_output(usage: dict[str, Any] | None) -> bool:

@@ -8,11 +8,15 @@ Each provider class is pure: it turns one decoded payload into steps (see
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import Any, Literal
 
 from ._steps import Step, error_step
 
-__all__ = ["FORMATS", "Step", "detect", "error_step", "make_provider"]
+__all__ = ["FORMATS", "FORMAT_CHOICES", "Step", "StreamFormat", "detect", "error_step", "make_provider"]
+
+# The one place the wire formats are named.  Adding one: its module, a line in FORMATS,
+# and its name in StreamFormat (a type checker needs the names written out; a test keeps
+# the two equal).  StreamDecoder, its option check and the CLI's choices read these.
 
 #: Format name -> "module:Class".
 FORMATS = {
@@ -23,6 +27,9 @@ FORMATS = {
     "ollama": "ollama:Ollama",
     "bedrock": "bedrock:Bedrock",
 }
+StreamFormat = Literal["auto", "openai-chat", "openai-responses", "anthropic", "gemini", "ollama", "bedrock"]
+#: What ``format=`` accepts: ``"auto"`` (detected from the bytes) or a format name.
+FORMAT_CHOICES: tuple[str, ...] = ("auto", *FORMATS)
 
 _ANTHROPIC_TYPES = frozenset(
     {
@@ -42,8 +49,14 @@ _BEDROCK_TYPES = frozenset(
 
 
 def make_provider(format: str) -> Any:
-    module, _, name = FORMATS[format].partition(":")
-    return getattr(importlib.import_module(f".{module}", __name__), name)()
+    cls = _classes.get(format)
+    if cls is None:
+        module, _, name = FORMATS[format].partition(":")
+        cls = _classes[format] = getattr(importlib.import_module(f".{module}", __name__), name)
+    return cls()
+
+
+_classes: dict[str, Any] = {}  # format -> provider class, once imported
 
 
 def detect(payload: Any, event: str | None) -> str | None:

@@ -22,9 +22,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._stream_events import Source
+
 Step = tuple[Any, ...]
 
-__all__ = ["Step", "error_step"]
+__all__ = ["SourceCache", "Step", "error_step"]
+
+
+class SourceCache(dict[tuple[str, str], Source]):
+    """Sources of id-less targets by (path, kind), so a provider hands the same object each
+    time (the decoder then finds the target of the step before by identity, not by hash)."""
+
+    def get_source(self, path: str, kind: Any) -> Source:
+        source = self.get((path, kind))
+        if source is None:
+            source = self[path, kind] = Source(path, kind)
+        return source
 
 
 def error_step(payload: Any) -> Step:

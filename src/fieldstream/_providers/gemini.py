@@ -17,7 +17,7 @@ from typing import Any
 
 from .._stream_events import Source
 from ._jsonpath import PathWriter
-from ._steps import Step, error_step
+from ._steps import SourceCache, Step, error_step
 
 _CUT = frozenset({"MAX_TOKENS"})
 
@@ -27,6 +27,7 @@ class Gemini:
 
     def __init__(self) -> None:
         self._calls: dict[int, int] = {}  # candidate -> calls so far
+        self._texts = SourceCache()
         self._streaming: dict[int, tuple[Source, PathWriter]] = {}  # candidate -> open streamed call
 
     def step(self, payload: Any, event: str | None) -> list[Step]:
@@ -59,9 +60,9 @@ class Gemini:
         text = part.get("text")
         if isinstance(text, str) and text:
             if part.get("thought"):
-                steps.append(("text", Source(f"candidates[{index}].thought", "reasoning"), text))
+                steps.append(("text", self._texts.get_source(f"candidates[{index}].thought", "reasoning"), text))
             else:
-                steps.append(("text", Source(f"candidates[{index}]", "content"), text))
+                steps.append(("text", self._texts.get_source(f"candidates[{index}]", "content"), text))
         call = part.get("functionCall")
         if not isinstance(call, dict):
             return

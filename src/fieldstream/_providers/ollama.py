@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from .._stream_events import Source
-from ._steps import Step, error_step
+from ._steps import SourceCache, Step, error_step
 
 _USAGE_KEYS = (
     "prompt_eval_count",
@@ -31,6 +31,7 @@ class Ollama:
 
     def __init__(self) -> None:
         self._calls = 0
+        self._texts = SourceCache()
         self._scope = "message"
 
     def step(self, payload: Any, event: str | None) -> list[Step]:
@@ -42,9 +43,9 @@ class Ollama:
         message = payload.get("message")
         if isinstance(message, dict):
             if message.get("thinking"):
-                steps.append(("text", Source("message.thinking", "reasoning"), message["thinking"]))
+                steps.append(("text", self._texts.get_source("message.thinking", "reasoning"), message["thinking"]))
             if message.get("content"):
-                steps.append(("text", Source("message", "content"), message["content"]))
+                steps.append(("text", self._texts.get_source("message", "content"), message["content"]))
             for call in message.get("tool_calls") or ():
                 function = call.get("function") or {}
                 source = Source(f"message.tool_calls[{self._calls}]", "tool_call", call.get("id"), function.get("name"))
@@ -57,9 +58,9 @@ class Ollama:
         elif "response" in payload:
             self._scope = "response"
             if payload.get("thinking"):
-                steps.append(("text", Source("thinking", "reasoning"), payload["thinking"]))
+                steps.append(("text", self._texts.get_source("thinking", "reasoning"), payload["thinking"]))
             if payload["response"]:
-                steps.append(("text", Source("response", "content"), payload["response"]))
+                steps.append(("text", self._texts.get_source("response", "content"), payload["response"]))
         if payload.get("done"):
             reason = payload.get("done_reason") or "stop"
             usage = {key: payload[key] for key in _USAGE_KEYS if key in payload}

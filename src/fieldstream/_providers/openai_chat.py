@@ -23,6 +23,9 @@ class OpenAIChat:
 
     def __init__(self) -> None:
         self._sources: dict[str, Source] = {}
+        self._meta: tuple[Any, Any] = (None, None)
+        self._scopes: dict[int, str] = {}  # choice index -> "choices[i]"
+        self._open_calls: dict[str, dict[Any, Source]] = {}  # scope -> call index -> source, once seen
 
     def _source(self, path: str, kind: Any, id: Any = None, name: Any = None) -> Source:
         source = self._sources.get(path)
@@ -34,8 +37,10 @@ class OpenAIChat:
         steps: list[Step] = []
         if not isinstance(payload, dict):
             return steps
-        if payload.get("model") or payload.get("id"):
-            steps.append(("meta", payload.get("model") or None, payload.get("id") or None))
+        meta = (payload.get("model") or None, payload.get("id") or None)
+        if meta != self._meta and meta != (None, None):  # every chunk repeats them: say so once
+            self._meta = meta
+            steps.append(("meta", *meta))
         for choice in payload.get("choices") or ():
             self._choice(choice, steps)
         if payload.get("usage"):
@@ -45,8 +50,31 @@ class OpenAIChat:
         return steps
 
     def _choice(self, choice: dict[str, Any], steps: list[Step]) -> None:
-        scope = f"choices[{choice.get('index', 0)}]"
+        index = choice.get("index", 0)
+        scope = self._scopes.get(index) if type(index) is int else None
+        if scope is None:
+            scope = f"choices[{index}]"
+            if type(index) is int:
+                self._scopes[index] = scope
         delta = choice.get("delta") or {}
+        if len(delta) == 1 and not choice.get("finish_reason"):  # the commonest chunks: one content delta ...
+            content = delta.get("content")
+            if type(content) is str:
+                if content:
+                    steps.append(("text", self._source(scope, "content"), content))
+                return
+            calls = delta.get("tool_calls")
+            if type(calls) is list:  # ... or one delta of tool-call arguments
+                call = calls[0] if len(calls) == 1 else None
+                if type(call) is dict and type(call.get("index", 0)) is int:
+                    source = self._open_calls.get(scope, {}).get(call.get("index", 0))
+                    if source is not None:
+                        arguments = (call.get("function") or {}).get("arguments")
+                        if arguments:
+                            steps.append(("text", source, arguments))
+                        return
+                self._calls(scope, calls, steps)
+                return
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         if not reasoning and delta.get("reasoning_details"):
             reasoning = "".join(d.get("text") or "" for d in delta["reasoning_details"] if isinstance(d, dict))
@@ -64,14 +92,7 @@ class OpenAIChat:
             steps.append(("text", self._source(scope, "content"), content))
         if delta.get("refusal"):
             steps.append(("text", self._source(scope + ".refusal", "refusal"), delta["refusal"]))
-        for call in delta.get("tool_calls") or ():
-            function = call.get("function") or {}
-            source = self._source(
-                f"{scope}.tool_calls[{call.get('index', 0)}]", "tool_call", call.get("id"), function.get("name")
-            )
-            steps.append(("open", source))
-            if function.get("arguments"):
-                steps.append(("text", source, function["arguments"]))
+        self._calls(scope, delta.get("tool_calls") or (), steps)
         legacy = delta.get("function_call")
         if legacy:
             source = self._source(scope + ".function_call", "tool_call", None, legacy.get("name"))
@@ -82,6 +103,18 @@ class OpenAIChat:
         if reason:
             steps.append(("finish", scope, reason, reason in _CUT, scope))
             steps.append(("ended",))
+
+    def _calls(self, scope: str, calls: Any, steps: list[Step]) -> None:
+        for call in calls:
+            function = call.get("function") or {}
+            path = f"{scope}.tool_calls[{call.get('index', 0)}]"
+            source = self._sources.get(path)
+            if source is None:  # its first delta opens the target (later "open" steps would change nothing)
+                source = self._source(path, "tool_call", call.get("id"), function.get("name"))
+                steps.append(("open", source))
+                self._open_calls.setdefault(scope, {})[call.get("index", 0)] = source
+            if function.get("arguments"):
+                steps.append(("text", source, function["arguments"]))
 
     def end(self) -> list[Step]:
         return []

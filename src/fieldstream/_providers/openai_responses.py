@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._stream_events import Source
-from ._steps import Step, error_step
+from ._steps import SourceCache, Step, error_step
 
 _CALLS = frozenset({"function_call", "mcp_call", "custom_tool_call"})
 # delta event suffix -> (kind, sub-list name or None for the item itself, field holding the full value in .done)
@@ -38,6 +38,7 @@ class OpenAIResponses:
 
     def __init__(self) -> None:
         self._items: dict[Any, int] = {}  # item_id -> output_index
+        self._texts = SourceCache()
         self._calls: dict[int, Source] = {}
         self._seen: set[str] = set()  # targets that received a delta
         self._errored = False
@@ -92,7 +93,7 @@ class OpenAIResponses:
             source = self._calls.get(index) or Source(f"{self._prefix}output[{index}]", "tool_call")
         else:
             part = payload.get("summary_index" if sub == "summary" else "content_index", 0)
-            source = Source(f"{self._prefix}output[{index}].{sub}[{part}]", kind)  # type: ignore[arg-type]
+            source = self._texts.get_source(f"{self._prefix}output[{index}].{sub}[{part}]", kind)
         if phase == "delta":
             self._seen.add(source.path)
             return [("text", source, payload["delta"])] if payload.get("delta") else []
