@@ -28,7 +28,8 @@ def main() -> int:
         "response_format": {"type": "json_object"},
         "messages": [{"role": "user", "content": args.prompt}],
     }
-    headers = {"Authorization": f"Bearer {os.environ.get('OPENAI_API_KEY', '')}"}
+    key = os.environ.get("OPENAI_API_KEY")
+    headers = {"Authorization": f"Bearer {key}"} if key else {}  # a local server may want no key
     url = args.base_url.rstrip("/") + "/chat/completions"
     try:
         with fieldstream.connect(None, "POST", url, json=body, headers=headers) as stream:

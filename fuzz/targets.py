@@ -28,8 +28,10 @@ example for hypothesis).
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
+import math
 import random
 import re
 import zlib
@@ -40,6 +42,8 @@ import fieldstream as fs
 
 __all__ = [
     "TARGETS",
+    "check_outputs",
+    "fuzz_encoders",
     "fuzz_eventstream",
     "fuzz_lenient",
     "fuzz_ndjson",
@@ -48,6 +52,7 @@ __all__ = [
     "fuzz_stream",
     "outcome",
     "splits",
+    "under_rule",
 ]
 
 # The harness caps nesting well below the default (1000) so that comparing snapshots
@@ -452,8 +457,75 @@ def fuzz_eventstream(data: bytes) -> None:
     assert all(r == stream[0] for r in stream), stream
 
 
+def under_rule(value: Any) -> Any:
+    """What reading an output back gives for ``value``, under the one output rule (``_json_out``).
+
+    Non-finite numbers read back as None; a string reads back as JSON.parse would give
+    it (lone surrogates kept, an adjacent high and low surrogate joined into one character).
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, str):
+        return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+    if isinstance(value, dict):
+        return {under_rule(k): under_rule(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [under_rule(v) for v in value]
+    return value
+
+
+def _read_back(text: str) -> Any:
+    # An output line must be valid UTF-8, one line for any line splitter, and JSON.
+    text.encode("utf-8")
+    assert text.splitlines() == [text], text
+    return json.loads(text)
+
+
+def check_outputs(events: Sequence[Any], error: Any = None) -> None:
+    """Every encoder, fed ``events`` (and the error that ended them): valid output that reads back as the value."""
+    from fieldstream._cli import _readable
+    from fieldstream._json_out import dumps
+    from fieldstream._records import error_to_json, event_to_json
+
+    records = [event_to_json(e) for e in events]
+    if error is not None:
+        snapshot = getattr(error, "snapshot", None)
+        records.append(error_to_json(error, snapshot=snapshot, exception=type(error).__name__))
+    for record in records:
+        assert _read_back(dumps(record)) == under_rule(record), record
+    encoder = fs.SSEEncoder()
+    frames = [encoder.encode(e) for e in events]
+    frames.append(encoder.error(error) if error is not None else encoder.end())
+    for record, frame in zip(records, frames):
+        lines = frame.decode("utf-8").split("\n")
+        data = [line[6:] for line in lines if line.startswith("data: ")]
+        assert len(data) == 1 and _read_back(data[0]) == under_rule(record), frame
+    assert b"".join(frames[:-1]) == fs.sse_encode(events, end=False)
+    for frame, as_dict in zip(frames[:-1], fs.to_sse_dicts(iter(events))):
+        assert _read_back(as_dict["data"]) == _read_back(frame.decode("utf-8").split("data: ")[1].split("\n")[0])
+    out = io.StringIO()
+    for event in events:
+        _readable(event, out)
+    out.getvalue().encode("utf-8")
+
+
+def fuzz_encoders(data: bytes) -> None:
+    """Any value the parser accepts (or the part before an error) through every output: JSONL, SSE, readable."""
+    parser = fs.Parser(multiple=bool(data[:1] and data[0] & 1), max_depth=_DEPTH)
+    events: list[Any] = []
+    try:
+        for chunk in splits(data[1:], data[0] if data else 0):
+            events += parser.feed(chunk)
+        events += parser.close()
+    except fs.ParseError as exc:
+        check_outputs(events + list(exc.events), exc)
+        return
+    check_outputs(events)
+
+
 #: name -> target.
 TARGETS: dict[str, Callable[[bytes], None]] = {
+    "encoders": fuzz_encoders,
     "eventstream": fuzz_eventstream,
     "lenient": fuzz_lenient,
     "ndjson": fuzz_ndjson,

@@ -21,8 +21,11 @@ def server() -> Iterator[StreamServer]:
     yield from running()
 
 
-def run_example(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "OPENAI_API_KEY": "sk-test"}
+def run_example(*args: str, key: str | None = "sk-test") -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+    env["PYTHONPATH"] = os.pathsep.join(sys.path)
+    if key is not None:
+        env["OPENAI_API_KEY"] = key
     return subprocess.run(
         [sys.executable, str(ROOT / "examples" / "stream_fields.py"), *args],
         capture_output=True,
@@ -53,3 +56,13 @@ def test_stream_fields_example_error(server: StreamServer) -> None:
     server.serve("/v1/chat/completions", Script([error], status=401, content_type="application/json"))
     result = run_example("--base-url", server.url("/v1"), "hi")
     assert result.returncode == 1 and "HTTP 401" in result.stdout and "Incorrect API key provided" in result.stdout
+
+
+def test_stream_fields_example_without_a_key(server: StreamServer) -> None:
+    # A keyless local server (llama.cpp, vLLM, Ollama's /v1): no Authorization header at all.
+    body = (CORPUS / "openai_chat_completions" / "oai_py_json_object_mode.sse").read_bytes()
+    server.serve("/v1/chat/completions", Script([body], delay=0.001))
+    result = run_example("--base-url", server.url("/v1"), "weather in SF as JSON", key=None)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "$.location = 'San Francisco, CA'"
+    assert "authorization" not in {k.lower() for k in server.last_visit().headers}

@@ -16,10 +16,10 @@ import fieldstream as fs
 from fieldstream._records import event_to_json
 
 from .asgi_server import parse_sse, serve
-
-CORPUS = Path(__file__).resolve().parent / "corpus" / "streams"
 from .splits import SPLITS, at_splits, chunked
 from .test_properties import documents
+
+CORPUS = Path(__file__).resolve().parent / "corpus" / "streams"
 
 DOC = '{"title": "Caf\\u00e9 \\"Nord\\"", "tags": ["a", "b\\nc"], "n": 3, "ok": true, "notes": "line1\\nline2"}'
 

@@ -407,13 +407,20 @@ def test_cancelled_close_truncates_what_is_open() -> None:
     assert decoder.result.values == {"choices[1]": "Done"} and not decoder.result.complete
 
 
-def test_a_schema_without_typed_parsing_is_a_usage_error() -> None:
-    import importlib.util
+def test_a_schema_without_pydantic_is_a_usage_error() -> None:
+    # A fresh interpreter where pydantic cannot be imported (a None entry in sys.modules blocks it).
+    import subprocess
+    import sys
 
-    if importlib.util.find_spec("fieldstream._typed") is not None:
-        pytest.skip("typed parsing is available")
-    with pytest.raises(fs.UsageError, match=r"pip install 'fieldstream\[pydantic\]'"):
-        fs.StreamDecoder(tools={"f": dict})
+    code = (
+        "import sys; sys.modules['pydantic'] = sys.modules['pydantic_core'] = None\n"
+        "import fieldstream as fs\n"
+        "try:\n    fs.StreamDecoder(tools={'f': dict})\n"
+        "except fs.UsageError as e:\n    print('UsageError:', e)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "UsageError:" in result.stdout and "pip install 'fieldstream[pydantic]'" in result.stdout
 
 
 @pytest.mark.parametrize(

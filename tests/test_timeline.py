@@ -431,3 +431,15 @@ def test_the_js_client_gives_the_same_buffering_verdict() -> None:
             timeline.read(n, t)
         verdict = timeline.buffering()
         assert (verdict.buffered, round(verdict.silence, 6)) == (buffered, round(silence, 6)), reads
+
+
+def test_the_timeline_goes_out_as_an_sse_frame(server: StreamServer) -> None:
+    server.serve("/v1/chat/completions", Script(split_events(JSON_OBJECT.read_bytes()), delay=0.001))
+    with fs.connect(None, "POST", server.url("/v1/chat/completions"), json={}) as stream:
+        frames = b"".join(fs.to_sse(fs.with_timeline(stream))).decode().split("\n\n")
+    names = [f.split("\n")[0] for f in frames if f.startswith("event:")]
+    assert names[-2:] == ["event: timeline", "event: end"]  # just before the end: the client applies it
+    data = next(f for f in frames if f.startswith("event: timeline")).split("\ndata: ", 1)[1].split("\n")[0]
+    assert json.loads(data) == json.loads(json.dumps(stream.timeline.to_record()))
+    with pytest.raises(fs.UsageError, match="keeps no timeline"):
+        list(fs.with_timeline([]))

@@ -421,7 +421,8 @@ def test_cli_parse_with_model(tmp_path: Any) -> None:
         timeout=60,
         cwd=root,
     )
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # a document that fails validation is a fault
+    assert "failed validation" in result.stderr
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert {"event": "field", "path": "$.steps[1]", "value": Step(title="b").model_dump(mode="json")} in records
     assert {"event": "field", "path": "$.ownerName", "value": "ana"} in records
@@ -468,5 +469,5 @@ def test_cli_model_that_is_not_a_type() -> None:
         timeout=60,
         cwd=Path(__file__).resolve().parents[1],
     )
-    assert result.returncode == 1
+    assert result.returncode == 2  # a usage mistake
     assert "not a pydantic model" in result.stderr and "Traceback" not in result.stderr

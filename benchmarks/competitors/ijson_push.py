@@ -70,4 +70,5 @@ class Session:
         return self.count
 
     def value(self) -> Any:
-        return self.builder.value
+        # ijson before 3.6 gives a builder no ``value`` until its first event (a pass without exposure feeds none)
+        return getattr(self.builder, "value", None)

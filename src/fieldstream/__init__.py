@@ -61,7 +61,7 @@ from ._stream_events import (
     TextDelta,
     Truncated,
 )
-from ._timeline import Buffering, FieldTiming, Timeline
+from ._timeline import Buffering, FieldTiming, Timeline, awith_timeline, with_timeline
 
 __version__ = "0.1.0"
 
@@ -140,6 +140,7 @@ __all__ = [
     "aiter_snapshots",
     "astream",
     "atraced",
+    "awith_timeline",
     "bedrock_request",
     "client_app",
     "connect",
@@ -157,4 +158,5 @@ __all__ = [
     "to_sse",
     "to_sse_dicts",
     "traced",
+    "with_timeline",
 ]

@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from ._cli_common import CommandError, positive_int
+
 __all__ = ["register"]
 
 _WORDS = "stream parse token field value chunk model schema delta event latency record".split()
@@ -175,7 +177,7 @@ def _time(run: Callable[[Any], Any], chunks: Any, repeats: int) -> float:
 
 def _cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
     peers: list[tuple[str, Callable[[Any], Any]]] = list(_e2e_peers() if args.e2e else _peers())
-    sizes = [int(s) for s in args.sizes.split(",")]
+    sizes = args.sizes
     rows: list[dict[str, Any]] = []
     for size in sizes:
         text = _document(size)
@@ -186,7 +188,7 @@ def _cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
         row: dict[str, Any] = {"size": len(text), "chunks": len(chunks), "ms": {}}
         for name, run in peers:
             if run(chunks) != expected:  # also the warm-up
-                raise SystemExit(f"fieldstream bench: {name} returned a wrong value at {len(text)} characters")
+                raise CommandError(f"{name} returned a wrong value at {len(text)} characters")
             row["ms"][name] = _time(run, chunks, args.repeats) * 1e3
         rows.append(row)
     if args.json:
@@ -211,9 +213,20 @@ def _cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("bench", help="quick speed check against installed peers")
-    p.add_argument("--sizes", default="1000,4000,15000", help="document sizes in characters (default 1000,4000,15000)")
-    p.add_argument("--chunk-size", type=int, default=4, metavar="N", help="characters per chunk (default 4)")
-    p.add_argument("--repeats", type=int, default=3, help="timed runs per peer; the best is shown (default 3)")
+    p.add_argument(
+        "--sizes",
+        type=_sizes,
+        default=[1000, 4000, 15000],
+        metavar="N,N,...",
+        help="document sizes in characters (default 1000,4000,15000)",
+    )
+    p.add_argument("--chunk-size", type=positive_int, default=4, metavar="N", help="characters per chunk (default 4)")
+    p.add_argument("--repeats", type=positive_int, default=3, help="timed runs per peer; the best is shown (default 3)")
     p.add_argument("--json", action="store_true", help="print the results as one JSON object")
     p.add_argument("--e2e", action="store_true", help="end to end: raw provider bytes (an OpenAI chat SSE body)")
     p.set_defaults(handler=_cmd_bench)
+
+
+def _sizes(text: str) -> list[int]:
+    """An argparse type: comma-separated document sizes, each at least 1."""
+    return [positive_int(part.strip()) for part in text.split(",")]

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from ._cli_common import CommandError, help_text, positive_float, usage_error
 from ._errors import FieldstreamError, StreamError, TransportError
 from ._recording import sidecar_for
 
@@ -30,7 +32,7 @@ _EXTENSIONS = {
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
-        "record", help="POST a request and save the streamed body with its timing", description=__doc__
+        "record", help="POST a request and save the streamed body with its timing", description=help_text(__doc__)
     )
     p.add_argument("url", help="the streaming endpoint, e.g. https://api.openai.com/v1/chat/completions")
     p.add_argument("--data", "-d", metavar="JSON|@FILE", help="request body (JSON text, or @file to read it)")
@@ -42,7 +44,9 @@ def register(subparsers: Any) -> None:
         metavar="NAME",
         help="body file (default: recording.sse / .ndjson / .eventstream, by content type)",
     )
-    p.add_argument("--timeout", type=float, default=600.0, metavar="S", help="read timeout in seconds (default 600)")
+    p.add_argument(
+        "--timeout", type=positive_float, default=600.0, metavar="S", help="read timeout in seconds (default 600)"
+    )
     p.add_argument("--timeline", metavar="IMAGE", help="also draw the stream's timeline (.png, .svg, .pdf)")
     p.set_defaults(handler=_cmd_record)
 
@@ -52,20 +56,47 @@ def _headers(lines: list[str]) -> dict[str, str]:
     for line in lines:
         key, sep, value = line.partition(":")
         if not sep or not key.strip():
-            raise SystemExit(f"fieldstream record: -H takes 'Key: value', got {line!r}")
+            raise usage_error(f"-H takes 'Key: value', got {line!r}")
         headers[key.strip()] = value.strip()
     return headers
 
 
 def _body(data: str | None) -> bytes | None:
+    """The request body: --data's bytes (as given on the command line, or read from @FILE), checked to be JSON."""
     if data is None:
         return None
-    text = Path(data[1:]).read_text("utf-8") if data.startswith("@") else data
+    if data.startswith("@"):
+        try:
+            body = Path(data[1:]).read_bytes()
+        except OSError as exc:
+            raise usage_error(f"cannot read --data file {data[1:]!r}: {exc.strerror or exc}") from None
+    else:
+        body = os.fsencode(data)  # the argument's own bytes, even when they are not UTF-8
+    from ._parser import Parser
+
+    parser = Parser()  # fieldstream's parser: any depth it accepts, bytes checked as UTF-8, no recursion
     try:
-        json.loads(text)
-    except ValueError as exc:
-        raise SystemExit(f"fieldstream record: --data is not JSON: {exc}") from None
-    return text.encode("utf-8")
+        parser.feed(body)
+        parser.close()
+    except FieldstreamError as exc:
+        raise usage_error(f"--data is not JSON: {exc}") from None
+    return body
+
+
+def _output(name: str | None) -> Path | None:
+    """Check -o before the request is sent (it may cost money): a file we can create, in a folder that exists."""
+    if name is None:
+        folder = Path.cwd()
+    else:
+        path = Path(name)
+        if path.is_dir():
+            raise usage_error(f"-o {name!r} is a folder; give a file name")
+        folder = path.parent
+    if not folder.is_dir():
+        raise usage_error(f"cannot write {name!r}: the folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise usage_error(f"cannot write into the folder {str(folder)!r}: permission denied")
+    return None if name is None else Path(name)
 
 
 def _cmd_record(args: argparse.Namespace, out: TextIO) -> int:
@@ -81,6 +112,7 @@ def _cmd_record(args: argparse.Namespace, out: TextIO) -> int:
     check_image("--timeline", args.timeline)
     headers = _headers(args.header)
     body = _body(args.data)
+    chosen = _output(args.output)
     if body is not None and not any(k.lower() == "content-type" for k in headers):
         headers["content-type"] = "application/json"
     progress = _Progress()
@@ -99,7 +131,7 @@ def _cmd_record(args: argparse.Namespace, out: TextIO) -> int:
                     raise error
                 timeline.note_headers(response.headers)
                 ctype = response.headers.get("content-type", "").split(";")[0].strip().lower()
-                path = Path(args.output or "recording" + _EXTENSIONS.get(ctype, ".txt"))
+                path = chosen or Path("recording" + _EXTENSIONS.get(ctype, ".txt"))
                 with path.open("wb") as data, sidecar_for(path).open("w", encoding="utf-8") as timing, progress:
                     for chunk in response.iter_bytes():
                         t = time.perf_counter() - start
@@ -115,6 +147,8 @@ def _cmd_record(args: argparse.Namespace, out: TextIO) -> int:
         return _fail(error)
     except StreamError as exc:
         return _fail(exc)
+    except OSError as exc:  # the disk filled, the folder went away
+        raise CommandError(f"cannot write the recording: {exc.strerror or exc}") from None
     timeline.observe(decoder.close(), progress.elapsed)
     summary = f"saved {progress.bytes} bytes in {progress.reads} reads over {progress.elapsed:.2f} s"
     print(f"{summary} to {path} (timing: {sidecar_for(path)})", file=sys.stderr)

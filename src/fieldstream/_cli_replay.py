@@ -10,7 +10,7 @@ terminal, or ``--jsonl``, the machine format of ``stream_event_to_json`` with a
 from __future__ import annotations
 
 import argparse
-import json
+import importlib.util
 import sys
 import time
 from collections.abc import Iterator
@@ -19,6 +19,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
 
+from ._cli_common import CommandError, help_text, load_model, positive_float, usage_error
+from ._errors import FieldstreamError
+from ._json_out import dumps, safe_text
 from ._providers import FORMAT_CHOICES
 from ._records import short_json
 
@@ -26,10 +29,11 @@ __all__ = ["register"]
 
 BUNDLED = "openai_chat_json_object.sse"
 _FRAME = 1 / 30  # the live view redraws at most this often (seconds)
+_MAX_TREE_DEPTH = 24  # the live view draws deeper values on one line
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("replay", help="replay a recorded provider stream, live", description=__doc__)
+    p = subparsers.add_parser("replay", help="replay a recorded provider stream, live", description=help_text(__doc__))
     p.add_argument(
         "file",
         nargs="?",
@@ -39,7 +43,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--content", default="auto", choices=("auto", "json", "text"), help="how to read content targets")
     p.add_argument("--model", metavar="MODULE:CLASS", help="validate the structured content against a pydantic model")
     pace = p.add_mutually_exclusive_group()
-    pace.add_argument("--speed", type=float, default=1.0, metavar="X", help="play X times as fast (default 1)")
+    pace.add_argument("--speed", type=positive_float, default=1.0, metavar="X", help="play X times as fast (default 1)")
     pace.add_argument("--no-delay", action="store_true", help="feed every read at once")
     p.add_argument("--jsonl", action="store_true", help="print one JSON object per event (machine format)")
     p.add_argument(
@@ -55,8 +59,15 @@ def register(subparsers: Any) -> None:
 
 def check_image(option: str, value: str | None) -> None:
     """A timeline image path must name an image, so a stray FILE is not taken for one."""
-    if value and Path(value).suffix.lower() not in (".png", ".svg", ".pdf"):
-        raise SystemExit(f"fieldstream: {option} takes an image path (.png, .svg or .pdf), got {value!r}")
+    if not value:
+        return
+    if Path(value).suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise usage_error(f"{option} takes an image path (.png, .svg or .pdf), got {value!r}")
+    # Checked now, before a replay or a (paid) recording, not when the picture is drawn.
+    if not Path(value).resolve().parent.is_dir():
+        raise usage_error(f"{option} {value!r}: the folder does not exist")
+    if importlib.util.find_spec("matplotlib") is None:
+        raise usage_error(f"{option} needs matplotlib: pip install 'fieldstream[plot]'")
 
 
 def _reads(args: argparse.Namespace, stack: ExitStack) -> tuple[str, Iterator[tuple[float, bytes]], int, bool]:
@@ -67,24 +78,27 @@ def _reads(args: argparse.Namespace, stack: ExitStack) -> tuple[str, Iterator[tu
     else:
         path = Path(args.file)
     try:
-        body = to_wire_bytes(path, path.read_bytes())
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise usage_error(f"cannot open {args.file!r}: {exc.strerror or exc}") from None
+    try:
+        body = to_wire_bytes(path, raw)
         timing = read_timing(path)
     except (OSError, ValueError) as exc:
-        raise SystemExit(f"fieldstream replay: {exc}") from None
+        raise CommandError(str(exc)) from None
     return path.name, timed_reads(body, timing), len(body), timing is not None
 
 
 def _cmd_replay(args: argparse.Namespace, out: TextIO) -> int:
     from . import StreamDecoder
-    from ._cli import _load_model
-
-    if args.speed <= 0:
-        raise SystemExit("fieldstream replay: --speed must be above 0")
     from ._timeline import Timeline
 
     check_image("--timeline", args.timeline)
-    schema = _load_model(args.model) if args.model else None
-    decoder = StreamDecoder(args.format, schema=schema, content=args.content, lenient=args.lenient)
+    schema = load_model(args.model) if args.model else None
+    try:
+        decoder = StreamDecoder(args.format, schema=schema, content=args.content, lenient=args.lenient)
+    except FieldstreamError as exc:  # not a usable model, pydantic missing
+        raise usage_error(str(exc)) from None
     timeline = Timeline()
     with ExitStack() as stack:
         name, reads, size, timed = _reads(args, stack)
@@ -94,7 +108,11 @@ def _cmd_replay(args: argparse.Namespace, out: TextIO) -> int:
             try:
                 view = _LiveView(name, size, timed)
             except ImportError:
-                print("fieldstream replay: the live view needs rich: pip install 'fieldstream[cli]'", file=sys.stderr)
+                print(
+                    "fieldstream replay: rich is not installed, so showing plain lines instead of the live view"
+                    " (pip install 'fieldstream[cli]')",
+                    file=sys.stderr,
+                )
                 view = _PlainView(out)
         else:
             view = _PlainView(out)
@@ -102,20 +120,23 @@ def _cmd_replay(args: argparse.Namespace, out: TextIO) -> int:
         stack.enter_context(view)
         start = time.perf_counter()
         last = 0.0
-        for t, chunk in reads:
-            if not args.no_delay:
-                wait = t / args.speed - (time.perf_counter() - start)
-                if wait > 0:
-                    time.sleep(wait)
-            # The recorded times, whatever the pace of the replay: the timeline is the stream's.
-            timeline.read(len(chunk), t)
-            events = decoder.feed(chunk)
-            timeline.observe(events, t)
-            view.read(chunk, events, decoder)
-            last = t
-        events = decoder.close()
-        timeline.observe(events, last)
-        view.read(b"", events, decoder)
+        try:
+            for t, chunk in reads:
+                if not args.no_delay:
+                    wait = t / args.speed - (time.perf_counter() - start)
+                    if wait > 0:
+                        time.sleep(wait)
+                # The recorded times, whatever the pace of the replay: the timeline is the stream's.
+                timeline.read(len(chunk), t)
+                events = decoder.feed(chunk)
+                timeline.observe(events, t)
+                view.read(chunk, events, decoder)
+                last = t
+            events = decoder.close()
+            timeline.observe(events, last)
+            view.read(b"", events, decoder)
+        except FieldstreamError as exc:
+            raise CommandError(str(exc)) from None
     _report_timeline(args, timeline, name, out, timed)
     return 1 if decoder.faults else 0
 
@@ -129,7 +150,7 @@ def _report_timeline(args: argparse.Namespace, timeline: Any, name: str, out: Te
     if args.timeline is None:
         return
     if args.jsonl:
-        out.write(json.dumps(timeline.to_record(), ensure_ascii=False) + "\n")
+        out.write(dumps(timeline.to_record()) + "\n")
     else:
         out.write(_timeline_text(timeline))
     out.flush()
@@ -165,7 +186,7 @@ class _JsonlView:
         for event in events:
             record = stream_event_to_json(event)
             record.setdefault("source", None)  # every line names its target (null: the whole stream)
-            self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self.out.write(dumps(record) + "\n")
         self.out.flush()
 
 
@@ -184,24 +205,31 @@ class _PlainView:
         pass
 
     def read(self, chunk: bytes, events: list[Any], decoder: Any) -> None:
+        for event in events:
+            line = self._line(event)
+            if line is not None:  # hostile text (lone surrogates) leaves as escapes
+                self.out.write(safe_text(line) + "\n")
+        self.out.flush()
+
+    @staticmethod
+    def _line(event: Any) -> str | None:
         from . import Fault, StreamCompleted, TargetCompleted, TargetEvent, TargetStarted, ValueCompleted, ValueInvalid
 
-        for event in events:
-            if isinstance(event, TargetStarted):
-                s = event.source
-                self.out.write(f"{s.path} started ({s.kind}{f' {s.name}' if s.name else ''})\n")
-            elif isinstance(event, TargetEvent) and isinstance(event.event, ValueCompleted) and event.event.path:
-                self.out.write(f"{event.source.path} {event.event.path_text} = {short_json(event.event.value)}\n")
-            elif isinstance(event, TargetEvent) and isinstance(event.event, ValueInvalid):
-                self.out.write(f"{event.source.path} {event.event.path_text} INVALID: {event.event.errors}\n")
-            elif isinstance(event, TargetCompleted):
-                self.out.write(f"{event.source.path} done: {short_json(event.value)}\n")
-            elif isinstance(event, Fault):
-                where = event.source.path if event.source is not None else "stream"
-                self.out.write(f"{where} {type(event).__name__.lower()}: {event.message}\n")
-            elif isinstance(event, StreamCompleted):
-                self.out.write(f"-- end: finish {event.finish_reasons or '-'}, usage {short_json(event.usage, 200)}\n")
-        self.out.flush()
+        if isinstance(event, TargetStarted):
+            s = event.source
+            return f"{s.path} started ({s.kind}{f' {s.name}' if s.name else ''})"
+        if isinstance(event, TargetEvent) and isinstance(event.event, ValueCompleted) and event.event.path:
+            return f"{event.source.path} {event.event.path_text} = {short_json(event.event.value)}"
+        if isinstance(event, TargetEvent) and isinstance(event.event, ValueInvalid):
+            return f"{event.source.path} {event.event.path_text} INVALID: {short_json(event.event.errors, 300)}"
+        if isinstance(event, TargetCompleted):
+            return f"{event.source.path} done: {short_json(event.value)}"
+        if isinstance(event, Fault):
+            where = event.source.path if event.source is not None else "stream"
+            return f"{where} {type(event).__name__.lower()}: {event.message}"
+        if isinstance(event, StreamCompleted):
+            return f"-- end: finish {event.finish_reasons or '-'}, usage {short_json(event.usage, 200)}"
+        return None
 
 
 class _LiveView:
@@ -271,7 +299,7 @@ class _LiveView:
         for source, target in self.decoder.targets.items():
             self._target(body, source, target)
         for fault in self.stream_faults:
-            body.append(f"✗ {type(fault).__name__}: {fault.message}\n", style="bold red")
+            body.append(safe_text(f"✗ {type(fault).__name__}: {fault.message}\n"), style="bold red")
         if tail is None:
             return Text("\n").join([body, self._status()])
         # Keep the part being filled in on screen: the last rows that fit above the status.
@@ -283,7 +311,7 @@ class _LiveView:
     def _target(self, out: Any, source: Any, target: Any) -> None:
         done = self.done_paths.get(source.path, set())
         fault = self.faults.get(source.path)
-        label = f"{source.path}  {source.kind}" + (f" {source.name}" if source.name else "")
+        label = safe_text(f"{source.path}  {source.kind}" + (f" {source.name}" if source.name else ""))
         state = (
             ("✓ done", "green") if target.done else ("✗ " + type(fault).__name__, "red") if fault else ("…", "yellow")
         )
@@ -294,6 +322,8 @@ class _LiveView:
             from ._records import jsonable
 
             snapshot = jsonable(snapshot)
+        if isinstance(snapshot, str):
+            snapshot = safe_text(snapshot)
         if target.is_json or (target.done and not isinstance(snapshot, str)):
             if snapshot is not None:
                 self._value(out, snapshot, (), done, 1, target.done)
@@ -304,14 +334,15 @@ class _LiveView:
                 out.append("▌", style="yellow")
             out.append("\n")
         if fault is not None:
-            out.append(f"  ✗ {fault.message}\n", style="red")
+            out.append(safe_text(f"  ✗ {fault.message}\n"), style="red")
         out.append("\n")
 
     def _value(self, out: Any, value: Any, path: tuple[Any, ...], done: set[Any], indent: int, all_done: bool) -> None:
-        from ._records import jsonable
-
         complete = all_done or path in done
         pad = "  " * indent
+        if isinstance(value, (dict, list)) and indent > _MAX_TREE_DEPTH:  # deep content: one line, no recursion
+            out.append(short_json(value, 200), style="" if complete else "dim")
+            return
         if isinstance(value, (dict, list)):
             items = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
             opener, closer = ("{", "}") if isinstance(value, dict) else ("[", "]")
@@ -319,7 +350,7 @@ class _LiveView:
             for i, (key, child) in enumerate(items):
                 out.append("\n" + pad + "  ")
                 if isinstance(value, dict):
-                    out.append(json.dumps(key, ensure_ascii=False), style="bold cyan")
+                    out.append(dumps(key), style="bold cyan")
                     out.append(": ")
                 self._value(out, child, (*path, key), done, indent + 1, all_done)
                 if i < len(items) - 1:
@@ -332,10 +363,10 @@ class _LiveView:
                 self._mark(out, value, path, done, all_done)
             return
         if isinstance(value, str) and not complete:
-            out.append(json.dumps(value, ensure_ascii=False)[:-1], style="yellow")
+            out.append(dumps(value)[:-1], style="yellow")
             out.append("▌", style="yellow")
             return
-        text = json.dumps(jsonable(value), ensure_ascii=False)
+        text = dumps(value)
         out.append(text, style="green" if isinstance(value, str) else "blue")
 
     @staticmethod

@@ -34,16 +34,16 @@ growing string is a ``replace``, since AG-UI clients apply plain RFC 6902), then
 from __future__ import annotations
 
 import json
-import math
-import re
 import uuid
 from typing import Any, Literal
 
+from . import _json_out
 from ._errors import FieldstreamError, UsageError
 from ._events import DocumentCompleted, Event, StringDelta, ValueCompleted, ValueInvalid
 from ._paths import Path
 from ._records import error_to_json, event_to_json, jsonable, stream_event_to_json
 from ._stream_events import StreamCompleted, StreamEvent, TargetCompleted, TargetEvent, TextDelta
+from ._timeline import Timeline
 
 __all__ = ["PROTOCOLS", "Framer", "JsonPatchDocument", "Protocol", "dumps", "make_framer"]
 
@@ -53,38 +53,11 @@ PROTOCOLS: tuple[str, ...] = ("fieldstream", "json-patch", "ai-sdk", "ag-ui")
 #: One SSE frame before numbering: its ``event:`` name (``None``: none) and its data text.
 Frame = tuple["str | None", str]
 
-# Line breaks to Python's str.splitlines() that json.dumps leaves raw; escaped so that
-# a client splitting lines that way still sees one data line.
-_ESCAPE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
-# A str holds a surrogate only when it is lone (JSON's "\\ud800"): UTF-8 cannot encode it, so it
-# goes out as the same JSON escape, which JSON.parse reads back to the same string.
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _escape_surrogate(match: re.Match[str]) -> str:
-    return f"\\u{ord(match[0]):04x}"
-
 
 def dumps(record: Any) -> str:
-    """The output rule: compact JSON on one line, non-finite numbers as ``null``."""
-    try:
-        text = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str, allow_nan=False)
-    except ValueError:  # a JSON number beyond float range (1e400) parsed as inf
-        text = json.dumps(_finite(record), ensure_ascii=False, separators=(",", ":"), default=str)
-    if not text.isascii():
-        text = _SURROGATE.sub(_escape_surrogate, text.translate(_ESCAPE_BREAKS))
-    return text
-
-
-def _finite(value: Any) -> Any:
-    # Browsers' JSON.parse rejects Infinity and NaN: write null, as JSON.stringify does.
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
+    """The one output rule (``_json_out``), compact: valid JSON on one line at any depth, typed
+    values as JSON, lone surrogates as ``\\uXXXX`` escapes, non-finite numbers as ``null``."""
+    return _json_out.dumps(record, compact=True)
 
 
 def _plain(value: Any) -> Any:
@@ -261,6 +234,8 @@ class Framer:
 
     def event(self, event: Any) -> list[Frame]:
         """Frames for one event; a :class:`StreamCompleted` ends the stream."""
+        if isinstance(event, Timeline):  # from with_timeline(): a record of fieldstream's own frames only
+            return [("timeline", dumps(event.to_record()))] if self.protocol == "fieldstream" else []
         if isinstance(event, StreamCompleted):
             record = stream_event_to_json(event)
             return self._final(record)

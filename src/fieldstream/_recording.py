@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 from collections.abc import AsyncIterator, Iterator
 from importlib import resources
@@ -45,16 +46,40 @@ def read_timing(path: Path) -> list[tuple[float, int]] | None:
     for candidate in (sidecar_for(path), path.with_suffix(".timing.jsonl")):
         if candidate.is_file() and candidate != path:
             reads = []
-            for number, line in enumerate(candidate.read_text("utf-8").splitlines(), 1):
+            for number, line in enumerate(candidate.read_bytes().splitlines(), 1):
                 if not line.strip():
                     continue
-                try:
-                    record = json.loads(line)
-                    reads.append((float(record["t"]), int(record["n"])))
-                except (ValueError, KeyError, TypeError):
-                    raise ValueError(f'{candidate}:{number}: expected {{"t": seconds, "n": bytes}}') from None
+                read = _timing_line(line)
+                if read is None:
+                    raise ValueError(
+                        f'{candidate}:{number}: expected {{"t": seconds, "n": bytes}} with t a finite number'
+                        " of seconds >= 0 and n a whole number of bytes >= 0"
+                    )
+                reads.append(read)
             return reads
     return None
+
+
+def _timing_line(line: bytes) -> tuple[float, int] | None:
+    # One sidecar line, or None when it is not {"t": finite seconds >= 0, "n": whole bytes >= 0}.
+    try:
+        record = json.loads(line)
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, absurdly deep
+        return None
+    if not isinstance(record, dict):
+        return None
+    t, n = record.get("t"), record.get("n")
+    if isinstance(t, bool) or not isinstance(t, (int, float)):
+        return None
+    try:
+        seconds = float(t)
+    except OverflowError:  # an integer beyond float range
+        return None
+    if not math.isfinite(seconds) or seconds < 0:
+        return None
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        return None
+    return seconds, n
 
 
 def to_wire_bytes(path: Path, body: bytes) -> bytes:

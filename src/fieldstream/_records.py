@@ -9,15 +9,20 @@ target is one ``done`` line with its value.  New kinds: ``start`` (a target appe
 finish reasons, model, id; ``usage_estimate`` when the stream did not complete),
 and ``timeline`` (when each read and field arrived, and the buffering verdict).  Existing keys keep the meaning they have in the
 core format; records may gain keys.
+
+As text, every record is written by the one output rule (``_json_out.dumps``):
+valid UTF-8 JSON on one line at any depth, typed values as pydantic's JSON mode,
+a lone surrogate as its ``\\uXXXX`` escape, and a number beyond float range
+(``1e400``) as ``null``, as ``JSON.stringify`` writes them.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ._errors import FieldstreamError, ParseError
 from ._events import DocumentCompleted, Event, Repair, StringDelta, ValueCompleted, ValueInvalid
+from ._json_out import dumps, plain
 from ._paths import format_path
 from ._stream_events import (
     ErrorReceived,
@@ -74,22 +79,28 @@ def error_to_json(error: FieldstreamError, **extra: Any) -> dict[str, Any]:
 
 
 def jsonable(value: Any) -> Any:
-    # Typed values (pydantic models, enums, datetimes) print as pydantic's JSON mode.
+    """``value`` as plain JSON data: typed values (pydantic models, enums, dates) as pydantic's JSON mode.
+
+    Written out, records follow the one output rule of ``_json_out.dumps``.
+    """
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
-    if isinstance(value, list) and all(v is None or isinstance(v, (str, int, float, bool)) for v in value):
+    if not _typed_values_possible():  # without pydantic every value is already plain JSON data
         return value
+    return plain(value)
+
+
+def _typed_values_possible() -> bool:
     try:
-        from pydantic_core import to_jsonable_python
-    except ImportError:  # pragma: no cover - plain JSON values need no pydantic
-        return value
-    # by_alias=False: the same as model_dump(mode="json"); error contexts may hold exceptions
-    return to_jsonable_python(value, by_alias=False, fallback=str)
+        import pydantic_core  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def short_json(value: Any, limit: int = 70) -> str:
     """``value`` as one line of JSON, cut to ``limit`` characters (for readable output)."""
-    text = json.dumps(jsonable(value), ensure_ascii=False)
+    text = dumps(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

@@ -5,7 +5,9 @@ Theory of operation
 :class:`SSEEncoder` is sans-IO: it turns one event (or an error, or the end of
 the stream) into the bytes of one SSE frame and counts ids.  Each frame's
 ``data:`` line is the event's JSONL record, the same one ``fieldstream parse
---jsonl`` prints, so a browser and a shell script read one format; the frame's
+--jsonl`` prints (written by the one output rule of ``_json_out``: valid JSON
+at any depth, lone surrogates escaped, non-finite numbers as ``null``), so a
+browser and a shell script read one format; the frame's
 ``event:`` line is the record's ``"event"`` name (``field``, ``delta``, ``done``,
 ``invalid``, ``repair`` in lenient mode; for :class:`StreamDecoder` events also ``start``, ``error`` and
 ``end``, with a ``"source"`` key), so ``EventSource.addEventListener("field", ...)``

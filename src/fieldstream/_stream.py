@@ -530,7 +530,7 @@ class StreamDecoder:
     def _sse_message(self, data: str | bytes, event: str, out: list[StreamEvent]) -> None:
         try:
             payload = self._loads(data)  # bytes (UTF-8) from the SSE fast path, else str
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested beyond json's recursion
             if not isinstance(data, str):
                 data = data.decode("utf-8", "replace")
             if data.strip() == "[DONE]":  # never JSON, so asking the parser first changes nothing
@@ -582,7 +582,7 @@ class StreamDecoder:
     def _error_body(self, body: bytes, out: list[StreamEvent]) -> None:
         try:
             payload = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             payload = body.decode("utf-8", "replace")
         if isinstance(payload, list) and payload and isinstance(payload[0], dict):
             payload = payload[0]  # Gemini wraps its error bodies in a list

@@ -27,7 +27,7 @@ Nothing here does I/O or imports beyond the standard library; ``connect()``,
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +35,17 @@ from ._events import StringDelta, ValueCompleted
 from ._paths import Path, format_path
 from ._stream_events import Fault, StreamCompleted, TargetCompleted, TargetEvent, TextDelta
 
-__all__ = ["BURST", "BURST_SHARE", "DEFAULT_STALL", "SILENCE", "Buffering", "FieldTiming", "Timeline"]
+__all__ = [
+    "BURST",
+    "BURST_SHARE",
+    "DEFAULT_STALL",
+    "SILENCE",
+    "Buffering",
+    "FieldTiming",
+    "Timeline",
+    "awith_timeline",
+    "with_timeline",
+]
 
 #: A gap between reads longer than this (seconds) is a stall.
 DEFAULT_STALL = 1.0
@@ -312,3 +322,38 @@ class Timeline:
 
 def _round(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else round(value, digits)
+
+
+def with_timeline(events: Iterable[Any]) -> Iterator[Any]:
+    """``events`` (a ``connect()`` stream, or anything with a ``timeline``), with the timeline itself
+    yielded just before the final :class:`StreamCompleted`, for :func:`fieldstream.to_sse` to send as
+    a ``timeline`` frame::
+
+        return StreamingResponse(fieldstream.to_sse(fieldstream.with_timeline(stream)), ...)
+    """
+    timeline = _timeline_of(events)
+    for event in events:
+        if isinstance(event, StreamCompleted):
+            yield timeline
+        yield event
+
+
+async def awith_timeline(events: AsyncIterable[Any]) -> AsyncIterator[Any]:
+    """The async twin of :func:`with_timeline`."""
+    timeline = _timeline_of(events)
+    async for event in events:
+        if isinstance(event, StreamCompleted):
+            yield timeline
+        yield event
+
+
+def _timeline_of(events: Any) -> Timeline:
+    timeline = getattr(events, "timeline", None)
+    if not isinstance(timeline, Timeline):
+        from ._errors import UsageError
+
+        raise UsageError(
+            f"{type(events).__name__} keeps no timeline: pass a connect()/aconnect() stream "
+            "(or feed a fieldstream.Timeline yourself and encode timeline.to_record())"
+        )
+    return timeline

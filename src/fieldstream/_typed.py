@@ -38,7 +38,7 @@ A child that fails makes its parents fail too; only the failing value gets a
 from __future__ import annotations
 
 import json
-from typing import Any, Literal, cast
+from typing import Any, Literal, cast, get_origin
 
 from ._errors import SchemaError, UsageError
 from ._events import DocumentCompleted, Event, Repair, StringDelta, ValueInvalid
@@ -436,7 +436,8 @@ def plan_for(schema: Any) -> _Plan:
     except (KeyError, TypeError):
         pass
     try:
-        if isinstance(schema, type) and issubclass(schema, BaseModel):
+        # get_origin: on Python 3.10, list[Model] passes isinstance(..., type) but not issubclass
+        if isinstance(schema, type) and get_origin(schema) is None and issubclass(schema, BaseModel):
             if not schema.__pydantic_complete__:
                 schema.model_rebuild()
             core_schema = schema.__pydantic_core_schema__

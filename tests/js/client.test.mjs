@@ -338,3 +338,13 @@ test("the buffering verdict matches the Python rule on given reads", () => {
   const streamed = Array.from({ length: 50 }, (_, i) => [0.3 + i * 0.05, 300]);
   assert.equal(bufferingVerdict(streamed).buffered, false);
 });
+
+test("a server timeline frame is kept apart from the client's own timeline", () => {
+  const state = new StreamState();
+  const seen = [];
+  state.on("server-timeline", (r) => seen.push(r.first_field));
+  state.on("timeline", () => seen.push("client"));
+  assert.equal(state.apply("timeline", { event: "timeline", first_field: 0.86 }), false);
+  assert.deepEqual(seen, [0.86]);
+  assert.equal(state.serverTimeline.first_field, 0.86);
+});

@@ -45,6 +45,7 @@ export interface EventMap {
   reconnect: { attempt: number; lastEventId: string | null };
   stop: { stream: string | null };
   timeline: ClientTimeline;
+  "server-timeline": FrameRecord;
 }
 
 export interface Target {
@@ -71,6 +72,8 @@ export declare class StreamState {
   finished: boolean;
   end: EndRecord | null;
   error: ErrorRecord | null;
+  /** the server's `timeline` record, when it sends one (fieldstream.with_timeline) */
+  serverTimeline?: FrameRecord;
   /** The first target's value (a plain parser's document). */
   readonly value: JSONValue | undefined;
   target(source?: string): Target;

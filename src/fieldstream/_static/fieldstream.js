@@ -231,6 +231,10 @@ export class StreamState {
       this.finished = true;
       this.end = record;
       this._emit("end", record);
+    } else if (kind === "timeline") {
+      // the server's view of the upstream stream (docs/timeline.md); the client's own is timeline()
+      this.serverTimeline = record;
+      this._emit("server-timeline", record);
     } else {
       this._emit(kind, record);
     }
@@ -239,7 +243,7 @@ export class StreamState {
   }
 }
 
-const FRAME_KINDS = ["start", "delta", "field", "invalid", "done", "error", "end", "message"];
+const FRAME_KINDS = ["start", "delta", "field", "invalid", "done", "error", "end", "message", "repair", "timeline"];
 
 // The buffering verdict, the same rule as fieldstream.Timeline.buffering() (docs/timeline.md):
 // most of the bytes within BURST seconds, after SILENCE seconds of nothing, means something
