@@ -42,12 +42,20 @@ def _pydantic() -> Any:
     return pydantic
 
 
+def _is_model(tp: Any) -> bool:
+    # Python 3.10 counts list[int] as a type, and issubclass() then raises.
+    try:
+        return isinstance(tp, type) and issubclass(tp, _pydantic().BaseModel)
+    except TypeError:
+        return False
+
+
 def json_schema(output_type: Any) -> dict[str, Any]:
     """pydantic's JSON schema of ``output_type`` (a model class or anything ``TypeAdapter`` takes)."""
     pydantic = _pydantic()
     try:
-        if isinstance(output_type, type) and issubclass(output_type, pydantic.BaseModel):
-            schema: dict[str, Any] = output_type.model_json_schema()  # type: ignore[attr-defined]
+        if _is_model(output_type):
+            schema: dict[str, Any] = output_type.model_json_schema()
         else:
             schema = pydantic.TypeAdapter(output_type).json_schema()
     except pydantic.PydanticUserError as exc:  # includes PydanticSchemaGenerationError
@@ -70,8 +78,7 @@ def tool_type(tool: Any) -> tuple[str, str | None, Any]:
     A function becomes a model of its parameters (the type its arguments are
     validated against); its docstring is the description.
     """
-    pydantic = _pydantic()
-    if isinstance(tool, type) and issubclass(tool, pydantic.BaseModel):
+    if _is_model(tool):
         return schema_name(tool), inspect.cleandoc(tool.__doc__) if tool.__doc__ else None, tool
     if inspect.isfunction(tool) or inspect.ismethod(tool):
         return tool.__name__, inspect.cleandoc(tool.__doc__) if tool.__doc__ else None, _arguments_model(tool)
