@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 import anthropic
 import httpx
@@ -24,6 +24,7 @@ from fieldstream._recording import to_wire_bytes
 
 from .streamserver import Script, StreamServer, running, sse
 
+T = TypeVar("T")
 CORPUS = Path(__file__).resolve().parent / "corpus" / "streams"
 WAIT = 10.0
 
@@ -31,6 +32,17 @@ WAIT = 10.0
 @pytest.fixture
 def server() -> Iterator[StreamServer]:
     yield from running()
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(main)``, with a last turn of the loop: older httpx closes transports there."""
+
+    async def settled() -> T:
+        result = await main
+        await asyncio.sleep(0.05)
+        return result
+
+    return asyncio.run(settled())
 
 
 def body_of(name: str) -> bytes:
@@ -240,7 +252,7 @@ def test_async_clients(server: StreamServer) -> None:
             again = await fs.astream(http, list[int], provider="anthropic", model="m", prompt="q").get_final()
         return items, again
 
-    items, again = asyncio.run(main())
+    items, again = run(main())
     assert items == [12345, 67890] == again
     sent = server.last_visit()
     assert sent.json["output_config"]["format"]["schema"] == {"type": "array", "items": {"type": "integer"}}
@@ -300,7 +312,7 @@ def test_cancelling_the_task_closes_the_upstream(server: StreamServer) -> None:
         with pytest.raises(asyncio.CancelledError):
             await task
 
-    asyncio.run(main())
+    run(main())
     assert server.last_visit().disconnected.wait(WAIT)
 
 
@@ -362,7 +374,7 @@ def test_async_iter_helpers_take_answer_streams_and_aconnect(server: StreamServe
         items = [i async for i in fs.aiter_items(fs.aconnect(None, "POST", url, json={}))]
         return snapshots[-1].answers, items
 
-    answers, items = asyncio.run(main())
+    answers, items = run(main())
     assert answers[0] == Answer(label="Capital of the country", answer="Mexico City") and items == []
 
 
@@ -388,7 +400,7 @@ def test_the_ollama_client_is_teed_chunk_by_chunk(server: StreamServer, tmp_path
     async def main() -> Country:
         return await fs.astream(ollama.AsyncClient(host=server.url()), Country, model="m", prompt="q").get_final()
 
-    assert asyncio.run(main()) == answer.final
+    assert run(main()) == answer.final
     server.serve(
         "/api/chat", Script([b'{"error": "model \'m\' not found"}'], status=404, content_type="application/json")
     )
@@ -514,7 +526,7 @@ if genai is not None:
             stream = fs.astream(client.aio, CityLocation, model="gemini-3-flash-preview", prompt="Where?")
             return await stream.get_final()
 
-        assert asyncio.run(main()) == answer.final
+        assert run(main()) == answer.final
         with pytest.raises(fs.StreamError, match="no such route") as info:
             _ = fs.stream(client, CityLocation, model="missing", prompt="q").final
         assert info.value.status_code == 404

@@ -6,9 +6,9 @@ Real SDK clients against the loopback server replaying corpus recordings.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import anthropic
 import openai
@@ -20,6 +20,7 @@ from fieldstream._recording import to_wire_bytes
 
 from .streamserver import Script, StreamServer, running
 
+T = TypeVar("T")
 CORPUS = Path(__file__).resolve().parent / "corpus" / "streams"
 
 
@@ -35,6 +36,17 @@ LOCATION = Location(city="San Francisco", temperature=61, units="f")
 @pytest.fixture
 def server() -> Iterator[StreamServer]:
     yield from running()
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(main)``, with a last turn of the loop: older httpx closes transports there."""
+
+    async def settled() -> T:
+        result = await main
+        await asyncio.sleep(0.05)
+        return result
+
+    return asyncio.run(settled())
 
 
 def serve(server: StreamServer, route: str, name: str) -> None:
@@ -105,9 +117,11 @@ def test_async_anthropic_message_stream(server: StreamServer) -> None:
             client.messages.stream(model="claude-sonnet-4-6", max_tokens=100, messages=[]) as helper,
         ):
             events = [e async for e in fs.afrom_sdk(helper)]
-            return events, await helper.get_final_message()
+            message = await helper.get_final_message()
+        await asyncio.sleep(0.05)  # older httpx closes the pooled transport on a later turn of the loop
+        return events, message
 
-    events, message = asyncio.run(main())
+    events, message = run(main())
     assert isinstance(events[-1], fs.StreamCompleted) and message.content[1].input == {"location": "Paris"}  # type: ignore[attr-defined]
 
 
