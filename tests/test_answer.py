@@ -34,6 +34,25 @@ def server() -> Iterator[StreamServer]:
     yield from running()
 
 
+#: SDK clients made by a test, closed after it: their pooled connections must not outlive it.
+_CLIENTS: list[Any] = []
+
+
+def made(client: T) -> T:
+    _CLIENTS.append(client)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    while _CLIENTS:
+        client = _CLIENTS.pop()
+        close = getattr(client, "close", None) or getattr(getattr(client, "_client", None), "close", None)
+        if close is not None and not asyncio.iscoroutinefunction(close):
+            close()
+
+
 def run(main: Coroutine[Any, Any, T]) -> T:
     """``asyncio.run(main)``, with a last turn of the loop: older httpx closes transports there."""
 
@@ -209,7 +228,7 @@ def test_http_errors_raise_stream_error_on_iteration(server: StreamServer) -> No
 
 def test_openai_sdk_client_sends_and_the_bytes_are_decoded(server: StreamServer) -> None:
     serve(server, "/v1/chat/completions", "openai_chat_completions/oai_py_json_schema_location.sse")
-    client = openai.OpenAI(base_url=server.url("/v1"), api_key="sk-test", max_retries=0)
+    client = made(openai.OpenAI(base_url=server.url("/v1"), api_key="sk-test", max_retries=0))
     answer = fs.stream(client, Location, model="gpt-4o", prompt="q")
     assert answer.final.units == "f"
     headers = {k.lower(): v for k, v in server.last_visit().headers.items()}
@@ -220,7 +239,9 @@ def test_azure_openai_client(server: StreamServer) -> None:
     serve(
         server, "/openai/deployments/gpt-4o/chat/completions", "openai_chat_completions/oai_py_json_schema_location.sse"
     )
-    client = openai.AzureOpenAI(azure_endpoint=server.url(), api_key="az-test", api_version="2024-10-21", max_retries=0)
+    client = made(
+        openai.AzureOpenAI(azure_endpoint=server.url(), api_key="az-test", api_version="2024-10-21", max_retries=0)
+    )
     assert fs.stream(client, Location, model="gpt-4o", prompt="q").final.city == "San Francisco"
     visit = server.last_visit()
     assert visit.path.endswith("?api-version=2024-10-21") and visit.json["response_format"]["type"] == "json_schema"
@@ -229,11 +250,11 @@ def test_azure_openai_client(server: StreamServer) -> None:
 def test_sdk_errors_become_fieldstreams(server: StreamServer) -> None:
     error = b'{"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}}'
     server.serve("/v1/chat/completions", Script([error], status=401, content_type="application/json"))
-    client = openai.OpenAI(base_url=server.url("/v1"), api_key="sk-test", max_retries=0)
+    client = made(openai.OpenAI(base_url=server.url("/v1"), api_key="sk-test", max_retries=0))
     with pytest.raises(fs.StreamError, match="Incorrect API key") as info:
         _ = fs.stream(client, Location, model="gpt-4o", prompt="q").final
     assert info.value.status_code == 401
-    dead = openai.OpenAI(base_url="http://127.0.0.1:9/v1", api_key="sk-test", max_retries=0)
+    dead = made(openai.OpenAI(base_url="http://127.0.0.1:9/v1", api_key="sk-test", max_retries=0))
     with pytest.raises(fs.TransportError):
         _ = fs.stream(dead, Location, model="gpt-4o", prompt="q").final
 
@@ -263,7 +284,7 @@ def test_sync_and_async_are_not_mixed(server: StreamServer) -> None:
     with pytest.raises(fs.UsageError, match="astream"):
         fs.stream(openai.AsyncOpenAI(api_key="k", base_url=server.url("/v1")), Location, model="m")
     with pytest.raises(fs.UsageError, match=r"stream\(\)"):
-        fs.astream(openai.OpenAI(api_key="k", base_url=server.url("/v1")), Location, model="m")
+        fs.astream(made(openai.OpenAI(api_key="k", base_url=server.url("/v1"))), Location, model="m")
 
 
 # -- closing the upstream call on every way out ---------------------------------------------
@@ -288,7 +309,7 @@ def test_breaking_out_closes_the_upstream(server: StreamServer) -> None:
 
 def test_an_exception_in_the_loop_closes_the_upstream_sdk_client(server: StreamServer) -> None:
     slow_stream(server)
-    client = openai.OpenAI(base_url=server.url("/v1"), api_key="sk-test", max_retries=0)
+    client = made(openai.OpenAI(base_url=server.url("/v1"), api_key="sk-test", max_retries=0))
     with pytest.raises(KeyError), fs.stream(client, Location, model="m", prompt="q") as answer:
         for _ in answer:
             raise KeyError("stop")
@@ -357,7 +378,7 @@ def test_iter_helpers_take_answer_streams_and_provider_streams(server: StreamSer
         assert list(fs.iter_snapshots(events)) == []
 
     serve(server, "/v1/chat/completions", "openai_chat_completions/oai_py_json_schema_n3_choices.sse")
-    client = openai.OpenAI(base_url=server.url("/v1"), api_key="sk-test", max_retries=0)
+    client = made(openai.OpenAI(base_url=server.url("/v1"), api_key="sk-test", max_retries=0))
     sdk_stream = client.chat.completions.create(model="m", messages=[], stream=True)
     snaps = list(fs.iter_snapshots(sdk_stream, Location))
     assert snaps[-1] == Location(city="San Francisco", temperature=65, units="f")
@@ -389,7 +410,9 @@ def test_the_ollama_client_is_teed_chunk_by_chunk(server: StreamServer, tmp_path
 
     server.serve("/api/chat", Script([OLLAMA_BODY], content_type="application/x-ndjson", delay=0.001))
     target = tmp_path / "canada.ndjson"
-    answer = fs.stream(ollama.Client(host=server.url()), Country, model="llama3.2", prompt="Canada", record_to=target)
+    answer = fs.stream(
+        made(ollama.Client(host=server.url())), Country, model="llama3.2", prompt="Canada", record_to=target
+    )
     events = list(answer)
     assert answer.final == Country(name="Canada", capital="Ottawa", languages=["English", "French"])
     assert answer.finish_reason == "stop" and answer.usage is not None
@@ -405,7 +428,7 @@ def test_the_ollama_client_is_teed_chunk_by_chunk(server: StreamServer, tmp_path
         "/api/chat", Script([b'{"error": "model \'m\' not found"}'], status=404, content_type="application/json")
     )
     with pytest.raises(fs.StreamError, match="not found") as info:
-        _ = fs.stream(ollama.Client(host=server.url()), Country, model="m", prompt="q").final
+        _ = fs.stream(made(ollama.Client(host=server.url())), Country, model="m", prompt="q").final
     assert info.value.status_code == 404
 
 
@@ -513,7 +536,7 @@ if genai is not None:
                 f"/{version}/models/gemini-3-flash-preview:streamGenerateContent",
                 "gemini/pai_gemini3_json_schema_text.sse",
             )
-        client = genai.Client(api_key="g-test", http_options={"base_url": server.url()})
+        client = made(genai.Client(api_key="g-test", http_options={"base_url": server.url()}))
         answer = fs.stream(client, CityLocation, model="gemini-3-flash-preview", prompt="Where?")
         events = list(answer)
         assert answer.final == CityLocation(city="Mexico City", country="Mexico") and answer.finish_reason == "STOP"

@@ -38,6 +38,25 @@ def server() -> Iterator[StreamServer]:
     yield from running()
 
 
+#: SDK clients made by a test, closed after it: their pooled connections must not outlive it.
+_CLIENTS: list[Any] = []
+
+
+def made(client: T) -> T:
+    _CLIENTS.append(client)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    while _CLIENTS:
+        client = _CLIENTS.pop()
+        close = getattr(client, "close", None) or getattr(getattr(client, "_client", None), "close", None)
+        if close is not None and not asyncio.iscoroutinefunction(close):
+            close()
+
+
 def run(main: Coroutine[Any, Any, T]) -> T:
     """``asyncio.run(main)``, with a last turn of the loop: older httpx closes transports there."""
 
@@ -56,7 +75,7 @@ def serve(server: StreamServer, route: str, name: str) -> None:
 
 
 def openai_client(server: StreamServer) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.url("/v1"), api_key="sk-test", max_retries=0)
+    return made(openai.OpenAI(base_url=server.url("/v1"), api_key="sk-test", max_retries=0))
 
 
 def chat_stream(client: openai.OpenAI) -> Any:
@@ -98,7 +117,7 @@ if RESPONSES_HELPER:  # where the installed openai has it (not at the lowest sup
 
 def test_anthropic_message_stream_is_teed_and_get_final_message_still_works(server: StreamServer) -> None:
     serve(server, "/v1/messages", "anthropic_messages/ant_sdk_tool_use_get_weather.sse")
-    client = anthropic.Anthropic(base_url=server.url(), api_key="sk-ant-test", max_retries=0)
+    client = made(anthropic.Anthropic(base_url=server.url(), api_key="sk-ant-test", max_retries=0))
     with client.messages.stream(model="claude-sonnet-4-6", max_tokens=100, messages=[]) as helper:
         events = list(fs.from_sdk(helper))
         message = helper.get_final_message()
