@@ -533,3 +533,366 @@ TARGETS: dict[str, Callable[[bytes], None]] = {
     "sse": fuzz_sse,
     "stream": fuzz_stream,
 }
+
+
+# -- payload shapes ------------------------------------------------------------
+# The wire targets above mutate bytes; these mutate the *shape* of the payloads the
+# providers read: any field of any recorded payload becomes another type, a deep or
+# a large value, or goes missing.  The body is then decoded four ways (feed_payload
+# with the payloads as objects; the SSE body whole, at random splits and per byte)
+# with and without a schema, and through connect()/aconnect() from a loopback server.
+#
+#     byte 0  which recording        byte 1  bits 0-1 mutations - 1, 2 typed (tools and
+#     then 4 bytes per mutation:             schema), 3 an explicit format, 4 NDJSON body,
+#     payload, field, kind, size             5 error status (connect), 6 aconnect
+#     the rest: the seed of the split points
+
+
+def _recordings() -> list[list[tuple[str | None, Any]]]:
+    """The recorded streams (tests/corpus/streams) as lists of (SSE event name, payload)."""
+    root = __import__("pathlib").Path(__file__).resolve().parent.parent / "tests" / "corpus" / "streams"
+    out: list[list[tuple[str | None, Any]]] = []
+    for path in sorted(root.rglob("*")):
+        body = path.read_bytes() if path.is_file() else b""
+        payloads: list[tuple[str | None, Any]] = []
+        if path.suffix == ".sse":
+            for message in fs.SSEDecoder().feed(body):
+                if message.data.strip() != "[DONE]":
+                    try:
+                        payloads.append(
+                            (None if message.event == "message" else message.event, json.loads(message.data))
+                        )
+                    except ValueError:
+                        continue
+        elif path.suffix in (".ndjson", ".jsonl"):
+            payloads = [(None, json.loads(line)) for line in body.splitlines() if line.strip()]
+        if payloads:
+            out.append(payloads[:40])  # enough to reach every kind of payload, cheap to decode
+    return out
+
+
+_RECORDINGS: list[list[tuple[str | None, Any]]] | None = None
+_DEEP = "\x00deep\x00"  # stands for a deep value, spliced into the JSON text
+
+
+def _positions(value: Any) -> list[tuple[Any, Any]]:
+    """Every place in ``value`` a mutation can hit: (container, key), in document order."""
+    out: list[tuple[Any, Any]] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if type(item) is dict:
+            for key in item:
+                out.append((item, key))
+                stack.append(item[key])
+        elif type(item) is list:
+            for index in range(len(item)):
+                out.append((item, index))
+                stack.append(item[index])
+    return out
+
+
+def _replacement(kind: int, size: int, old: Any) -> Any:
+    table: list[Any] = [
+        None, True, False, 0, -1.5, 10**30, float("nan"), "", "text", [], {}, [old], {"x": old},
+        json.dumps(old) if kind == 13 else None, "é\u2028" * (size * 40), [0] * (size * 8),
+        ["a", {"b": [1]}, None], {"type": "error", "error": {"message": "m"}}, _DEEP, "DELETE",
+    ]  # fmt: skip
+    return table[kind % len(table)]
+
+
+def mutate_payloads(data: bytes) -> tuple[list[tuple[str | None, Any]], list[int], int]:
+    """The recorded payloads chosen and changed by ``data``; the deep nestings; the flags."""
+    global _RECORDINGS
+    if _RECORDINGS is None:
+        _RECORDINGS = _recordings()
+    if len(data) < 2:
+        data = data + b"\x00\x00"
+    payloads = json.loads(json.dumps(_RECORDINGS[data[0] % len(_RECORDINGS)]))  # a private copy
+    flags = data[1]
+    deep: list[int] = []
+    pos = 2
+    for _ in range((flags & 3) + 1):
+        if pos + 4 > len(data):
+            break
+        which, field, kind, size = data[pos : pos + 4]
+        pos += 4
+        event, payload = payloads[which % len(payloads)]
+        places = _positions(payload)
+        if places:
+            container, key = places[field % len(places)]
+            old = container[key]
+        else:
+            old = payload
+        new = _replacement(kind, size, json.loads(json.dumps(old)))
+        if new is _DEEP:
+            deep.append(size * 8 if size < 250 else 100_000)
+            new = _DEEP
+        if not places or field % (len(places) + 1) == len(places):  # the payload itself
+            payloads[which % len(payloads)] = [event, None if new == "DELETE" else new]
+            continue
+        container, key = places[field % len(places)]
+        if new == "DELETE" and type(container) is dict:
+            del container[key]
+        else:
+            container[key] = new
+    return [(e, p) for e, p in payloads], deep, flags
+
+
+def _payload_texts(payloads: list[tuple[str | None, Any]], deep: list[int]) -> list[str]:
+    texts = []
+    depths = iter(deep)
+    for _, payload in payloads:
+        text = json.dumps(payload, ensure_ascii=False)
+        while json.dumps(_DEEP) in text:
+            n = next(depths, 8)
+            text = text.replace(json.dumps(_DEEP), "[" * n + "]" * n, 1)
+        texts.append(text)
+    return texts
+
+
+def shape_body(data: bytes) -> tuple[bytes, list[tuple[str | None, Any]] | None, dict[str, Any], int]:
+    """The body (SSE or NDJSON), the payloads as objects (None if one is too deep for json.loads), options, flags."""
+    payloads, deep, flags = mutate_payloads(data)
+    texts = _payload_texts(payloads, deep)
+    if flags & 16:
+        body = "".join(t.replace("\n", " ") + "\n" for t in texts).encode()
+    else:
+        body = "".join(
+            (f"event: {e}\n" if isinstance(e, str) and e.isprintable() else "") + f"data: {t}\n\n"
+            for (e, _), t in zip(payloads, texts)
+        ).encode()
+    objects: list[tuple[str | None, Any]] | None = []
+    if any(n > 400 for n in deep):
+        # Where json.loads stops depends on how deep the caller's stack already is (about
+        # 1,000 frames in all): the decoder, called deeper than this harness, may reject what
+        # the harness decoded.  Such payloads are compared across chunkings only.
+        objects = None
+    for (event, _), text in zip(payloads, texts if objects is not None else ()):
+        try:
+            objects.append((event if isinstance(event, str) else None, json.loads(text)))  # type: ignore[union-attr]
+        except RecursionError:
+            objects = None
+            break
+        except ValueError:  # the stand-in for a deep value was inside a string (kind 13): not a deep value
+            return shape_body(bytes([data[0], data[1] & ~3]))
+    options: dict[str, Any] = {"max_depth": _DEPTH}
+    if flags & 4:
+        options["tools"] = _typed_tools(payloads)
+        options["schema"] = dict[str, Any]
+    if flags & 8:
+        options["format"] = _FORMATS[3 + data[-1] % 5]
+    return body, objects, options, flags
+
+
+def _typed_tools(payloads: list[tuple[str | None, Any]]) -> dict[str, Any]:
+    from pydantic import BaseModel, ConfigDict
+
+    class Arguments(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        city: str | None = None
+        days: list[int] = []
+
+    names = {"weather", "get_weather", "final_result", "get_capital", "search", "bash"}
+    return {name: Arguments for name in names}
+
+
+def _decoded(chunks: Sequence[bytes], options: dict[str, Any]) -> tuple[list[Any], Any]:
+    decoder = fs.StreamDecoder(**options)
+    events: list[Any] = []
+    for chunk in chunks:
+        events += decoder.feed(chunk)
+    events += decoder.close()
+    return events, decoder
+
+
+def _from_payloads(objects: list[tuple[str | None, Any]], options: dict[str, Any]) -> tuple[list[Any], Any]:
+    decoder = fs.StreamDecoder(**options)
+    events: list[Any] = []
+    for event, payload in objects:
+        events += decoder.feed_payload(payload, event)
+    events += decoder.close()
+    return events, decoder
+
+
+def _comparable(events: Sequence[Any], decoder: Any) -> list[Any]:
+    _check_stream(events, decoder)
+    _check_not_contradicted(events, decoder)
+    out: list[Any] = []
+    for e in events:
+        if isinstance(e, fs.TextDelta):
+            if out and out[-1][0] == "text" and out[-1][1] == e.source.path:
+                out[-1] = ("text", e.source.path, out[-1][2] + e.text)
+                continue
+            out.append(("text", e.source.path, e.text))
+        elif isinstance(e, fs.TargetEvent):
+            inner = _inner(e.event)
+            if (
+                inner[0] == "delta"
+                and out
+                and out[-1][:3] == ("event", e.source.path, "delta")
+                and out[-1][3] == inner[1]
+            ):
+                out[-1] = (*out[-1][:4], out[-1][4] + inner[2])
+                continue
+            out.append(("event", e.source.path, *inner))
+        elif isinstance(e, fs.StreamCompleted):
+            out.append(("completed", e.complete, _dump_any(e.values), _dump_any(e.usage), _dump_any(e.finish_reasons)))
+        elif isinstance(e, fs.Fault):
+            out.append((type(e).__name__, e.source and e.source.path, _dump_any(e.snapshot), e.raw is not None))
+        else:
+            out.append((type(e).__name__, e.source and e.source.path, repr(e)))
+    return out
+
+
+def _inner(event: Any) -> tuple[Any, ...]:
+    if isinstance(event, fs.StringDelta):
+        return ("delta", event.path, event.text)
+    return (type(event).__name__, event.path, _dump_any(getattr(event, "value", None)))
+
+
+def _dump_any(value: Any) -> str:
+    # Typed values (models) compare by their JSON; plain values by json.dumps.
+    from pydantic_core import to_json
+
+    try:
+        return to_json(value, fallback=repr).decode()
+    except ValueError:  # deeper than pydantic serialises
+        return _dump(value)
+
+
+def _check_not_contradicted(events: Sequence[Any], decoder: Any) -> None:
+    """Nothing emitted is contradicted, nothing received is lost.
+
+    Text deltas join to the target's final text (or to its fault's snapshot), and to
+    every character it received; a JSON target's completed values are what its final
+    value (or its fault's snapshot) holds at their paths; every fault carries the raw
+    text received for its target up to it.
+    """
+    texts: dict[str, str] = {}
+    for e in events:
+        if isinstance(e, fs.TextDelta):
+            texts[e.source.path] = texts.get(e.source.path, "") + e.text
+    for source, target in decoder.targets.items():
+        path = source.path
+        end = target.fault
+        if target.is_json:
+            final = target.value if target.done else (end.snapshot if end is not None else None)
+            if end is not None:
+                assert end.raw is None or target.raw.startswith(end.raw), (path, end.raw, target.raw)
+            typed = decoder.schema is not None or bool(decoder.tools)
+            if typed or final is None or (end is not None and not isinstance(end, fs.Malformed | fs.Truncated)):
+                continue
+            if end is not None and not isinstance(final, dict | list):
+                continue
+            mine = [e.event for e in events if isinstance(e, fs.TargetEvent) and e.source.path == path]
+            # A key given twice in one object: the last value wins (as in json.loads), so what
+            # completed under the first is not in the result.  A path met again after it
+            # completed (a delta, a value) marks such a key.
+            reopened: set[tuple[Any, ...]] = set()
+            seen: set[tuple[Any, ...]] = set()
+            for e in mine:
+                for cut in range(len(e.path) + 1):
+                    if e.path[:cut] in seen:
+                        reopened.add(e.path[:cut])
+                if isinstance(e, fs.ValueCompleted):
+                    seen.add(e.path)
+            for e in mine:
+                if isinstance(e, fs.ValueCompleted) and not any(e.path[: len(p)] == p for p in reopened):
+                    _assert_at(final, e.path, e.value)
+        else:
+            text = texts.get(path, "")
+            if target.done:
+                # text after the end (a delta past content_block_stop) is kept in raw only
+                assert text == target.value and target.raw.startswith(text), (path, text, target.value)
+            elif end is not None and end.raw is not None:
+                assert text == end.raw and target.raw.startswith(text), (path, text, end.raw)
+
+
+def _assert_at(value: Any, path: tuple[Any, ...], expected: Any) -> None:
+    for step in path:
+        if (isinstance(value, dict) and step in value) or (
+            isinstance(value, list) and type(step) is int and step < len(value)
+        ):
+            value = value[step]
+        else:
+            raise AssertionError(("an emitted value is missing from the result", path, expected))
+    assert _dump(value) == _dump(expected), (path, value, expected)
+
+
+def fuzz_shapes(data: bytes) -> None:
+    """Payloads of any shape: no foreign exception; chunking, feed_payload and bytes agree."""
+    body, objects, options, flags = shape_body(data)
+    seed = zlib.crc32(data)
+    runs = [_decoded([body], options), _decoded(splits(body, seed), options)]
+    if len(body) <= 2048:
+        runs.append(_decoded([body[i : i + 1] for i in range(len(body))], options))
+    results = [_comparable(events, decoder) for events, decoder in runs]
+    assert all(r == results[0] for r in results[1:]), results
+    if objects is not None and not flags & 16:
+        events, decoder = _from_payloads(objects, options)
+        assert _comparable(events, decoder) == results[0], (_comparable(events, decoder), results[0])
+
+
+_SERVER: Any = None
+_CLIENT: Any = None
+_SSL: Any = None  # one context for every client: making one costs tens of milliseconds
+
+
+def fuzz_connect(data: bytes) -> None:
+    """connect()/aconnect() from a loopback server: the events of StreamDecoder.feed, or a StreamError."""
+    import asyncio
+
+    import httpx
+
+    from tests.streamserver import Script, StreamServer
+
+    global _SERVER, _CLIENT, _SSL
+    if _SERVER is None:
+        import ssl
+
+        _SERVER = StreamServer().start()
+        _SSL = ssl.create_default_context()
+        _CLIENT = httpx.Client(verify=_SSL)
+    body, _, options, flags = shape_body(data)
+    status = 500 if flags & 32 else 200
+    pieces = splits(body, zlib.crc32(data)) if body else [b""]
+    _SERVER.serve("/fuzz", Script(pieces, status=status, content_type="text/event-stream", delay=1e-6))
+    del _SERVER.visits[:]
+    parser_options = {k: v for k, v in options.items() if k not in ("format", "schema", "tools")}
+    kwargs = {
+        "format": options.get("format", "auto"),
+        "schema": options.get("schema"),
+        "tools": options.get("tools"),
+        "parser_options": parser_options,
+        "headers": {"connection": "close"},  # the test server closes after each response
+    }
+    events: list[Any] = []
+    streams: list[Any] = []
+    try:
+        if flags & 64:
+
+            async def run() -> None:
+                async with (
+                    httpx.AsyncClient(verify=_SSL) as client,
+                    fs.aconnect(client, "POST", _SERVER.url("/fuzz"), **kwargs) as stream,
+                ):
+                    streams.append(stream)
+                    async for event in stream:
+                        events.append(event)
+
+            asyncio.run(run())
+        else:
+            with fs.connect(_CLIENT, "POST", _SERVER.url("/fuzz"), **kwargs) as stream:
+                streams.append(stream)
+                events.extend(stream)
+    except fs.StreamError as exc:
+        assert status == 500 and exc.status_code == 500, exc
+        return
+    assert status == 200, "an error status gave events"
+    expected, decoder = _decoded([body], options)
+    assert _comparable(events, streams[0].decoder) == _comparable(expected, decoder)
+
+
+TARGETS["shapes"] = fuzz_shapes
+TARGETS["connect"] = fuzz_connect

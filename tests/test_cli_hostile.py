@@ -260,10 +260,7 @@ def chat(content: str, *, name: Any = None) -> bytes:
         chat('{"a": "\\ud800"}'),  # a lone surrogate in the content
         chat("[" * DEEP + "]" * DEEP),  # content deeper than json.dumps goes
         chat('{"n": 1e400}'),
-        pytest.param(
-            chat('{"a": 1}', name=["list", "valued"]),  # a tool name that is not a string
-            marks=pytest.mark.xfail(reason="issue 12: StreamDecoder raises TypeError on it", strict=False),
-        ),
+        chat('{"a": 1}', name=["list", "valued"]),  # a tool name that is not a string: a Malformed fault
         b"\x89PNG\r\n\x1a\n\x00\x00garbage\xff\xfe",
         b"data: " + b"[" * 5000 + b"\n\n",
     ],
@@ -282,7 +279,7 @@ def test_replay_hostile_content(tmp_path: Path, body: bytes, view: str) -> None:
 
 
 def test_replay_list_valued_tool_name_no_traceback(tmp_path: Path) -> None:
-    # The decoder's TypeError is issue 12's; whatever it raises, the CLI prints one line, no traceback.
+    # The decoder reports the name as a Malformed fault; the CLI prints one line, no traceback.
     path = tmp_path / "tool.sse"
     path.write_bytes(chat('{"a": 1}', name=["list", "valued"]))
     result = cli("replay", str(path), "--no-delay", "--jsonl")

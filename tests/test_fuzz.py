@@ -17,7 +17,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fuzz.targets import TARGETS, fuzz_eventstream, fuzz_lenient, fuzz_ndjson, fuzz_parser, fuzz_sse, fuzz_stream
+from fuzz.targets import (
+    TARGETS,
+    fuzz_connect,
+    fuzz_eventstream,
+    fuzz_lenient,
+    fuzz_ndjson,
+    fuzz_parser,
+    fuzz_shapes,
+    fuzz_sse,
+    fuzz_stream,
+)
 
 from .test_properties import documents
 
@@ -132,6 +142,20 @@ def test_wire_targets_on_mutated_recordings(target: object, data: st.DataObject)
 @given(body=st.binary(max_size=300))
 def test_wire_targets_on_random_bytes(target: object, body: bytes) -> None:
     target(body)  # type: ignore[operator]
+
+
+# Payload shapes: a recorded stream with fields of other types, deep or large values, missing
+# fields; decoded from bytes (whole, split, per byte), from objects (feed_payload), typed.
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(data=st.binary(min_size=2, max_size=40))
+def test_shapes_target(data: bytes) -> None:
+    fuzz_shapes(data)
+
+
+@settings(max_examples=30, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(data=st.binary(min_size=2, max_size=40))
+def test_connect_target_through_a_loopback_server(data: bytes) -> None:
+    fuzz_connect(data)
 
 
 # Binary Bedrock bodies (tests/corpus/streams/bedrock), damaged: the event-stream decoder against botocore.

@@ -33,7 +33,10 @@ _REPR_LIMIT = 60
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except RecursionError:  # a value nested deeper than Python's repr goes (max_depth allows 1000)
+        return f"<{type(value).__name__} nested too deep to show>"
     return text if len(text) <= _REPR_LIMIT else text[: _REPR_LIMIT - 3] + "..."
 
 

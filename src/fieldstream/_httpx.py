@@ -81,7 +81,7 @@ def _provider_message(body: bytes) -> str | None:
     text = body.decode("utf-8", "replace").strip()
     try:
         data = json.loads(text)
-    except (ValueError, RecursionError):  # not JSON, or nested too deep for json's recursion
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than json.loads goes
         return text[:300] or None
     if isinstance(data, list) and data and isinstance(data[0], dict):  # Gemini wraps errors in a list
         data = data[0]

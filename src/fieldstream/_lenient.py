@@ -507,8 +507,7 @@ class LenientScanner:
         p._parts = []
         p._length = 0
         if state == _S_STRING:
-            p._string_path = tuple(p._path)
-            p._placed = False
+            p._take_string_slot()  # the strict parser's rule: the slot is taken when the string opens
 
     def _string(self, buf: str, pos: int, n: int, state: int, events: list[Event]) -> tuple[int, int]:
         """Scan string or key text; return (pos, state): the state is unchanged while it goes on."""

@@ -12,9 +12,15 @@ string is decoded straight away, emitted as a :class:`StringDelta` and appended
 to a list of parts.
 
 The partial value is built in place: a container is attached to its parent when
-it opens, a scalar when it completes.  ``snapshot`` returns that live object, with
-the text typed so far of an unfinished string patched in, so reading it costs
-O(that string) and never re-parses anything.
+it opens, a string when it opens (as ``""``), any other scalar when it completes.
+``snapshot`` returns that live object, with the text typed so far of an
+unfinished string written into the string's slot, so reading it costs O(that
+string), never re-parses anything and never changes what the parser does next.
+
+Threads: one thread feeds a parser at a time.  ``feed()``/``close()`` hold a lock;
+a second thread calling them meanwhile waits, then gets :class:`UsageError` if the
+first consumed input (it is a bug: the order of its chunks would be undefined).  ``snapshot`` may be read from any thread:
+it waits for the feed in progress, so it never sees a half-applied chunk.
 
 Scanning is driven by compiled regular expressions that consume whole runs
 (string text, whitespace, number characters) in C; Python code runs once per
@@ -28,6 +34,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import threading
 from collections.abc import Callable
 from typing import Any, NoReturn
 
@@ -201,7 +208,7 @@ class Parser:
         self._keys: dict[str, str] = {}  # keys seen (bounded), so repeated keys share one object
         self._length = 0  # characters in _parts
         self._string_path: Path = ()  # path of the current string value
-        self._placed = False  # the unfinished string was appended to its list by `snapshot`
+        self._placed = False  # the open string holds its list's last slot (attached when it opened)
         self._root: Any = None
         self._started = False  # the current document has begun
         self._documents = 0
@@ -210,6 +217,7 @@ class Parser:
         self._line_start = 0  # absolute offset just after the last of them
         self._decoder: Any = None
         self._error: ParseError | None = None
+        self._lock = threading.Lock()  # held by feed()/close(), and by snapshot while it writes the string
         self._plain_string = True  # feed()'s fast path for plain string text applies
         self._lenient: Any = None
         if lenient:
@@ -228,8 +236,13 @@ class Parser:
         far of an unfinished string; a number or literal appears only once
         complete.  ``None`` before the document starts.  It is a live object that
         later chunks keep extending: ``copy.deepcopy`` it to keep a frozen copy.
-        Still readable after an error.
+        Still readable after an error, and from any thread (see the module notes).
         """
+        with self._lock:
+            return self._snapshot()
+
+    def _snapshot(self) -> Any:
+        # Called with the lock held; a typed parser builds its typed snapshot here.
         if self._state == _S_STRING:
             self._place_partial_string()
         return self._root
@@ -256,6 +269,27 @@ class Parser:
         multi-byte character).  An empty chunk is not the end of input: call
         :meth:`close` for that.  Raises :class:`ParseError` on invalid input.
         """
+        lock = self._lock
+        if not lock.acquire(False):
+            self._wait_turn("feed")
+        try:
+            return self._feed(chunk)
+        finally:
+            lock.release()
+
+    def _wait_turn(self, what: str) -> None:
+        # The lock is held: by a snapshot reader (a moment), or by another thread's feed.
+        # Wait, then refuse if input was consumed meanwhile: two feeders make the order of
+        # chunks undefined.  (No flag is written per feed: this path alone pays.)
+        mark = (self._base, self._documents, self._state)
+        self._lock.acquire()
+        if (self._base, self._documents, self._state) != mark:
+            self._lock.release()
+            raise UsageError(
+                f"{what}() while another thread was feeding this parser: feed one parser from one thread at a time"
+            )
+
+    def _feed(self, chunk: str | bytes | bytearray | memoryview) -> list[Event]:
         if self._state >= _S_ERROR:
             self._refuse("feed")
         events: list[Event] = []
@@ -310,6 +344,15 @@ class Parser:
         :class:`IncompleteError` if a document is unfinished (or, in strict and
         prose modes, if there was none at all).
         """
+        lock = self._lock
+        if not lock.acquire(False):
+            self._wait_turn("close")
+        try:
+            return self._close()
+        finally:
+            lock.release()
+
+    def _close(self) -> list[Event]:
         if self._state >= _S_ERROR:
             self._refuse("close")
         events: list[Event] = []
@@ -355,7 +398,12 @@ class Parser:
                     try:
                         pos, closed = self._string(buf, pos, n, pieces, self.max_string_length - self._length)
                     except ParseError:
-                        self._parts += pieces  # the text before the fault stays in the snapshot
+                        if pieces:  # the text before the fault is delivered, as any split would
+                            text = "".join(pieces)
+                            self._parts.append(text)
+                            self._length += len(text)
+                            if self.deltas:
+                                append(_delta(self._string_path, text))
                         raise
                     if pieces:
                         text = pieces[0] if len(pieces) == 1 else "".join(pieces)
@@ -403,8 +451,7 @@ class Parser:
                     self._started = True
                     if c == '"':
                         pos += 1
-                        self._string_path = tuple(path)
-                        self._placed = False
+                        self._take_string_slot()
                         state = _S_STRING
                         continue
                     if c == "{" or c == "[":
@@ -700,7 +747,21 @@ class Parser:
         self._state = _S_END
         return _S_END
 
+    def _take_string_slot(self) -> None:
+        # A string value takes its slot when it opens, so that `snapshot` only ever writes its
+        # text there and never changes what the parser does next (a reader in another thread).
+        self._string_path = tuple(self._path)
+        stack = self._stack
+        if not stack:
+            self._root = ""
+        elif type(stack[-1]) is list:
+            stack[-1].append("")
+            self._placed = True
+        else:
+            stack[-1][self._path[-1]] = ""
+
     def _place_partial_string(self) -> None:
+        # The slot was taken when the string opened: only its text changes here.
         parts = self._parts
         text = "".join(parts)
         if len(parts) > 1:
@@ -709,11 +770,7 @@ class Parser:
         if not stack:
             self._root = text
         elif type(stack[-1]) is list:
-            if self._placed:
-                stack[-1][-1] = text
-            else:
-                stack[-1].append(text)
-                self._placed = True
+            stack[-1][-1] = text
         else:
             stack[-1][self._path[-1]] = text
 

@@ -128,6 +128,8 @@ def stream_event_to_json(event: StreamEvent) -> dict[str, Any]:
             "model": event.model,
             "id": event.response_id,
         }
+        if not event.streamed:  # a whole response, decoded as a stream: said only when so
+            record["streamed"] = False
         if event.usage_estimate is not None:  # only on streams that did not complete
             record["usage_estimate"] = event.usage_estimate
         return record
@@ -147,6 +149,8 @@ def _fault(event: Fault, source: str | None) -> dict[str, Any]:
         record.update(kind="truncated", reason=event.reason)
     elif isinstance(event, Refused):
         record["kind"] = "refusal"
+        if event.details is not None:
+            record["details"] = jsonable(event.details)
     else:
         record["kind"] = "malformed"
     if event.source is not None:

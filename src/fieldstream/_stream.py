@@ -6,15 +6,21 @@ Three layers, each fed as bytes arrive and none waiting for more than it needs:
 
 1. *Framing*, chosen from the first non-blank byte unless an HTTP error status
    was given: ``{`` means one JSON document per line (Ollama NDJSON, chunk
-   lists), ``[`` a JSON array of chunks (Gemini without ``alt=sse``), anything
+   was given: ``{`` means one JSON document per line (Ollama NDJSON, chunk
+   lists; if the first line is not JSON, one pretty-printed document, decoded at
+   the end), ``[`` a JSON array of chunks (Gemini without ``alt=sse``), anything
    else Server-Sent Events; a body that opens with a valid AWS event-stream
    prelude (or a ``content_type`` of ``application/vnd.amazon.eventstream``) is
    binary event-stream messages (Bedrock), each handed on as ``{event type:
-   payload}``.  The framing decoder yields payloads; ``[DONE]`` is an end
-   marker, not a payload.
+   payload}``.  A leading BOM is dropped.  The framing decoder yields payloads;
+   ``[DONE]`` is an end marker, not a payload.
 2. *Provider*: the format named by ``format=`` or detected from the first
    payload that tells (its ``type``, ``object`` or top-level keys); a small
    pure class per format turns each payload into steps (:mod:`._providers`).
+   A whole (non-streamed) response is first rewritten as the payloads of the
+   stream that would have carried it (``streamed`` is then ``False``).  A
+   payload or step of the wrong shape is a :class:`Malformed` fault; the other
+   steps still apply.
 3. *Targets*: each step addresses a target by :class:`Source`.  A JSON target
    owns a :class:`Parser` fed with the fragments as they come; a text target
    passes them on as :class:`TextDelta`.  With ``content="auto"`` a content
@@ -39,11 +45,11 @@ from typing import Any, Literal, get_args
 
 from . import _envelope
 from ._errors import FieldstreamError, LimitError, ParseError, StreamError, UsageError
-from ._events import DocumentCompleted, ItemCompleted
+from ._events import DocumentCompleted, ItemCompleted, ValueInvalid
 from ._eventstream import EVENTSTREAM_CONTENT_TYPE, EventStreamDecoder, EventStreamMessage, is_eventstream_prelude
 from ._ndjson import NDJSONDecoder
 from ._parser import Parser
-from ._providers import FORMAT_CHOICES, StreamFormat, detect, error_step, make_provider
+from ._providers import FORMAT_CHOICES, StreamFormat, detect, error_step, make_provider, unstreamed
 from ._sse import DEFAULT_MAX_EVENT_SIZE, SSEDecoder
 from ._stream_events import (
     ErrorReceived,
@@ -74,6 +80,10 @@ _BOM = b"\xef\xbb\xbf"
 _OPEN, _COMPLETED, _FAULTED = 0, 1, 2
 _JOIN = 32  # deltas gathered before they are joined (see Target)
 _PENDING, _JSON, _TEXT = "pending", "json", "text"
+# What a provider or a step may raise on a payload of the wrong shape (valid JSON, or any value
+# given to feed_payload): reported as a Malformed fault, never raised.  RecursionError: nesting
+# deeper than Python's recursion limit, met by json.loads/json.dumps.
+_FOREIGN = (ArithmeticError, AttributeError, LookupError, RecursionError, TypeError, ValueError)
 _ENDINGS = {
     "eof": "the stream ended",
     "error": "the stream failed",
@@ -247,14 +257,20 @@ class StreamDecoder:
         self.response_id: str | None = None
         self._format: str | None = None if format == "auto" else format
         self._provider: Any = None if format == "auto" else make_provider(format)
-        #: How the body is framed: "sse", "ndjson", "json-array", "eventstream", "error-body", "text" or
-        #: "payloads" (fed with feed_payload); None until the first non-blank byte.
+        #: How the body is framed: "sse", "ndjson", "json" (one whole document), "json-array",
+        #: "eventstream", "error-body", "text" or "payloads" (fed with feed_payload); None until the
+        #: first non-blank byte.
         self.framing: str | None = None
         self._framer: Any = None
         self._head = b""
         self._body: list[bytes] = []  # error-body and text framings keep the whole body
         self._body_size = 0
         self._array_parser: Parser | None = None
+        self._kept: list[bytes] | None = None  # an NDJSON body's bytes until its first line decodes
+        self._payloads = 0  # payloads decoded
+        self._recognized = False  # some payload told the provider something beyond model and id
+        #: False when the body was one whole (non-streamed) response, decoded as if streamed.
+        self.streamed = True
         self._loads: Any = _envelope.loads  # jiter when installed, json.loads semantics (see _envelope)
         self._fast_loads: Any = _envelope.fast_loads  # jiter itself (None without it), for the hot loop
         self._last: tuple[Any, Target | None] = (None, None)  # the last step's source and its target
@@ -264,6 +280,7 @@ class StreamDecoder:
         self._too_many = False  # max_targets was reached
         self._closed = False
         self._result: StreamCompleted | None = None
+        self._first: Any = None  # the first payload (named by a fault when none matched)
 
     # -- public API ------------------------------------------------------
 
@@ -310,10 +327,17 @@ class StreamDecoder:
         if self.framing is None:
             data = self._head + bytes(data)
             if not self._choose_framing(data):
-                # Only blanks so far: they mean nothing in any framing; keep a possible BOM or prelude start.
-                self._head = data if len(data) < 3 or data[:1] == b"\x00" else b""
-                return out
+                # Only blanks so far, or the start of a BOM or of an event-stream prelude.  Whole
+                # blank lines mean nothing in any framing, but the blanks after the last line end
+                # open the next line ("   data: x" is a field named "   data" in SSE): kept.
+                cut = 0 if data[:1] == b"\x00" else max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
+                self._head = data[cut:]
+                if len(self._head) <= self.max_event_size:
+                    return out
+                self._choose_framing(b"data:")  # a line of blanks beyond the limit: SSE says so
             self._head = b""
+            if self.framing in ("json-array", "ndjson") and data.startswith(_BOM):
+                data = data[3:]  # SSE drops its own BOM; JSON text must not see it
         self._feed_framing(bytes(data), out)
         return out
 
@@ -323,6 +347,10 @@ class StreamDecoder:
         ``payload`` is what one SSE message's data or one NDJSON line holds, as
         plain JSON values (``chunk.model_dump()`` of an SDK object); ``event`` the
         SSE event name, if any.  Use it instead of :meth:`feed`, not with it.
+        A value that is not plain JSON (a set, bytes, an SDK object, a non-``str``
+        key) is reported as one :class:`Malformed` fault, and nothing of it applies.
+        An SDK consumes ``[DONE]`` itself: say ``close(ended=True)`` when its
+        iterator finished normally.
         """
         if self._closed:
             raise UsageError("feed_payload() after close(): create a new StreamDecoder for a new stream")
@@ -330,17 +358,35 @@ class StreamDecoder:
             raise UsageError(f"feed_payload() after feed(): this decoder reads {self.framing} bytes")
         self.framing = "payloads"
         out: list[StreamEvent] = []
+        wrong = _not_plain_json(payload)
+        if wrong is not None or not (event is None or isinstance(event, str)):
+            # A value that no JSON text decodes to (an SDK object, a set, bytes): reported whole.
+            what = wrong or f"an event name of type {type(event).__name__}"
+            self._fault(
+                Malformed(None, f"feed_payload() takes plain JSON values; got {what}", None, _dump(payload)), out
+            )
+            return out
         self._payload(payload, event, out)
         return out
 
-    def close(self, *, cancelled: bool = False) -> list[StreamEvent]:
+    def close(self, *, cancelled: bool = False, ended: bool | None = None) -> list[StreamEvent]:
         """End the input: flush the framing, end every open target, return :class:`StreamCompleted` last.
 
         ``cancelled=True`` says the caller stopped reading (the user hit "stop"):
         open targets end as :class:`Truncated` with reason ``"cancelled"``.
+
+        The stream *ended normally* when the provider's end marker arrived (``[DONE]``,
+        ``message_stop``, ``response.completed``, a finish reason, Ollama's ``done``):
+        open targets then complete, and ``StreamCompleted.complete`` is true; otherwise
+        they are cut (:class:`Truncated`, reason ``"eof"``).  ``ended=True`` says the
+        transport saw the end although no payload did: an SDK iterator that consumed
+        ``[DONE]`` itself, fed with :meth:`feed_payload` (some OpenAI-compatible
+        providers send no finish reason).  ``ended=False`` says it did not end normally.
         """
         if self._closed:
             raise UsageError("close() called twice")
+        if ended not in (None, True, False):
+            raise UsageError(f"ended must be True, False or None, got {ended!r}")
         self._closed = True
         out: list[StreamEvent] = []
         if not self._broken:
@@ -350,7 +396,18 @@ class StreamDecoder:
                 self._close_framing(out)
         if self._provider is not None:
             for step in self._provider.end():
-                self._apply(step, out)
+                self._apply_safely(step, None, out)
+        if ended is not None:
+            self._ended = ended
+        if self._payloads and not self._recognized and not self.faults:
+            # Payloads came, but none meant anything to the provider: a wrong format=, or no
+            # provider's stream at all.  Saying "complete" with nothing in it would be false.
+            named = f"format={self._format!r}" if self._format else "any provider's format"
+            seen = detect(self._first, None) if self._first is not None else None
+            hint = f"; the first looks like {seen!r}" if seen and seen != self._format else ""
+            message = f"none of the {self._payloads} payload(s) matched {named}{hint}"
+            self._fault(Malformed(None, message, None, _dump(self._first)), out)
+            self._ended = False
         if cancelled:
             reason, cut = "cancelled", True
         elif self._errored:
@@ -372,6 +429,7 @@ class StreamDecoder:
             format=self._format,
             complete=complete,
             values=values,
+            streamed=self.streamed,
             usage_estimate=None if complete and _counts_output(self.usage) else self._usage_estimate(),
         )
         out.append(self._result)
@@ -424,6 +482,7 @@ class StreamDecoder:
         if first == b"{":
             self.framing = "ndjson"
             self._framer = NDJSONDecoder(max_line_length=self.max_event_size)
+            self._kept = []
         elif first == b"[":
             self.framing = "json-array"
             # Items are handed on as they complete; the parser need not keep them.
@@ -449,8 +508,18 @@ class StreamDecoder:
                     for value, event, _ in framer._iter_raw(data[pos:] if pos else data):
                         self._sse_message(value, event, out)
             elif framing == "ndjson":
-                for payload in self._framer._iter_feed(data):
-                    self._payload(payload, None, out)
+                self._keep(data)
+                try:
+                    for payload in self._framer._iter_feed(data):
+                        self._kept = None
+                        self._payload(payload, None, out)
+                except ParseError as exc:
+                    if self._kept is None or isinstance(exc, LimitError):
+                        raise
+                    # The first line is not JSON: one pretty-printed JSON document (a response
+                    # that was not streamed), decoded whole at the end.
+                    self.framing = "json"
+                    self._body, self._kept = self._kept, None
             elif framing == "eventstream":
                 for message in self._framer._iter_feed(data):
                     self._event_message(message, out)
@@ -482,11 +551,25 @@ class StreamDecoder:
                 self._array_events(self._array_parser.close(), out)  # type: ignore[union-attr]
             elif framing == "error-body":
                 self._error_body(b"".join(self._body), out)
+            elif framing == "json":
+                try:
+                    payload = json.loads(b"".join(self._body))
+                except (ValueError, RecursionError) as exc:
+                    raise ParseError(f"the body is neither NDJSON nor one JSON document ({exc})") from exc
+                self._payload(payload, None, out)
             elif framing == "text":
                 text = b"".join(self._body).decode("utf-8", "replace")
                 self._fault(Malformed(None, f"not a provider stream: {text[:200]!r}", None, text), out)
         except FieldstreamError as exc:
             self._break(exc, out)
+
+    def _keep(self, data: bytes) -> None:
+        kept = self._kept
+        if kept is not None:
+            kept.append(data)
+            self._body_size += len(data)
+            if self._body_size > self.max_event_size:
+                self._kept = None
 
     def _break(self, exc: FieldstreamError, out: list[StreamEvent]) -> None:
         self._broken = True
@@ -511,26 +594,20 @@ class StreamDecoder:
             return
         try:
             payload = fast(value)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, RecursionError):
             self._sse_message(value, event, out)
             return
-        try:
-            steps = provider.step(payload, event)
-        except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
-            self._bad_payload(payload, exc, out)
-            return
-        for step in steps:
-            if step[0] == "text":
-                last, target = self._last
-                if step[1] is last and target is not None and type(step[2]) is str:
-                    self._text(target, step[2], out)
-                    continue
-            self._apply(step, out)
+        self._payload(payload, event, out)
 
     def _sse_message(self, data: str | bytes, event: str, out: list[StreamEvent]) -> None:
         try:
             payload = self._loads(data)  # bytes (UTF-8) from the SSE fast path, else str
-        except (ValueError, RecursionError):  # not JSON, or nested beyond json's recursion
+        except RecursionError:
+            text = data if isinstance(data, str) else data.decode("utf-8", "replace")
+            message = "SSE data nested deeper than Python's recursion limit (about 1000)"
+            self._fault(Malformed(None, message, None, text, LimitError(message)), out)
+            return
+        except ValueError:
             if not isinstance(data, str):
                 data = data.decode("utf-8", "replace")
             if data.strip() == "[DONE]":  # never JSON, so asking the parser first changes nothing
@@ -582,7 +659,7 @@ class StreamDecoder:
     def _error_body(self, body: bytes, out: list[StreamEvent]) -> None:
         try:
             payload = json.loads(body)
-        except (ValueError, RecursionError):
+        except (ValueError, RecursionError):  # not JSON, or nested too deep to decode: its text
             payload = body.decode("utf-8", "replace")
         if isinstance(payload, list) and payload and isinstance(payload[0], dict):
             payload = payload[0]  # Gemini wraps its error bodies in a list
@@ -595,6 +672,20 @@ class StreamDecoder:
     # -- payloads and steps ------------------------------------------------
 
     def _payload(self, payload: Any, event: str | None, out: list[StreamEvent]) -> None:
+        self._payloads += 1
+        whole = None
+        if self._payloads == 1:  # a whole (non-streamed) response is the one payload of its body
+            self._first = payload
+            try:
+                whole = unstreamed(payload, self._format)
+            except _FOREIGN:
+                pass  # not a whole response's shape after all: the provider reports it
+        if whole is not None:  # a whole response (the request did not ask for a stream)
+            self.streamed = False
+            self._format = self._format or whole[0]
+            for part in whole[1]:
+                self._payload(part, None, out)
+            return
         provider = self._provider
         if provider is None:
             format = detect(payload, event)
@@ -602,25 +693,40 @@ class StreamDecoder:
                 if isinstance(payload, dict) and (
                     "error" in payload or payload.get("type") == "error" or event == "error"
                 ):
-                    self._apply(error_step(payload), out)
+                    self._apply_safely(error_step(payload), payload, out)
                 return  # a ping or keep-alive before the first telling payload
             self._format = format
             provider = self._provider = make_provider(format)
         try:
             steps = provider.step(payload, event)
-        except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
-            self._bad_payload(payload, exc, out)
+        except _FOREIGN as exc:
+            # Providers read untrusted JSON: a payload of the wrong shape is reported, not raised.
+            self._unexpected(payload, exc, out)
             return
         for step in steps:
-            self._apply(step, out)
+            if step[0] == "text":  # the commonest step: text for the target of the step before
+                last, target = self._last
+                if step[1] is last and target is not None and type(step[2]) is str:
+                    self._text(target, step[2], out)
+                    continue
+            self._apply_safely(step, payload, out)
 
-    def _bad_payload(self, payload: Any, exc: Exception, out: list[StreamEvent]) -> None:
-        # Providers read untrusted JSON: a payload of the wrong shape is reported, not raised.
-        message = f"unexpected {self._format} payload ({type(exc).__name__}: {exc})"
-        self._fault(Malformed(None, message, None, json.dumps(payload)[:1000], exc), out)
+    def _apply_safely(self, step: tuple[Any, ...], payload: Any, out: list[StreamEvent]) -> None:
+        # One step of a wrong shape (a list where a name or usage belongs) is reported and
+        # skipped; the other steps of the payload still apply, so nothing else is lost.
+        try:
+            self._apply(step, out)
+        except _FOREIGN as exc:
+            self._unexpected(payload, exc, out)
+
+    def _unexpected(self, payload: Any, exc: Exception, out: list[StreamEvent]) -> None:
+        message = f"unexpected {self._format or 'provider'} payload ({type(exc).__name__}: {str(exc)[:300]})"
+        self._fault(Malformed(None, message, None, _dump(payload), exc), out)
 
     def _apply(self, step: tuple[Any, ...], out: list[StreamEvent]) -> None:
         tag = step[0]
+        if tag != "meta":
+            self._recognized = True
         if tag == "text":
             source = step[1]
             last, target = self._last
@@ -650,13 +756,23 @@ class StreamDecoder:
                 if target.open and target.source.within(prefix):
                     self._end(target, reason if cut else "incomplete", cut, out)
         elif tag == "usage":
-            if step[2] and self.usage is not None:
+            if not isinstance(step[1], dict):
+                self._fault(
+                    Malformed(None, f"usage is a {type(step[1]).__name__}, not an object", None, _dump(step[1])), out
+                )
+            elif step[2] and self.usage is not None:
                 self.usage = _merge(self.usage, step[1])
             else:
                 self.usage = dict(step[1]) if isinstance(step[1], dict) else step[1]
         elif tag == "meta":
-            self.model = step[1] or self.model
-            self.response_id = self.response_id or step[2]
+            self.model = step[1] if isinstance(step[1], str) and step[1] else self.model
+            self.response_id = self.response_id or (step[2] if isinstance(step[2], str) else None)
+        elif tag == "refusal":
+            _, prefix, message, details = step
+            self._fault(Refused(None, message, None, None, details), out)
+            for target in list(self.targets.values()):
+                if target.open and target.source.within(prefix):
+                    self._end(target, "refusal", True, out)
         elif tag == "error":
             _, message, code, kind, payload = step
             status = self.status_code if self.framing == "error-body" else None
@@ -680,15 +796,20 @@ class StreamDecoder:
                 message = f"more than max_targets={self.max_targets} targets; later ones are ignored"
                 self._fault(Malformed(None, message, error=LimitError(message)), out)
             return None
+        if not (_is_text(source.id) and _is_text(source.name)):
+            kinds = f"id {type(source.id).__name__}, name {type(source.name).__name__}"
+            self._fault(Malformed(None, f"{source.path}: a tool call's id and name must be strings ({kinds})"), out)
+            source = Source(source.path, source.kind, _text_or_none(source.id), _text_or_none(source.name))
         if source.kind == "tool_call":
             mode = _JSON
         elif source.kind == "content":
             mode = {"auto": _PENDING, "json": _JSON, "text": _TEXT}[self.content]
         else:
             mode = _TEXT
-        target = self.targets[source] = Target(source, mode)
+        target = Target(source, mode)
         if mode == _JSON:
             target.parser = self._parser_for(source)
+        self.targets[source] = target
         out.append(TargetStarted(source))
         return target
 
@@ -719,8 +840,14 @@ class StreamDecoder:
             return
         try:
             events = target.parser.feed(text)  # type: ignore[union-attr]
+        except RecursionError:  # validating a value nested deeper than Python's stack allows
+            self._malformed(target, _too_deep(), out)
+            return
         except FieldstreamError as exc:
-            self._malformed(target, exc, out)
+            # What the failing delta completed before the fault is delivered first.
+            self._forward(target, getattr(exc, "events", None) or [], out)
+            if target.open:
+                self._malformed(target, exc, out)
             return
         if events:
             self._forward(target, events, out)
@@ -741,6 +868,13 @@ class StreamDecoder:
             _set_event_source(made, source)
             _set_event_event(made, event)
             append(made)
+            if cls is ValueInvalid and not event.path:
+                # The whole document failed its schema: the target ends here, with that error.
+                first = event.errors[0].get("msg", "") if event.errors and isinstance(event.errors[0], dict) else ""
+                message = f"the value does not match the schema ({len(event.errors)} error(s)): {first}"
+                fault = Malformed(source, message, target.snapshot, target.raw, event.error)
+                self._cut(target, fault, out)
+                return
 
     def _end(self, target: Target, reason: str, cut: bool, out: list[StreamEvent]) -> None:
         """End an open target: it completes, or it faults with its last good snapshot."""
@@ -757,14 +891,21 @@ class StreamDecoder:
                 return
             try:
                 events = parser.close()
-            except ParseError:
-                message = _ENDINGS.get(reason, f"the target was cut ({reason})") + " before its JSON was complete"
-                self._cut(target, Truncated(source, message, None, None, reason), out)
+            except RecursionError:
+                self._malformed(target, _too_deep(), out)
+                return
+            except ParseError as exc:
+                self._forward(target, exc.events, out)
+                if target.open:
+                    message = _ENDINGS.get(reason, f"the target was cut ({reason})") + " before its JSON was complete"
+                    self._cut(target, Truncated(source, message, None, None, reason), out)
                 return
             except FieldstreamError as exc:
                 self._malformed(target, exc, out)
                 return
             self._forward(target, events, out)
+            if target.open:  # the parser ended without a document it could deliver
+                self._cut(target, Malformed(source, "the target ended without a complete value"), out)
             return
         text = target.raw
         if target.mode == _PENDING:  # nothing but blanks came: that is the text
@@ -794,6 +935,65 @@ class StreamDecoder:
     def _fault(self, fault: Fault, out: list[StreamEvent]) -> None:
         self.faults.append(fault)
         out.append(fault)
+
+
+def _too_deep() -> LimitError:
+    return LimitError("a value nested deeper than Python's recursion limit allows to validate")
+
+
+def _is_text(value: Any) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _not_plain_json(value: Any) -> str | None:
+    """What in ``value`` is not a plain JSON value (``None`` when all of it is); no recursion."""
+    stack: list[Any] = [value]
+    open_ids: set[int] = set()  # the containers being walked (a cycle meets one of them again)
+    while stack:
+        item = stack.pop()
+        if isinstance(item, _SCALARS):
+            continue
+        if type(item) is _Leave:
+            open_ids.discard(item.id)
+            continue
+        if type(item) is list or type(item) is dict:
+            if id(item) in open_ids:
+                return "a container that holds itself"
+            open_ids.add(id(item))
+            stack.append(_Leave(id(item)))
+            if type(item) is list:
+                stack.extend(item)
+                continue
+            assert type(item) is dict
+            for key in item:
+                if type(key) is not str:
+                    return f"a {type(key).__name__} key"
+            stack.extend(item.values())
+        else:
+            return f"a {type(item).__name__}"
+    return None
+
+
+class _Leave:
+    __slots__ = ("id",)
+
+    def __init__(self, id: int) -> None:
+        self.id = id
+
+
+def _dump(value: Any) -> str:
+    """``value`` as JSON text for a fault's ``raw``, whatever it holds (no exception escapes)."""
+    try:
+        return json.dumps(value, ensure_ascii=False, default=repr)
+    except (TypeError, ValueError, RecursionError):  # circular, or nested too deep
+        return f"<{type(value).__name__} that is not JSON>"
 
 
 # Hot-path events built without the frozen dataclass __init__ (see _parser.py): a new

@@ -187,7 +187,15 @@ class Truncated(Fault):
 
 @dataclass(frozen=True, slots=True, repr=False)
 class Refused(Fault):
-    """The model refused; ``message`` is the refusal text (also streamed as text deltas)."""
+    """The model refused; ``message`` is the refusal text (also streamed as text deltas).
+
+    A refusal given as a stop reason (Anthropic ``stop_reason: "refusal"``) is a
+    stream fault (``source`` ``None``) whose ``details`` are the provider's
+    (``stop_details``: category, explanation); targets still open are cut with
+    :class:`Truncated` reason ``"refusal"``.
+    """
+
+    details: Any = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -207,8 +215,10 @@ class StreamCompleted(StreamEvent):
     ``usage`` is the provider's usage object (merged across chunks where the
     provider splits it), ``finish_reasons`` maps each scope (``choices[0]``,
     ``candidates[0]``, ``message``, ``response``) to its finish/stop reason,
-    ``complete`` says whether the provider's end marker arrived, ``values`` maps
-    each completed target to its final value.
+    ``complete`` says whether the stream ended normally (the provider's end marker
+    arrived; see :meth:`StreamDecoder.close`), ``values`` maps each completed target
+    to its final value.  ``streamed`` is ``False`` when the body was one whole
+    response (the request did not ask for a stream); it was decoded all the same.
 
     ``usage_estimate`` is set only when the stream did not complete (cut, failed or
     cancelled) or its usage says nothing of the output (the usage chunk never
@@ -225,6 +235,7 @@ class StreamCompleted(StreamEvent):
     complete: bool = False
     values: dict[str, Any] = field(default_factory=dict, compare=False)
     usage_estimate: dict[str, Any] | None = None
+    streamed: bool = True
     source: None = field(default=None, init=False)
 
     def __repr__(self) -> str:

@@ -38,9 +38,10 @@ A child that fails makes its parents fail too; only the failing value gets a
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from typing import Any, Literal, cast, get_origin
 
-from ._errors import SchemaError, UsageError
+from ._errors import ParseError, SchemaError, UsageError
 from ._events import DocumentCompleted, Event, Repair, StringDelta, ValueInvalid
 from ._parser import _S_STRING, Parser, _completed
 from ._paths import Path, format_path
@@ -426,14 +427,24 @@ class _Frame:
             self.open_key = None
 
 
-_plans: dict[Any, _Plan] = {}
+#: Where a class keeps its plan: in its own ``__dict__``, so the plan lives exactly as long
+#: as the class (a model made per request with ``create_model`` takes its plan with it).
+_PLAN_ATTR = "__fieldstream_plan__"
+#: Plans of other schemas (``list[M]``, unions, builtins) are kept for the most recent few.
+MAX_CACHED_PLANS = 256
+_plans: OrderedDict[Any, _Plan] = OrderedDict()
 
 
 def plan_for(schema: Any) -> _Plan:
     """The cached plan of a pydantic model class or any type a ``TypeAdapter`` accepts."""
+    cached = vars(schema).get(_PLAN_ATTR) if isinstance(schema, type) else None
+    if cached is not None:
+        return cast(_Plan, cached)
     try:
-        return _plans[schema]
-    except (KeyError, TypeError):
+        cached = _plans[schema]
+        _plans.move_to_end(schema)
+        return cached
+    except (KeyError, TypeError):  # not cached, or unhashable
         pass
     try:
         # get_origin: on Python 3.10, list[Model] passes isinstance(..., type) but not issubclass
@@ -446,9 +457,17 @@ def plan_for(schema: Any) -> _Plan:
     except Exception as exc:  # pydantic raises several kinds for unusable types
         raise UsageError(f"not a pydantic model or a type pydantic can validate: {schema!r} ({exc})") from exc
     plan = _Plan(dict(core_schema))
+    if isinstance(schema, type):
+        try:
+            type.__setattr__(schema, _PLAN_ATTR, plan)  # past a metaclass's __setattr__ (pydantic's)
+            return plan
+        except (AttributeError, TypeError):  # a builtin or extension type: the bounded cache
+            pass
     try:
         _plans[schema] = plan
-    except TypeError:  # an unhashable type: no cache
+        while len(_plans) > MAX_CACHED_PLANS:
+            _plans.popitem(last=False)
+    except (KeyError, TypeError):  # unhashable: no cache
         pass
     return plan
 
@@ -477,14 +496,12 @@ class TypedParser(Parser):
         self._root_valid = False
         self._raised: SchemaError | None = None
 
-    @property
-    def snapshot(self) -> Any:
-        """The typed partial value: every completed value, validated, plus live text.
-
-        A model is an instance of the model whose unfinished fields are ``None``
-        (``model_fields_set`` names the completed ones); lists and dicts hold the
-        validated values so far.  After the document completes, the validated value.
-        """
+    def _snapshot(self) -> Any:
+        # `snapshot` (the base property, under the parser's lock) is the typed partial value:
+        # every completed value, validated, plus live text.  A model is an instance of the
+        # model whose unfinished fields are ``None`` (``model_fields_set`` names the completed
+        # ones); lists and dicts hold the validated values so far; after the document
+        # completes, the validated value.
         if self._state == _S_STRING and self._parts:
             path = self._string_path
             node = self._enter(path)
@@ -496,15 +513,34 @@ class TypedParser(Parser):
                     return text
         return self._snap
 
-    def feed(self, chunk: str | bytes | bytearray | memoryview) -> list[Event]:
+    # feed() and close() are the base class's (they hold the parser's lock); these run inside.
+    def _feed(self, chunk: str | bytes | bytearray | memoryview) -> list[Event]:
         if self._raised is not None:
             raise UsageError(f"feed() after a schema error ({self._raised}): create a new Parser")
-        return self._transform(super().feed(chunk))
+        try:
+            events = super()._feed(chunk)
+        except ParseError as exc:
+            self._typed_fault(exc)
+            raise
+        return self._transform(events)
 
-    def close(self) -> list[Event]:
+    def _close(self) -> list[Event]:
         if self._raised is not None:
             raise UsageError(f"close() after a schema error ({self._raised}): create a new Parser")
-        return self._transform(super().close())
+        try:
+            events = super()._close()
+        except ParseError as exc:
+            self._typed_fault(exc)
+            raise
+        return self._transform(events)
+
+    def _typed_fault(self, exc: ParseError) -> None:
+        # What the failing chunk completed before the fault, validated, and the typed snapshot.
+        try:
+            exc.events = self._transform(exc.events)
+        except SchemaError:  # on_invalid="raise": the parse error stays the one raised
+            exc.events = []
+        exc.snapshot = self._snapshot()
 
     def _bare_is_text(self, path: Path) -> bool:
         # Lenient mode asks, for an unquoted value (``02134``, ``True``, ``yes``), whether

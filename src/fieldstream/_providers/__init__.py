@@ -11,8 +11,9 @@ import importlib
 from typing import Any, Literal
 
 from ._steps import Step, error_step
+from ._unstreamed import unstreamed
 
-__all__ = ["FORMATS", "FORMAT_CHOICES", "Step", "StreamFormat", "detect", "error_step", "make_provider"]
+__all__ = ["FORMATS", "FORMAT_CHOICES", "Step", "StreamFormat", "detect", "error_step", "make_provider", "unstreamed"]
 
 # The one place the wire formats are named.  Adding one: its module, a line in FORMATS,
 # and its name in StreamFormat (a type checker needs the names written out; a test keeps

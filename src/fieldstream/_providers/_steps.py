@@ -15,6 +15,7 @@ a provider never touches a parser.  Steps are plain tuples, tagged first:
     ("usage", dict, merge)                  usage (merged into what came before, or replacing it)
     ("meta", model, response_id)            model and response id (None: unknown)
     ("error", message, code, type, payload) a provider error
+    ("refusal", prefix, message, details)   the model refused (a stop reason); cuts the open targets under prefix
     ("ended",)                              the provider's end-of-stream marker arrived
 """
 

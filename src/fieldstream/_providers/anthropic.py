@@ -6,7 +6,8 @@ Targets are content blocks, ``content[i]`` by block ``index``: ``text`` blocks
 ``input_json_delta.partial_json`` fragments are the tool's JSON arguments (the
 ``input: {}`` of ``content_block_start`` is a placeholder, and ``""`` alone means
 ``{}``).  A block ends at ``content_block_stop``; a ``max_tokens`` stop cuts the
-blocks still open.  Usage comes in ``message_start`` and ``message_delta`` and is
+blocks still open; a ``refusal`` stop is a :class:`Refused` fault carrying
+``stop_details``.  Usage comes in ``message_start`` and ``message_delta`` and is
 merged; ``ping`` is ignored.
 """
 
@@ -53,9 +54,15 @@ class AnthropicMessages:
             steps = []
             if payload.get("usage"):
                 steps.append(("usage", payload["usage"], True))
-            reason = (payload.get("delta") or {}).get("stop_reason")
+            delta = payload.get("delta") or {}
+            reason = delta.get("stop_reason")
+            if reason == "refusal":  # a refusal is a stop reason here, with the details beside it
+                details = delta.get("stop_details")
+                said = details.get("explanation") if isinstance(details, dict) else None
+                message = said if isinstance(said, str) and said else "the model refused (stop_reason: refusal)"
+                steps.append(("refusal", "content", message, details))
             if reason:
-                steps.append(("finish", "message", reason, reason in _CUT, "content"))
+                steps.append(("finish", "message", reason, isinstance(reason, str) and reason in _CUT, "content"))
             return steps
         if kind == "message_stop":
             return [("ended",)]
