@@ -176,6 +176,12 @@ def test_cli_bench_quick() -> None:
     assert text.returncode == 0 and "x)" in text.stdout
 
 
+def test_answer_overhead_runs() -> None:
+    from benchmarks.answer_overhead import measure
+
+    assert set(measure(runs=1, repeats=1)) == {"decoder", "stream()"}
+
+
 def test_e2e_quick_run(tmp_path: Path) -> None:
     """The end-to-end case at tiny size: raw provider bodies through every competitor's whole path."""
     pytest.importorskip("httpx_sse")

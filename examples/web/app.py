@@ -40,12 +40,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
-import json
 import logging
 import os
 import sys
 from collections.abc import AsyncIterator
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -63,8 +61,6 @@ except ImportError:  # pragma: no cover - the example's own install hint
 log = logging.getLogger("fieldstream.web")
 
 PAGE = Path(__file__).with_name("index.html")
-#: The bundled recording (in the package) and its timing sidecar.
-RECORDING = "openai_chat_json_object.sse"
 SYSTEM = "You report the weather as JSON: the place, the weather now, and a forecast for the next days."
 
 
@@ -113,37 +109,23 @@ class InjectedError(fieldstream.StreamError):
     """The error ``?fail_after=N`` injects, standing in for a provider that breaks off."""
 
 
-def recording() -> tuple[bytes, list[dict[str, float]]]:
-    """The recording's bytes and its timing lines ``{"t": seconds, "n": bytes}``.
-
-    The bundled one, or the raw body file named by ``FIELDSTREAM_RECORDING`` (made
-    with ``fieldstream record``) with its ``NAME.timing.jsonl`` sidecar.
-    """
+def the_recording(speed: float | None) -> fieldstream.Recording:
+    """The bundled recording, or the raw body file named by ``FIELDSTREAM_RECORDING``
+    (made with ``fieldstream record``) with its ``NAME.timing.jsonl`` sidecar."""
     path = os.environ.get("FIELDSTREAM_RECORDING")
-    if path:
-        body = Path(path).read_bytes()
-        timing = Path(path + ".timing.jsonl").read_text("utf-8")
-    else:
-        data = resources.files("fieldstream").joinpath("_data")
-        body = data.joinpath(RECORDING).read_bytes()
-        timing = data.joinpath(RECORDING + ".timing.jsonl").read_text("utf-8")
-    return body, [json.loads(line) for line in timing.splitlines() if line.strip()]
+    return fieldstream.Recording(path, speed=speed) if path else fieldstream.Recording.bundled(speed=speed)
+
+
+def recording() -> tuple[bytes, list[dict[str, float]]]:
+    """The recording's bytes and its timing lines ``{"t": seconds, "n": bytes}``."""
+    recorded = the_recording(None)
+    return recorded.body, [{"t": t, "n": n} for t, n in recorded.timing or []]
 
 
 async def replay(speed: float) -> AsyncIterator[bytes]:
-    """The recording's chunks, each at its recorded moment (divided by ``speed``)."""
-    body, timing = recording()
-    loop = asyncio.get_running_loop()
-    start, offset = loop.time(), 0
-    for step in timing:
-        delay = start + step["t"] / speed - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        n = int(step["n"])
-        yield body[offset : offset + n]
-        offset += n
-    if offset < len(body):
-        yield body[offset:]
+    """The recording's chunks, each at its recorded moment (divided by ``speed``): fieldstream.Recording paces them."""
+    async for chunk in the_recording(speed).achunks():
+        yield chunk
 
 
 async def replayed(decoder: fieldstream.StreamDecoder, speed: float) -> AsyncIterator[Any]:

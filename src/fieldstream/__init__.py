@@ -3,6 +3,7 @@
 The public namespace is this module; everything in ``fieldstream._*`` is private.
 """
 
+from ._answer import AnswerEvent, AnswerStream, AsyncAnswerStream, astream, stream
 from ._bedrock import BedrockEventStream, bedrock_request, from_boto3
 from ._client import CLIENT_DIR, client_app
 from ._errors import (
@@ -38,6 +39,7 @@ from ._parser import (
 )
 from ._paths import Path, format_path
 from ._protocols import PROTOCOLS, JsonPatchDocument
+from ._recording import Recording
 from ._records import stream_event_to_json
 from ._resume import new_stream_id, parse_event_id, resume_sse
 from ._sdk import afrom_sdk, from_sdk
@@ -64,6 +66,9 @@ from ._timeline import Buffering, FieldTiming, Timeline, awith_timeline, with_ti
 __version__ = "0.1.0"
 
 __all__ = [
+    "AnswerEvent",
+    "AnswerStream",
+    "AsyncAnswerStream",
     "AsyncEventStream",
     "BedrockEventStream",
     "Buffering",
@@ -100,6 +105,7 @@ __all__ = [
     "ParseError",
     "Parser",
     "Path",
+    "Recording",
     "RedisStore",
     "Refused",
     "Repair",
@@ -132,6 +138,7 @@ __all__ = [
     "afrom_sdk",
     "aiter_items",
     "aiter_snapshots",
+    "astream",
     "atraced",
     "awith_timeline",
     "bedrock_request",
@@ -146,6 +153,7 @@ __all__ = [
     "parse_event_id",
     "resume_sse",
     "sse_encode",
+    "stream",
     "stream_event_to_json",
     "to_sse",
     "to_sse_dicts",

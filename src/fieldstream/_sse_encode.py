@@ -212,16 +212,57 @@ def _sync_frames(
         for name, data in frames:
             yield frame_bytes(name, data, next(counter) if ids else None)
 
-    yield from out(framer.begin())
+    iterator = iter(events)
     try:
-        for event in events:
-            yield from out(framer.event(event))
-            if framer.finished:
-                return
-    except FieldstreamError as exc:
-        yield from out(framer.error(exc, snapshot=snapshot() if snapshot else None))
-        return
-    yield from out(framer.end())
+        yield from out(framer.begin())
+        try:
+            for event in iterator:
+                yield from out(framer.event(event))
+                if framer.finished:
+                    return
+        except FieldstreamError as exc:
+            yield from out(framer.error(exc, snapshot=snapshot() if snapshot else None))
+            return
+        yield from out(framer.end())
+    finally:
+        # Done, or the client went away: close the source, so an upstream call closes too.
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()
+
+
+def _entered(manager: Any) -> Iterator[Any]:
+    # A context manager holding a stream (``fieldstream.connect(...)``): enter it, iterate, leave it.
+    with manager as stream:
+        yield from stream
+
+
+async def _aentered(manager: Any) -> AsyncIterator[Any]:
+    async with manager as stream:
+        async for event in stream:
+            yield event
+
+
+def _as_source(events: Any, snapshot: Callable[[], Any] | None) -> tuple[Any, Callable[[], Any] | None]:
+    """The iterable to encode, and where an error frame's snapshot comes from.
+
+    ``connect()``/``aconnect()`` results are context managers, not iterables: they
+    are entered here, inside the frames' own generator.  An answer stream's error
+    frame carries its answer snapshot; an event stream's, each target's.
+    """
+    if not isinstance(events, (Iterable, AsyncIterable)):
+        if isinstance(events, contextlib.AbstractAsyncContextManager):
+            return _aentered(events), snapshot
+        if isinstance(events, contextlib.AbstractContextManager):
+            return _entered(events), snapshot
+        raise UsageError(f"to_sse() takes an iterable of fieldstream events, not {type(events).__name__}")
+    if snapshot is None and hasattr(events, "answer_target"):
+        answer: Any = events
+        return events, lambda: jsonable(answer.snapshot)
+    targets = getattr(getattr(events, "decoder", None), "targets", None)
+    if snapshot is None and isinstance(targets, dict):
+        return events, lambda: {str(source): jsonable(target.snapshot) for source, target in targets.items()}
+    return events, snapshot
 
 
 _KEEPALIVE = object()
@@ -388,8 +429,36 @@ def to_sse(
 ) -> AsyncIterator[bytes]: ...
 
 
+@overload
 def to_sse(
-    events: Iterable[Any] | AsyncIterable[Any],
+    events: contextlib.AbstractAsyncContextManager[Any],
+    *,
+    keepalive: float | None = DEFAULT_KEEPALIVE,
+    snapshot: Callable[[], Any] | None = None,
+    ids: bool = True,
+    protocol: Protocol = "fieldstream",
+    store: FrameStore | None = None,
+    stream_id: str | None = None,
+    throttle: float | None = None,
+) -> AsyncIterator[bytes]: ...
+
+
+@overload
+def to_sse(
+    events: contextlib.AbstractContextManager[Any],
+    *,
+    keepalive: float | None = DEFAULT_KEEPALIVE,
+    snapshot: Callable[[], Any] | None = None,
+    ids: bool = True,
+    protocol: Protocol = "fieldstream",
+    store: None = None,
+    stream_id: None = None,
+    throttle: None = None,
+) -> Iterator[bytes]: ...
+
+
+def to_sse(
+    events: Any,
     *,
     keepalive: float | None = DEFAULT_KEEPALIVE,
     snapshot: Callable[[], Any] | None = None,
@@ -403,7 +472,10 @@ def to_sse(
 
         return StreamingResponse(fieldstream.to_sse(events), headers=fieldstream.SSE_HEADERS)
 
-    ``events`` is a sync or async iterable; the result is the same kind.  When
+    ``events`` is a sync or async iterable (an answer stream from
+    :func:`fieldstream.stream`, events from a :class:`Parser` or a
+    :class:`StreamDecoder`, or what ``connect()``/``aconnect()`` return, entered
+    here); the result is the same kind.  When
     the source raises a :class:`FieldstreamError`, the stream ends with an
     ``error`` frame carrying ``snapshot()`` (if given) or the error's snapshot.
     With an async source, a ``: keepalive`` comment goes out after ``keepalive``
@@ -431,6 +503,7 @@ def to_sse(
     if stream_id is not None:
         check_stream_id(stream_id)
     framer = Framer(protocol, stream_id=stream_id)
+    events, snapshot = _as_source(events, snapshot)
     if store is not None:
         if not ids:
             raise UsageError("a resumable stream needs its frame ids: leave ids=True with a store")
@@ -464,8 +537,20 @@ def to_sse_dicts(
 def to_sse_dicts(events: Iterable[Any], *, snapshot: Callable[[], Any] | None = None) -> Iterator[dict[str, Any]]: ...
 
 
+@overload
 def to_sse_dicts(
-    events: Iterable[Any] | AsyncIterable[Any], *, snapshot: Callable[[], Any] | None = None
+    events: contextlib.AbstractAsyncContextManager[Any], *, snapshot: Callable[[], Any] | None = None
+) -> AsyncIterator[dict[str, Any]]: ...
+
+
+@overload
+def to_sse_dicts(
+    events: contextlib.AbstractContextManager[Any], *, snapshot: Callable[[], Any] | None = None
+) -> Iterator[dict[str, Any]]: ...
+
+
+def to_sse_dicts(
+    events: Any, *, snapshot: Callable[[], Any] | None = None
 ) -> Iterator[dict[str, Any]] | AsyncIterator[dict[str, Any]]:
     """The frames of :func:`to_sse` as ``{"event", "data", "id"}`` dicts, for sse-starlette::
 
