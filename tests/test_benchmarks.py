@@ -201,7 +201,8 @@ def test_e2e_quick_run(tmp_path: Path) -> None:
             row = rows[(name, case)]
             assert row["status"] == "ok" and row["correct"] is True, row
             assert row["per_event_us"] > 0 and row["events"] > 0
-    assert rows[("openai-sdk", "corpus")]["status"] in ("n/a", "ok")  # other formats are not the SDK's
+    if "unavailable" not in data["meta"]["competitors"]["openai-sdk"]:  # an openai too old for its internals
+        assert rows[("openai-sdk", "corpus")]["status"] in ("n/a", "ok")  # other formats are not the SDK's
     memory = rows[("fieldstream-typed", "answer-4k")]
     assert memory["retained_kib"] > 0 and memory["value_kib"] > 0 and memory["streams_per_gib"] > 0
     assert "## CPU per event" in (tmp_path / "e2e.md").read_text("utf-8")

@@ -23,9 +23,10 @@ ROLE = "peer"
 
 def check() -> str | None:
     try:
+        from openai._streaming import SSEDecoder, _SSELineDecoder  # noqa: F401
         from openai.lib.streaming.chat import ChatCompletionStreamState  # noqa: F401
-    except ImportError as exc:
-        return f"openai not installed ({exc})"
+    except ImportError as exc:  # not installed, or an openai too old for the private pieces used here
+        return f"openai's stream internals are not importable ({exc})"
     return None
 
 
