@@ -421,7 +421,11 @@ def test_the_ollama_client_is_teed_chunk_by_chunk(server: StreamServer, tmp_path
     assert list(fs.stream(fs.Recording(target, speed=None), Country)) == events  # recorded as NDJSON lines
 
     async def main() -> Country:
-        return await fs.astream(ollama.AsyncClient(host=server.url()), Country, model="m", prompt="q").get_final()
+        client = ollama.AsyncClient(host=server.url())
+        try:
+            return await fs.astream(client, Country, model="m", prompt="q").get_final()
+        finally:  # its pooled connection must not outlive the loop (a ResourceWarning in a later test)
+            await client._client.aclose()
 
     assert run(main()) == answer.final
     server.serve(
