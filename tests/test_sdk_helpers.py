@@ -6,9 +6,9 @@ Real SDK clients against the loopback server replaying corpus recordings.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import anthropic
 import openai
@@ -18,9 +18,9 @@ from pydantic import BaseModel
 import fieldstream as fs
 from fieldstream._recording import to_wire_bytes
 
+from .sdk_clients import _close_clients, made, run  # noqa: F401 (an autouse fixture)
 from .streamserver import Script, StreamServer, running
 
-T = TypeVar("T")
 CORPUS = Path(__file__).resolve().parent / "corpus" / "streams"
 
 
@@ -36,36 +36,6 @@ LOCATION = Location(city="San Francisco", temperature=61, units="f")
 @pytest.fixture
 def server() -> Iterator[StreamServer]:
     yield from running()
-
-
-#: SDK clients made by a test, closed after it: their pooled connections must not outlive it.
-_CLIENTS: list[Any] = []
-
-
-def made(client: T) -> T:
-    _CLIENTS.append(client)
-    return client
-
-
-@pytest.fixture(autouse=True)
-def _close_clients() -> Iterator[None]:
-    yield
-    while _CLIENTS:
-        client = _CLIENTS.pop()
-        close = getattr(client, "close", None) or getattr(getattr(client, "_client", None), "close", None)
-        if close is not None and not asyncio.iscoroutinefunction(close):
-            close()
-
-
-def run(main: Coroutine[Any, Any, T]) -> T:
-    """``asyncio.run(main)``, with a last turn of the loop: older httpx closes transports there."""
-
-    async def settled() -> T:
-        result = await main
-        await asyncio.sleep(0.05)
-        return result
-
-    return asyncio.run(settled())
 
 
 def serve(server: StreamServer, route: str, name: str) -> None:
