@@ -15,19 +15,24 @@ What lenient mode accepts, and how ambiguities are decided (``docs/lenient.md``)
 * strings and keys in single quotes; raw control characters (newlines, tabs) in
   strings; unknown escapes kept as written (``"\\x"`` is backslash, ``x``);
 * a quote that may close a string is *held* until the next character that is
-  not whitespace decides: a letter means the quote belongs to the text
-  (``'it's'``, ``"say "hi" now"``); anything else (a comma, a bracket, a colon,
-  another quote, a digit, a line break, the end of input) means it closed the string.  Nothing
+  not whitespace decides: what may follow a closed string (a comma, a colon, a
+  bracket, another quote, a digit, a comment, a line break, the end of input)
+  means it closed the string; anything else (a letter, ``.``, ``?``, ``>``)
+  means the quote belongs to the text (``'it's'``, ``"say "hi" now"``).  Nothing
   held is ever emitted, so no completed value or delta changes later;
-* unquoted keys (up to ``:``) and unquoted values (up to ``,``, ``]``, ``}`` or a
-  line end, trimmed).  An unquoted value is resolved only once it ends:
+* unquoted keys (up to ``:``) and unquoted values (up to ``,``, ``]``, ``}``, a
+  line end, or a comment or ``"`` after a blank; trimmed, typographic quotes
+  around them dropped).  An unquoted value is resolved only once it ends:
   ``true``/``True``, ``false``/``False``, ``null``/``None``, ``NaN``,
   ``Infinity``/``-Infinity``, numbers in loose forms (``+1``, ``.5``, ``1.``,
-  ``007``), otherwise the text itself.  With a schema that expects a string
-  there, the text is kept as written;
+  ``007``), otherwise the text itself.  With a schema, the schema decides
+  between the text and the value (:mod:`fieldstream._lenient_schema`);
 * ``//``, ``/* */`` and ``#`` comments wherever whitespace may be;
-* trailing, doubled and missing commas, a missing colon, a closing bracket of
-  the wrong kind (it closes the innermost container), text after the document;
+* trailing, doubled and missing commas, a missing colon, a colon between array
+  items, a closing bracket of the wrong kind (it closes the innermost
+  container; one of a kind not open at all is skipped), an array item's object
+  that lost its ``}`` (a container where its next key should be), text after
+  the document;
 * a document cut off at the end: ``close()`` completes the text so far, drops a
   key that has no value yet, and closes every open container.
 
