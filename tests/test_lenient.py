@@ -244,6 +244,13 @@ def test_options_reach_every_entry() -> None:
     ]
 
 
+def test_the_iterators_take_the_option() -> None:
+    assert list(fs.iter_items(["[1, 'a',", " True, 0x1F]"], lenient=True)) == [1, "a", True, "0x1F"]
+    assert list(fs.iter_snapshots(["{a: 1"], lenient=True))[-1] == {"a": 1}
+    with pytest.raises(fs.ParseError):
+        list(fs.iter_snapshots(['{"key": ["a"], ["b"]}'], lenient=True))
+
+
 def test_errors_stay_fieldstream_errors() -> None:
     for text in ["{[", "]", "{a {", "[1, 2" + "]" * 3]:
         parser = fs.Parser(lenient=True)
@@ -468,6 +475,29 @@ def test_cli_parse_and_replay_lenient(tmp_path: Path) -> None:
     assert records[-1] == {"event": "done", "value": {"a": True}}
     assert "repaired: python_literal at offset 4" in cli("parse", "-", "--lenient", stdin="{a: True}").stdout
     assert cli("parse", "-", "--jsonl", stdin="{a: True}").returncode == 1  # strict stays the default
+    # refused and hostile input: fieldstream's error as a record or a message, never a traceback
+    result = cli("parse", "-", "--jsonl", "--lenient", stdin='{"key": ["a"], ["b"]}')
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert json.loads(result.stdout.splitlines()[-1])["event"] == "error"
+    (tmp_path / "lenient_model.py").write_text(
+        "from typing import Optional\nfrom pydantic import BaseModel\n"
+        "class Order(BaseModel):\n    zip: str\n    note: Optional[str] = None\n"
+    )
+    hostile = "{zip: 02134, note: None, zip: [True, " + "(" * 1500 + "\u00e9'"
+    result = subprocess.run(
+        [sys.executable, "-m", "fieldstream", "parse", "-", "--jsonl", "--lenient", "--model", "lenient_model:Order"],
+        input="{zip: 02134, note: None}",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1])["value"] == {"zip": "02134", "note": None}
+    result = cli("parse", "-", "--jsonl", "--lenient", stdin=hostile)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     stream = ROOT / "tests/corpus/streams/anthropic_messages/ant_sdk_tool_use_truncated_max_tokens.sse"
     result = cli("replay", str(stream), "--no-delay", "--jsonl", "--lenient")
     assert result.returncode == 0, result.stderr

@@ -54,8 +54,10 @@ def _candidates(plan: Plan, schemas: list[dict[str, Any]]) -> list[dict[str, Any
     """The types a value of ``schemas`` may take, wrappers (defaults, ``Optional``, unions) unfolded."""
     out: list[dict[str, Any]] = []
     todo = list(schemas)
+    steps = 0
     while todo:
-        if len(out) + len(todo) > _MAX_CANDIDATES:
+        steps += 1
+        if len(out) + len(todo) > _MAX_CANDIDATES or steps > 4 * _MAX_CANDIDATES:
             return []
         schema = plan.resolve(todo.pop())
         kind = schema["type"]
