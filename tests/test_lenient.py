@@ -251,6 +251,23 @@ def test_the_iterators_take_the_option() -> None:
         list(fs.iter_snapshots(['{"key": ["a"], ["b"]}'], lenient=True))
 
 
+def test_the_main_job_takes_the_option(tmp_path: Path) -> None:
+    """``stream(..., parser_options={"lenient": True})``, here over a recorded Ollama body (no format)."""
+    body = tmp_path / "ollama.ndjson"
+    body.write_bytes(
+        b'{"message":{"role":"assistant","content":"{\'a\': True,"},"done":false}\n'
+        b'{"message":{"role":"assistant","content":" note: None}"},"done":true}\n'
+    )
+    answer = fs.stream(fs.Recording(body, speed=None), dict, parser_options={"lenient": True})
+    events = list(answer)
+    assert answer.final == {"a": True, "note": None}
+    assert [e.kind for e in events if isinstance(e, fs.Repair)][:2] == ["single_quotes", "python_literal"]
+    strict = fs.stream(fs.Recording(body, speed=None), dict)
+    with pytest.raises(fs.StreamError):
+        list(strict)
+        strict.final  # noqa: B018 - raises: no answer
+
+
 def test_errors_stay_fieldstream_errors() -> None:
     for text in ["{[", "]", "{a {", "[1, 2" + "]" * 3]:
         parser = fs.Parser(lenient=True)
