@@ -40,6 +40,7 @@ from typing import Any, Literal, TypeVar, cast, get_origin
 
 from ._errors import ParseError, SchemaError, UsageError
 from ._events import DocumentCompleted, Event, Repair, StringDelta, ValueInvalid, _completed, _delta
+from ._lenient_schema import bare_is_text as _bare_is_text
 from ._paths import Path, format_path
 
 try:
@@ -297,9 +298,7 @@ class TypedLayer:
         ``02134`` where a ``str`` is expected stays ``'02134'``; ``None`` where an
         ``Optional[str]`` is stays null.  The rule is in :mod:`fieldstream._lenient_schema`.
         """
-        from ._lenient_schema import bare_is_text
-
-        return bare_is_text(self._plan, path, text, value)
+        return _bare_is_text(self._plan, path, text, value)
 
     # -- the transformer -------------------------------------------------
 
