@@ -32,7 +32,7 @@ def canon(value: Any) -> str:
 
 def documents(text: str) -> Any:
     """The value lenient mode reads from ``text``, in json_repair's shape (several documents: a list)."""
-    parser = fs.Parser(lenient=True, prose=True, multiple=True)
+    parser = fs.Parser(lenient=True, multiple=True)
     try:
         docs = [e.value for e in parser.feed(text) + parser.close() if isinstance(e, fs.DocumentCompleted)]
     except fs.FieldstreamError as exc:
@@ -86,7 +86,13 @@ CASES = [
     ('{"a": 1.', {"a": 1.0}, ["number_format", "truncated"]),
     ('{"a": "x", "b', {"a": "x"}, ["truncated"] * 2),
     ('{"a": "x"  ', {"a": "x"}, ["truncated"]),
-    ("hello", "hello", ["unquoted_string"]),
+    ('```json\n{"a": 1}\n```', {"a": 1}, ["leading_text", "trailing_text"]),
+    ('hello {"a": 1}', {"a": 1}, ["leading_text"]),
+    ("Step 2: (1, 2)", [1, 2], ["leading_text", "python_tuple"]),
+    ("(see below) 3 apples, then {'a': None}", {"a": None}, ["leading_text", "single_quotes", "python_literal"]),
+    ("None", None, ["python_literal"]),
+    (" 1.5 ", 1.5, []),
+    ("1. {}", {}, ["leading_text"]),
 ]
 
 
@@ -139,6 +145,83 @@ def test_never_emits_a_value_that_changes() -> None:
         snap = parser.snapshot
         for index, item in enumerate(snap[:-1] if snap else []):
             assert item == final[index]
+
+
+# -- the top level: text that starts no value is skipped ---------------------------------------------------------
+
+# (input, documents with multiple=True, repair kinds) -- docs/lenient.md "Top level"
+TOP_MULTIPLE = [
+    (
+        "Here:\n```json\n{'a': 1}\n```\nand\n```json\n[2]\n```\n",
+        [{"a": 1}, [2]],
+        ["leading_text", "single_quotes"] + ["leading_text"] * 2,
+    ),
+    ("1 2\n3", [1, 2, 3], []),  # numbers separated by blanks: documents, as in strict mode
+    ('6null truefalse "a"true 1"b" null-1 1[2]', [6, None, True, False, "a", True, 1, "b", None, -1, 1, [2]], []),
+    ("I have 3 apples and 2 pears: [1]", [[1]], ["leading_text"]),  # numbers in prose are prose
+    ("(see below) (1, 2) ()", [[1, 2], []], ["leading_text", "python_tuple", "python_tuple"]),
+    ('{"a": 1}, {"b": 2} // done', [{"a": 1}, {"b": 2}], ["leading_text", "comment"]),
+    ("True None -Infinity", [True, None, -math.inf], ["python_literal", "python_literal", "nonfinite_number"]),
+    ("```\n```", [], ["leading_text"]),
+]
+
+
+@pytest.mark.parametrize(("text", "values", "kinds"), TOP_MULTIPLE, ids=[c[0][:25] for c in TOP_MULTIPLE])
+@pytest.mark.parametrize("how", SPLITS)
+def test_top_level_text_between_documents(text: str, values: list[Any], kinds: list[str], how: str) -> None:
+    parser, events = run(chunked(text, how), lenient(multiple=True))
+    assert canon([e.value for e in events if isinstance(e, fs.DocumentCompleted)]) == canon(values)
+    assert [e.kind for e in events if isinstance(e, fs.Repair)] == kinds
+    assert parser.repairs == len(kinds)
+    assert normalize(events) == normalize(run([text], lenient(multiple=True))[1])
+
+
+@pytest.mark.parametrize("text", ["1 2\n3", '6null truefalse "a"true 1"b" null-1 1[2]', '[] {} "x" 0'])
+def test_top_level_documents_as_strict_mode_reads_them(text: str) -> None:
+    for how in SPLITS:
+        strict = normalize(run(chunked(text, how), lambda: fs.Parser(multiple=True))[1])
+        assert normalize(run(chunked(text, how), lenient(multiple=True))[1]) == strict
+
+
+def test_top_level_prose_alone_is_no_document() -> None:
+    for text in ["hello", "```json\n```", "tru", "(see below)", "3 apples"]:
+        parser = fs.Parser(lenient=True)
+        parser.feed(text)
+        with pytest.raises(fs.IncompleteError, match="no JSON document"):
+            parser.close()
+    parser = fs.Parser(str, lenient=True)  # a schema does not make top-level prose a document
+    parser.feed("hello ")
+    with pytest.raises(fs.IncompleteError):
+        parser.close()
+    parser = fs.Parser(str, lenient=True)
+    parser.feed('Sure: "hello"')
+    parser.close()
+    assert parser.snapshot == "hello"
+
+
+def test_top_level_scalar_is_shown_only_once_decided() -> None:
+    """A top-level number is held while a later word may still make it prose; nothing shown is withdrawn."""
+    parser = fs.Parser(lenient=True)
+    assert parser.feed("3") == [] and parser.feed(" ") == []
+    assert [e.kind for e in parser.feed("apples ") if isinstance(e, fs.Repair)] == ["leading_text"]
+    assert parser.repairs == 1
+    events = parser.feed("True") + parser.feed("\n") + parser.close()
+    assert [type(e).__name__ for e in events] == ["Repair", "ValueCompleted", "DocumentCompleted"]
+    assert parser.snapshot is True and parser.repairs == 2
+
+
+def test_typed_fenced_answer() -> None:
+    from pydantic import BaseModel
+
+    class Answer(BaseModel):
+        city: str
+        count: int
+
+    parser = fs.Parser(Answer, lenient=True)
+    for chunk in chunked("Sure! Here it is:\n```json\n{city: Paris, count: 3}\n```\nAnything else?", "per-char"):
+        parser.feed(chunk)
+    parser.close()
+    assert parser.snapshot == Answer(city="Paris", count=3)
 
 
 def test_typed_schema_resolves_unquoted_words() -> None:
@@ -341,13 +424,14 @@ def test_refused_inputs_raise_a_parse_error_and_keep_what_came_before(
 def test_corpus_every_split_same_events(how: str) -> None:
     for case in CORPUS:
         text = case["input"]
-        outcomes = []
-        for chunks in ([text], chunked(text, how)):
-            try:
-                outcomes.append(normalize(run(chunks, lenient(prose=True, multiple=True))[1]))
-            except fs.ParseError as exc:
-                outcomes.append(("error", exc.reason, exc.offset, exc.line, exc.column, exc.path))
-        assert outcomes[0] == outcomes[1], text
+        for options in ({"multiple": True}, {"prose": True, "multiple": True}):
+            outcomes = []
+            for chunks in ([text], chunked(text, how)):
+                try:
+                    outcomes.append(normalize(run(chunks, lenient(**options))[1]))
+                except fs.ParseError as exc:
+                    outcomes.append(("error", exc.reason, exc.offset, exc.line, exc.column, exc.path))
+            assert outcomes[0] == outcomes[1], (text, options)
 
 
 # -- generated mutations of valid documents ---------------------------------------------------------------------
