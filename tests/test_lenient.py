@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
 import fieldstream as fs
 from tests.splits import SPLITS, at_splits, chunked, normalize, run
@@ -335,20 +336,102 @@ def test_the_iterators_take_the_option() -> None:
 
 
 def test_the_main_job_takes_the_option(tmp_path: Path) -> None:
-    """``stream(..., parser_options={"lenient": True})``, here over a recorded Ollama body (no format)."""
+    """``stream(..., lenient=True)``, here over a recorded Ollama body (no format); ``parser_options`` still works."""
     body = tmp_path / "ollama.ndjson"
     body.write_bytes(
-        b'{"message":{"role":"assistant","content":"{\'a\': True,"},"done":false}\n'
-        b'{"message":{"role":"assistant","content":" note: None}"},"done":true}\n'
+        b'{"message":{"role":"assistant","content":"```json\\n{\'a\': True,"},"done":false}\n'
+        b'{"message":{"role":"assistant","content":" note: None}\\n```"},"done":true}\n'
     )
-    answer = fs.stream(fs.Recording(body, speed=None), dict, parser_options={"lenient": True})
+    answer = fs.stream(fs.Recording(body, speed=None), dict, lenient=True)
     events = list(answer)
     assert answer.final == {"a": True, "note": None}
-    assert [e.kind for e in events if isinstance(e, fs.Repair)][:2] == ["single_quotes", "python_literal"]
+    assert [e.kind for e in events if isinstance(e, fs.Repair)][:3] == [
+        "leading_text",
+        "single_quotes",
+        "python_literal",
+    ]
+    old = fs.stream(fs.Recording(body, speed=None), dict, parser_options={"lenient": True, "max_depth": 8})
+    assert normalize([e for e in old if isinstance(e, fs.Event)]) == normalize(
+        [e for e in events if isinstance(e, fs.Event)]
+    )
     strict = fs.stream(fs.Recording(body, speed=None), dict)
     with pytest.raises(fs.StreamError):
         list(strict)
         strict.final  # noqa: B018 - raises: no answer
+    with pytest.raises(fs.UsageError, match="disagree"):
+        fs.stream(fs.Recording(body, speed=None), dict, lenient=True, parser_options={"lenient": False})
+
+
+BROKEN_TOOL = ROOT / "tests/corpus/repair/anthropic_fine_grained_tool_broken.sse"
+
+
+class Weather(BaseModel):
+    location: str
+    units: str
+    days: list[int]
+    extended: bool
+
+
+WEATHER = {"location": "Paris", "units": "celsius", "days": [1, 2, 3], "extended": True}
+TOOL_REPAIRS = ["unquoted_key", "single_quotes", "unquoted_key", "unquoted_string", "unquoted_key", "trailing_comma"]
+
+
+def test_broken_tool_call_through_the_main_job() -> None:
+    """A fine-grained tool streaming body with broken JSON (corpus, by mutation): the answer, typed, in lenient mode."""
+    answer = fs.stream(fs.Recording(BROKEN_TOOL, speed=None), Weather, via="tool", name="get_weather", lenient=True)
+    events = list(answer)
+    assert answer.final == Weather(**WEATHER)
+    assert [e.kind for e in events if isinstance(e, fs.Repair)][:6] == TOOL_REPAIRS
+    strict = fs.stream(fs.Recording(BROKEN_TOOL, speed=None), Weather, via="tool", name="get_weather")
+    with pytest.raises(fs.StreamError):
+        list(strict)
+        strict.final  # noqa: B018 - raises: the tool call's JSON is broken
+
+
+def test_broken_tool_call_through_the_async_main_job() -> None:
+    import asyncio
+
+    async def main() -> tuple[Any, list[str]]:
+        answer = fs.astream(
+            fs.Recording(BROKEN_TOOL, speed=None), Weather, via="tool", name="get_weather", lenient=True
+        )
+        kinds = [e.kind async for e in answer if isinstance(e, fs.Repair)]
+        return await answer.get_final(), kinds
+
+    final, kinds = asyncio.run(main())
+    assert final == Weather(**WEATHER)
+    assert kinds[:6] == TOOL_REPAIRS
+
+
+def test_cli_record_and_replay_a_broken_tool_call(tmp_path: Path) -> None:
+    """``record`` saves the broken body as it came (its own decoding only feeds the timeline), and ``replay --lenient``
+    reads it; strict ``replay`` reports the malformed call."""
+    import subprocess
+    import sys
+
+    from .streamserver import Script, running
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "fieldstream", *args]
+        return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+
+    body = BROKEN_TOOL.read_bytes()
+    out = tmp_path / "broken.sse"
+    for server in running():
+        server.serve("/v1/messages", Script([e + b"\n\n" for e in body.split(b"\n\n") if e], delay=0.002))
+        result = cli("record", server.url("/v1/messages"), "--data", "{}", "-o", str(out))
+        assert result.returncode == 0, result.stderr
+    assert out.read_bytes().rstrip(b"\n") == body.rstrip(b"\n")
+    result = cli("replay", str(out), "--no-delay", "--jsonl", "--lenient")
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["kind"] for r in records if r["event"] == "repair"][:6] == TOOL_REPAIRS
+    assert [r["value"] for r in records if r["event"] == "done"][-1] == WEATHER
+    result = cli("replay", str(out), "--no-delay", "--lenient")
+    assert result.returncode == 0 and "$.location repaired: single_quotes at offset 11" in result.stdout
+    result = cli("replay", str(out), "--no-delay", "--jsonl")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert [r["kind"] for r in map(json.loads, result.stdout.splitlines()) if r["event"] == "error"] == ["malformed"]
 
 
 def test_errors_stay_fieldstream_errors() -> None:
