@@ -94,6 +94,7 @@ CASES = [
     ("None", None, ["python_literal"]),
     (" 1.5 ", 1.5, []),
     ("1. {}", {}, ["leading_text"]),
+    ("True story: None of it {}", {}, ["leading_text"]),  # held literals' own repairs are dropped with them
 ]
 
 

@@ -34,7 +34,16 @@ What lenient mode accepts, and how ambiguities are decided (``docs/lenient.md``)
   that lost its ``}`` (a container where its next key should be), text after
   the document;
 * a document cut off at the end: ``close()`` completes the text so far, drops a
-  key that has no value yet, and closes every open container.
+  key that has no value yet, and closes every open container;
+* at the top level (without ``prose``), text that cannot start a value (a fence,
+  prose, ``and`` between fenced blocks) is skipped with a ``leading_text``
+  repair.  A top-level word is read whole (up to a blank or an opener); one that
+  is a number or a literal is *held* in ``scalars``, with the events that go
+  before its completion, until what follows decides: the end of input (or with
+  ``multiple`` a value) makes it a document, a prose word makes it prose too
+  (``3 apples``).  A top-level ``(`` waits for the next character that is not a
+  blank: a value makes it a tuple, anything else prose.  Nothing held is
+  emitted before it is decided.
 
 Internal steps follow the parser's rule: advance ``pos``, stop at the end of
 the buffer with the state kept (``_pending`` holds at most an escape prefix, a
