@@ -13,9 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from .._stream_events import Source
-from ._steps import Step, error_step
+from ._steps import ENDED, Finish, Meta, Open, Step, Text, Usage, error_step
 
 _CUT = frozenset({"length", "content_filter"})
+# A Text step made without the named tuple's Python-level __new__ (the hot path: one per chunk).
+_new_text = tuple.__new__
 
 
 class OpenAIChat:
@@ -23,7 +25,10 @@ class OpenAIChat:
 
     def __init__(self) -> None:
         self._sources: dict[str, Source] = {}
-        self._meta: tuple[Any, Any] = (None, None)
+        self._meta: tuple[Any, Any] = (None, None)  # the last model and id said
+        self._model: Any = None  # the last model and id as sent
+        self._id: Any = None
+        self._content: dict[int, Source] = {}  # choice index -> its content target, once seen
         self._scopes: dict[int, str] = {}  # choice index -> "choices[i]"
         self._open_calls: dict[str, dict[Any, Source]] = {}  # scope -> call index -> source, once seen
 
@@ -33,21 +38,71 @@ class OpenAIChat:
             source = self._sources[path] = Source(path, kind, id, name)
         return source
 
+    def _content_source(self, index: Any, scope: str) -> Source:
+        source = self._source(scope, "content")
+        if type(index) is int:
+            self._content[index] = source
+        return source
+
     def step(self, payload: Any, event: str | None) -> list[Step]:
         steps: list[Step] = []
         if not isinstance(payload, dict):
             return steps
-        meta = (payload.get("model") or None, payload.get("id") or None)
-        if meta != self._meta and meta != (None, None):  # every chunk repeats them: say so once
-            self._meta = meta
-            steps.append(("meta", *meta))
-        for choice in payload.get("choices") or ():
-            self._choice(choice, steps)
+        model = payload.get("model")
+        id = payload.get("id")
+        if model != self._model or id != self._id:  # every chunk repeats them: say so once
+            self._model, self._id = model, id
+            meta = (model or None, id or None)
+            if meta != self._meta and meta != (None, None):
+                self._meta = meta
+                steps.append(Meta(*meta))
+        choices = payload.get("choices")
+        if not (
+            type(choices) is list and len(choices) == 1 and type(choices[0]) is dict and self._delta(choices[0], steps)
+        ):
+            for choice in choices or ():
+                self._choice(choice, steps)
         if payload.get("usage"):
-            steps.append(("usage", payload["usage"], False))
+            steps.append(Usage(payload["usage"], False))
         if payload.get("error") or event == "error":
             steps.append(error_step(payload))
         return steps
+
+    def _delta(self, choice: dict[str, Any], steps: list[Step]) -> bool:
+        """The commonest chunk, one content or tool-call arguments delta for a target already seen:
+        its step, and ``True``; ``False`` for anything else (``_choice`` reads it)."""
+        delta = choice.get("delta")
+        if type(delta) is not dict or len(delta) != 1 or choice.get("finish_reason"):
+            return False
+        index = choice.get("index", 0)
+        if type(index) is not int:
+            return False
+        content = delta.get("content")
+        if type(content) is str:
+            source = self._content.get(index)
+            if source is None:
+                return False
+            if content:
+                steps.append(_new_text(Text, (source, content)))
+            return True
+        calls = delta.get("tool_calls")
+        if type(calls) is not list or len(calls) != 1:
+            return False
+        call = calls[0]
+        if type(call) is not dict:
+            return False
+        number = call.get("index", 0)
+        scope = self._scopes.get(index)
+        if type(number) is not int or scope not in self._open_calls:
+            return False
+        source = self._open_calls[scope].get(number)
+        function = call.get("function")
+        if source is None or (type(function) is not dict and function):
+            return False  # a new call, or a damaged one: _choice opens or reports it
+        arguments = function.get("arguments") if function else None
+        if arguments:
+            steps.append(_new_text(Text, (source, arguments)))
+        return True
 
     def _choice(self, choice: dict[str, Any], steps: list[Step]) -> None:
         index = choice.get("index", 0)
@@ -61,7 +116,7 @@ class OpenAIChat:
             content = delta.get("content")
             if type(content) is str:
                 if content:
-                    steps.append(("text", self._source(scope, "content"), content))
+                    steps.append(Text(self._content_source(index, scope), content))
                 return
             calls = delta.get("tool_calls")
             if type(calls) is list:  # ... or one delta of tool-call arguments
@@ -71,7 +126,7 @@ class OpenAIChat:
                     if source is not None:
                         arguments = (call.get("function") or {}).get("arguments")
                         if arguments:
-                            steps.append(("text", source, arguments))
+                            steps.append(Text(source, arguments))
                         return
                 self._calls(scope, calls, steps)
                 return
@@ -87,22 +142,22 @@ class OpenAIChat:
             reasoning = (reasoning or "") + "".join(t for t in thinking if isinstance(t, str))
             content = "".join(p.get("text") or "" for p in parts if p.get("type") == "text")
         if isinstance(reasoning, str) and reasoning:
-            steps.append(("text", self._source(scope + ".reasoning", "reasoning"), reasoning))
+            steps.append(Text(self._source(scope + ".reasoning", "reasoning"), reasoning))
         if content:
-            steps.append(("text", self._source(scope, "content"), content))
+            steps.append(Text(self._content_source(index, scope), content))
         if delta.get("refusal"):
-            steps.append(("text", self._source(scope + ".refusal", "refusal"), delta["refusal"]))
+            steps.append(Text(self._source(scope + ".refusal", "refusal"), delta["refusal"]))
         self._calls(scope, delta.get("tool_calls") or (), steps)
         legacy = delta.get("function_call")
         if legacy:
             source = self._source(scope + ".function_call", "tool_call", None, legacy.get("name"))
-            steps.append(("open", source))
+            steps.append(Open(source))
             if legacy.get("arguments"):
-                steps.append(("text", source, legacy["arguments"]))
+                steps.append(Text(source, legacy["arguments"]))
         reason = choice.get("finish_reason")
         if reason:
-            steps.append(("finish", scope, reason, reason in _CUT, scope))
-            steps.append(("ended",))
+            steps.append(Finish(scope, reason, reason in _CUT, scope))
+            steps.append(ENDED)
 
     def _calls(self, scope: str, calls: Any, steps: list[Step]) -> None:
         for call in calls:
@@ -111,10 +166,10 @@ class OpenAIChat:
             source = self._sources.get(path)
             if source is None:  # its first delta opens the target (later "open" steps would change nothing)
                 source = self._source(path, "tool_call", call.get("id"), function.get("name"))
-                steps.append(("open", source))
+                steps.append(Open(source))
                 self._open_calls.setdefault(scope, {})[call.get("index", 0)] = source
             if function.get("arguments"):
-                steps.append(("text", source, function["arguments"]))
+                steps.append(Text(source, function["arguments"]))
 
     def end(self) -> list[Step]:
         return []
