@@ -80,6 +80,7 @@ class Framing:
         "_head",
         "_kept",
         "_sink",
+        "_sse",
         "broken",
         "fast_loads",
         "kind",
@@ -97,6 +98,7 @@ class Framing:
         #: jiter itself (``None`` without it), for the hot path; its refusals go to ``loads``.
         self.fast_loads: Any = _envelope.fast_loads
         self._framer: Any = None
+        self._sse: SSEDecoder | None = None  # the SSE decoder while the hot path may run (not broken)
         self._head = b""
         self._body: list[bytes] = []  # error-body and text framings keep the whole body
         self._body_size = 0
@@ -105,25 +107,26 @@ class Framing:
 
     def feed(self, data: bytes | bytearray | memoryview, out: list[StreamEvent]) -> None:
         """Read the next bytes of the body (split anywhere)."""
-        if self.kind == "sse" and type(data) is bytes and not self.broken and self._framer._between:
+        sse = self._sse
+        if sse is not None and sse._between and type(data) is bytes:
             # The hot path: whole SSE messages cut straight from the bytes (see SSEDecoder._fast).
-            single = self._framer._single(data)
+            single = sse._single(data)
             if single is not None:  # the commonest read: one whole message (_message, inlined)
                 fast = self.fast_loads
                 try:
-                    if fast is None:
+                    if fast is None or single[0] == b"[DONE]":
                         self._sse_message(single[0], single[1], out)
                         return
                     try:
                         payload = fast(single[0])
                     except (ValueError, TypeError, RecursionError):
-                        self._sse_message(single[0], single[1], out)
+                        self._sse_message(single[0], single[1], out, _envelope.stdlib_loads)
                         return
                     self._sink._payload(payload, single[1], out)
                 except FieldstreamError as exc:
                     self._break(exc, out)
                 return
-            messages, pos = self._framer._fast(data, 0)
+            messages, pos = sse._fast(data, 0)
             if messages:
                 try:
                     for value, event in messages:
@@ -217,7 +220,9 @@ class Framing:
             self._array_parser = Parser(deltas=False, keep_items=False)
         elif first in b"dei:r" or head.startswith(b"retry"):
             self.kind = "sse"
-            self._framer = SSEDecoder(max_line_length=self.max_event_size, max_event_size=self.max_event_size)
+            self._framer = self._sse = SSEDecoder(
+                max_line_length=self.max_event_size, max_event_size=self.max_event_size
+            )
         else:
             self.kind = "text"
         return True
@@ -279,6 +284,7 @@ class Framing:
 
     def _break(self, exc: FieldstreamError, out: list[StreamEvent]) -> None:
         self.broken = True
+        self._sse = None
         message = str(exc) if isinstance(exc, LimitError) else f"{self.kind} framing failed: {exc}"
         self._sink._fault(Malformed(None, message, error=exc), out)
 
@@ -291,14 +297,22 @@ class Framing:
         try:
             payload = fast(value)
         except (ValueError, TypeError, RecursionError):
-            self._sse_message(value, event, out)  # json.loads decides (a refusal; [DONE] is one)
+            self._sse_message(value, event, out, _envelope.stdlib_loads)  # json.loads decides what jiter refused
             return
         self._sink._payload(payload, event, out)
 
-    def _sse_message(self, data: str | bytes, event: str, out: list[StreamEvent]) -> None:
+    def _sse_message(self, data: str | bytes, event: str, out: list[StreamEvent], loads: Any = None) -> None:
+        """One SSE message: its JSON to the sink, ``[DONE]`` as the end marker, else a fault.
+
+        ``data`` is UTF-8 ``bytes`` from the fast path, else ``str``; ``loads`` the parser to
+        use (``json.loads`` where jiter already refused the data; ``self.loads`` by default).
+        """
         sink = self._sink
+        if type(data) is bytes and data == b"[DONE]":  # not JSON: no parser need refuse it first
+            sink._done()
+            return
         try:
-            payload = self.loads(data)  # bytes (UTF-8) from the SSE fast path, else str
+            payload = (loads or self.loads)(data)
         except RecursionError:
             text = data if isinstance(data, str) else data.decode("utf-8", "replace")
             message = "SSE data nested deeper than Python's recursion limit (about 1000)"

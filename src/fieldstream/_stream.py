@@ -134,22 +134,26 @@ class StreamDecoder:
             raise UsageError(f"format must be one of {', '.join(map(repr, FORMAT_CHOICES))}; got {format!r}")
         if content not in _CONTENT_MODES:
             raise UsageError(f"content must be one of {', '.join(map(repr, _CONTENT_MODES))}; got {content!r}")
-        for forbidden in ("multiple", "prose"):
-            if forbidden in parser_options:
-                raise UsageError(f"{forbidden}= does not apply to provider streams (each target holds one document)")
-        try:  # reject unknown or bad options (and unusable schemas) now, not mid-stream
-            if parser_options:
-                Parser(**parser_options)
-            for probe in (schema, *(tools or {}).values()):
-                if probe is not None:
-                    Parser(probe, **parser_options)
-        except TypeError as exc:
-            raise UsageError(f"unknown parser option: {exc}") from None
-        except ImportError as exc:
-            raise UsageError(f"a schema needs pydantic: pip install 'fieldstream[pydantic]' ({exc})") from None
-        for name, limit in (("max_event_size", max_event_size), ("max_targets", max_targets)):
-            if type(limit) is not int or limit < 1:
-                raise UsageError(f"{name} must be a positive int, got {limit!r}")
+        if parser_options or schema is not None or tools:  # (a stream opens per request: the plain case pays nothing)
+            for forbidden in ("multiple", "prose"):
+                if forbidden in parser_options:
+                    raise UsageError(
+                        f"{forbidden}= does not apply to provider streams (each target holds one document)"
+                    )
+            try:  # reject unknown or bad options (and unusable schemas) now, not mid-stream
+                if parser_options:
+                    Parser(**parser_options)
+                for probe in (schema, *(tools or {}).values()):
+                    if probe is not None:
+                        Parser(probe, **parser_options)
+            except TypeError as exc:
+                raise UsageError(f"unknown parser option: {exc}") from None
+            except ImportError as exc:
+                raise UsageError(f"a schema needs pydantic: pip install 'fieldstream[pydantic]' ({exc})") from None
+        if max_event_size is not DEFAULT_MAX_EVENT_SIZE or max_targets is not DEFAULT_MAX_TARGETS:
+            for name, limit in (("max_event_size", max_event_size), ("max_targets", max_targets)):
+                if type(limit) is not int or limit < 1:
+                    raise UsageError(f"{name} must be a positive int, got {limit!r}")
         self.max_targets = max_targets
         self.schema = schema
         self.tools = dict(tools) if tools else {}

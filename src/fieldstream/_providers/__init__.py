@@ -38,8 +38,10 @@ __all__ = [
 
 # The one place the wire formats are named.  Adding one: its module (a class with
 # step(payload, event) and end(), returning steps), a line in FORMATS, its detection
-# below if it can be told from a payload, and its name in StreamFormat (a type checker needs the names written out; a test keeps
-# the two equal).  StreamDecoder, its option check and the CLI's choices read these.
+# below if it can be told from a payload, and its name in StreamFormat (a type checker
+# needs the names written out; a test keeps the two equal).  StreamDecoder, its option
+# check and the CLI's choices read these.  A new wire framing (bytes -> payloads) is
+# fieldstream._framing's.
 
 #: Format name -> "module:Class".
 FORMATS = {

@@ -31,6 +31,7 @@ class OpenAIChat:
         self._content: dict[int, Source] = {}  # choice index -> its content target, once seen
         self._scopes: dict[int, str] = {}  # choice index -> "choices[i]"
         self._open_calls: dict[str, dict[Any, Source]] = {}  # scope -> call index -> source, once seen
+        self._call_sources: dict[int, dict[int, Source]] = {}  # the same for int indexes, by choice index
 
     def _source(self, path: str, kind: Any, id: Any = None, name: Any = None) -> Source:
         source = self._sources.get(path)
@@ -70,36 +71,37 @@ class OpenAIChat:
 
     def _delta(self, choice: dict[str, Any], steps: list[Step]) -> bool:
         """The commonest chunk, one content or tool-call arguments delta for a target already seen:
-        its step, and ``True``; ``False`` for anything else (``_choice`` reads it)."""
+        its step, and ``True``; ``False`` for anything else (``_choice`` reads it).
+
+        The hot path of the format: subscripts in a ``try`` cost less than ``get`` and a
+        type check per level, and any shape they do not fit is ``_choice``'s to read.
+        """
         delta = choice.get("delta")
-        if type(delta) is not dict or len(delta) != 1 or choice.get("finish_reason"):
+        if delta.__class__ is not dict or len(delta) != 1 or choice.get("finish_reason"):
             return False
         index = choice.get("index", 0)
-        if type(index) is not int:
+        if index.__class__ is not int:
             return False
         content = delta.get("content")
-        if type(content) is str:
+        if content.__class__ is str:
             source = self._content.get(index)
             if source is None:
                 return False
             if content:
                 steps.append(_new_text(Text, (source, content)))
             return True
-        calls = delta.get("tool_calls")
-        if type(calls) is not list or len(calls) != 1:
+        try:
+            calls = delta["tool_calls"]
+            if calls.__class__ is not list or len(calls) != 1:
+                return False
+            call = calls[0]
+            number = call.get("index", 0)
+            arguments = call["function"]["arguments"]
+            source = self._call_sources[index][number]
+        except (AttributeError, KeyError, TypeError):
             return False
-        call = calls[0]
-        if type(call) is not dict:
-            return False
-        number = call.get("index", 0)
-        scope = self._scopes.get(index)
-        if type(number) is not int or scope not in self._open_calls:
-            return False
-        source = self._open_calls[scope].get(number)
-        function = call.get("function")
-        if source is None or (type(function) is not dict and function):
-            return False  # a new call, or a damaged one: _choice opens or reports it
-        arguments = function.get("arguments") if function else None
+        if number.__class__ is not int or arguments.__class__ is not str:
+            return False  # (a float 0.0 finds the int 0 above; its target is another)
         if arguments:
             steps.append(_new_text(Text, (source, arguments)))
         return True
@@ -128,7 +130,7 @@ class OpenAIChat:
                         if arguments:
                             steps.append(Text(source, arguments))
                         return
-                self._calls(scope, calls, steps)
+                self._calls(index, scope, calls, steps)
                 return
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         if not reasoning and delta.get("reasoning_details"):
@@ -147,7 +149,7 @@ class OpenAIChat:
             steps.append(Text(self._content_source(index, scope), content))
         if delta.get("refusal"):
             steps.append(Text(self._source(scope + ".refusal", "refusal"), delta["refusal"]))
-        self._calls(scope, delta.get("tool_calls") or (), steps)
+        self._calls(index, scope, delta.get("tool_calls") or (), steps)
         legacy = delta.get("function_call")
         if legacy:
             source = self._source(scope + ".function_call", "tool_call", None, legacy.get("name"))
@@ -159,7 +161,7 @@ class OpenAIChat:
             steps.append(Finish(scope, reason, reason in _CUT, scope))
             steps.append(ENDED)
 
-    def _calls(self, scope: str, calls: Any, steps: list[Step]) -> None:
+    def _calls(self, index: Any, scope: str, calls: Any, steps: list[Step]) -> None:
         for call in calls:
             function = call.get("function") or {}
             path = f"{scope}.tool_calls[{call.get('index', 0)}]"
@@ -167,7 +169,10 @@ class OpenAIChat:
             if source is None:  # its first delta opens the target (later "open" steps would change nothing)
                 source = self._source(path, "tool_call", call.get("id"), function.get("name"))
                 steps.append(Open(source))
-                self._open_calls.setdefault(scope, {})[call.get("index", 0)] = source
+                number = call.get("index", 0)
+                self._open_calls.setdefault(scope, {})[number] = source
+                if type(index) is int and type(number) is int:
+                    self._call_sources.setdefault(index, {})[number] = source
             if function.get("arguments"):
                 steps.append(Text(source, function["arguments"]))
 
