@@ -95,6 +95,7 @@ CASES = [
     (" 1.5 ", 1.5, []),
     ("1. {}", {}, ["leading_text"]),
     ("True story: None of it {}", {}, ["leading_text"]),  # held literals' own repairs are dropped with them
+    ("```json\n42\n```", 42, ["leading_text"]),  # a fence is not prose that makes the number prose
 ]
 
 
@@ -165,6 +166,7 @@ TOP_MULTIPLE = [
     ('{"a": 1}, {"b": 2} // done', [{"a": 1}, {"b": 2}], ["leading_text", "comment"]),
     ("True None -Infinity", [True, None, -math.inf], ["python_literal", "python_literal", "nonfinite_number"]),
     ("```\n```", [], ["leading_text"]),
+    ("```\n1\n```\n```\nTrue\n```", [1, True], ["leading_text", "python_literal"]),
 ]
 
 
@@ -608,6 +610,84 @@ def test_mutations_every_split_gives_the_same_events(seed: int, points: list[int
     cut = text[: points[0]] if points else text[: len(text) // 2]
     try:
         run(at_splits(cut, points), lenient())
+    except fs.FieldstreamError:
+        pass
+
+
+# pieces of what models write around and between documents (docs/lenient.md "Top level")
+_TOP_PIECES = [
+    "```json",
+    "```",
+    "Here is the JSON:",
+    "and",
+    "3 apples",
+    "1.",
+    "Step 2:",
+    "(see below)",
+    "(1, 2)",
+    "()",
+    "42",
+    "-1.5e3",
+    "True",
+    "None",
+    "NaN",
+    "tru",
+    "'it'",
+    '"s"',
+    "{a: 1}",
+    "[1, 'x']",
+    "// note",
+    "/* c */",
+    "# h",
+    "}",
+    ")",
+    ",",
+    "6null",
+    "truefalse",
+    "it's",
+    "\u00e9t\u00e9",
+]
+
+
+@settings(
+    max_examples=60 if CI else 300,
+    derandomize=CI,
+    suppress_health_check=[HealthCheck.too_slow],
+    deadline=None,
+)
+@given(
+    pieces=st.lists(st.sampled_from(_TOP_PIECES), max_size=8),
+    gaps=st.lists(st.sampled_from(["", " ", "\n", "\n\n", " \t"]), min_size=8, max_size=8),
+    points=st.lists(st.integers(0, 120), max_size=10),
+    multiple=st.booleans(),
+)
+def test_top_level_text_every_split_gives_the_same_events(
+    pieces: list[str], gaps: list[str], points: list[int], multiple: bool
+) -> None:
+    """Around and between documents: every split gives the same events, and what is emitted is never withdrawn
+    (the events after each chunk begin the whole input's events)."""
+    text = "".join(piece + gap for piece, gap in zip(pieces, gaps))
+
+    def outcome(chunks: list[str]) -> tuple[list[Any], Any]:
+        parser = fs.Parser(lenient=True, multiple=multiple)
+        events: list[fs.Event] = []
+        try:
+            for chunk in chunks:
+                events += parser.feed(chunk)
+            events += parser.close()
+        except fs.FieldstreamError as exc:
+            return normalize(events), (type(exc).__name__, str(exc))
+        return normalize(events), None
+
+    whole = outcome([text])
+    assert outcome(at_splits(text, points)) == whole
+    final = [e for e in whole[0] if e[0] != "delta"]
+    parser = fs.Parser(lenient=True, multiple=multiple)
+    seen: list[Any] = []
+    try:
+        for chunk in at_splits(text, points):
+            seen += [e for e in normalize(parser.feed(chunk)) if e[0] != "delta"]
+            assert seen == final[: len(seen)]
     except fs.FieldstreamError:
         pass
 

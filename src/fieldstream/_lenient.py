@@ -840,7 +840,7 @@ class LenientScanner:
             value, kind, prose = text, "unquoted_string", True
         if top:
             if prose:  # a word that is no number or literal: prose before (or between) documents
-                return self._skip(self.bare_at, events)
+                return self._skip(self.bare_at, events, fence=text.startswith("```"))
             out: list[Event] = []  # held with the value: emitted only if it turns out a document
         else:
             out = events
@@ -866,10 +866,11 @@ class LenientScanner:
         self.p._started = False
         return _S_VALUE
 
-    def _skip(self, offset: int, events: list[Event]) -> int:
-        """Top-level text that starts no value: skipped, with the numbers and literals held before it."""
+    def _skip(self, offset: int, events: list[Event], fence: bool = False) -> int:
+        """Top-level text that starts no value: skipped, with the numbers and literals held before it
+        (not for a fence: in ```` ```json\n42\n``` ```` the closing fence leaves ``42`` a document)."""
         scalars = self.scalars
-        if scalars:
+        if scalars and not fence:
             offset = scalars[0][0]
             self.count -= sum(type(e) is Repair for held in scalars for e in held[2])  # never emitted
             scalars.clear()
