@@ -212,6 +212,11 @@ def test_top_level_scalar_is_shown_only_once_decided() -> None:
     events = parser.feed("True") + parser.feed("\n") + parser.close()
     assert [type(e).__name__ for e in events] == ["Repair", "ValueCompleted", "DocumentCompleted"]
     assert parser.snapshot is True and parser.repairs == 2
+    from fieldstream._records import event_to_json
+
+    skipped = fs.Repair(path=(), kind="leading_text", offset=0)  # the records gain a kind, nothing else
+    assert event_to_json(skipped) == {"event": "repair", "path": "$", "kind": "leading_text", "offset": 0}
+    assert 'data: {"event":"repair","path":"$","kind":"leading_text","offset":0}' in fs.sse_encode([skipped]).decode()
 
 
 def test_typed_fenced_answer() -> None:
