@@ -33,6 +33,7 @@ from hypothesis import strategies as st
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, ValidationError, create_model
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 from pydantic_core import to_jsonable_python
+from typing_extensions import NotRequired, TypedDict
 
 import fieldstream as fs
 
@@ -297,7 +298,10 @@ def cases(draw: Any) -> tuple[Any, str]:
 
 def check(case: tuple[Any, str]) -> None:
     spec, text = case
-    model = build(spec)
+    compare(build(spec), text)
+
+
+def compare(model: Any, text: str) -> None:
     try:
         expected: Any = model.model_validate_json(text)
         expected_error = None
@@ -347,3 +351,100 @@ def test_final_value_and_errors_match_pydantic(case: tuple[Any, str]) -> None:
 @given(union_cases())
 def test_unions_dataclasses_root_models_match_pydantic(case: tuple[Any, str]) -> None:
     check(case)
+
+
+# -- plain unions of models, typed dicts and dataclasses: smart mode's choice ----------
+#
+# Candidates read overlapping keys with the same or other types, required or not, and
+# ignore, forbid or keep extra keys; documents mix their keys, with values each type
+# takes exactly, laxly ("1" for an int) or not at all, so every rule of smart mode's
+# choice (fields set, nested ones included; exactness; order) decides some of them.
+
+
+class Sub(BaseModel):
+    p: int
+    q: str = ""
+
+
+RACE_KEYS = ["a", "b", "c", "d"]
+RACE_TYPES: dict[str, Any] = {
+    "str": str,
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "ostr": Optional[str],
+    "lit": Literal["a", "b"],
+    "ints": list[int],
+    "strs": list[str],
+    "constr": Annotated[str, Field(max_length=3)],
+    "any": Any,
+    "sub": Sub,
+    "subs": list[Sub],
+}
+RACE_VALUES: dict[str, list[Any]] = {
+    "str": ["", "x", "hello world"],
+    "int": [0, 7, -2],
+    "float": [1.5, 2, 0.0],
+    "bool": [True, False],
+    "ostr": [None, "y"],
+    "lit": ["a", "b"],
+    "ints": [[], [1, 2]],
+    "strs": [["s"], []],
+    "constr": ["ab", "abcd"],
+    "any": [{"k": [1]}, "any"],
+    "sub": [{"p": 1}, {"p": 2, "q": "z"}],
+    "subs": [[{"p": 1, "q": "a"}, {"p": 2}], []],
+}
+RACE_NOISE = ["1", 1, 1.0, "true", True, None, "x", [1], {}, {"p": "1"}]
+race_field = st.tuples(st.sampled_from(sorted(RACE_TYPES)), st.booleans())  # (type, required)
+race_candidate = st.tuples(
+    st.sampled_from(["model", "model", "typeddict", "dataclass"]),
+    st.sampled_from(["ignore", "ignore", "forbid", "allow"]),
+    st.dictionaries(st.sampled_from(RACE_KEYS), race_field, min_size=1, max_size=3),
+)
+
+
+def build_candidate(spec: Any) -> Any:
+    kind, extra, fields = spec
+    name = f"C{next(_counter)}"
+    if kind == "typeddict":
+        annotations = {k: RACE_TYPES[t] if req else NotRequired[RACE_TYPES[t]] for k, (t, req) in fields.items()}
+        cls = TypedDict(name, annotations)  # type: ignore[operator]
+        cls.__pydantic_config__ = ConfigDict(extra=extra)  # type: ignore[attr-defined]
+        return cls
+    if kind == "dataclass":
+        required = [(k, RACE_TYPES[t]) for k, (t, req) in fields.items() if req]
+        optional = [(k, RACE_TYPES[t], dataclasses.field(default=None)) for k, (t, req) in fields.items() if not req]
+        return pydantic_dataclass(
+            dataclasses.make_dataclass(name, [*required, *optional]), config=ConfigDict(extra=extra)
+        )
+    model_fields = {k: (RACE_TYPES[t], ... if req else None) for k, (t, req) in fields.items()}
+    return create_model(name, __config__=ConfigDict(extra=extra), **model_fields)  # type: ignore[call-overload]
+
+
+@st.composite
+def race_cases(draw: Any) -> tuple[Any, str]:
+    candidates = draw(st.lists(race_candidate, min_size=2, max_size=3))
+    union: Any = Union[tuple(build_candidate(c) for c in candidates)]
+    in_list = draw(st.booleans())
+    model = create_model(f"R{next(_counter)}", v=(list[union] if in_list else union, ...))  # type: ignore[call-overload]
+
+    def document() -> dict[str, Any]:
+        _, _, fields = draw(st.sampled_from(candidates))  # mostly the keys of one candidate
+        keys = [k for k, (_, req) in fields.items() if req or draw(st.booleans())]
+        keys += draw(st.lists(st.sampled_from([*RACE_KEYS, "zz"]), max_size=2))
+        out: dict[str, Any] = {}
+        for key in draw(st.permutations(list(dict.fromkeys(keys)))):
+            types = [c[2][key][0] for c in candidates if key in c[2]]
+            pool = [v for t in types for v in RACE_VALUES[t]]
+            out[key] = draw(st.sampled_from(pool + RACE_NOISE if pool and draw(st.integers(0, 3)) else RACE_NOISE))
+        return out
+
+    value: Any = [document() for _ in range(draw(st.integers(0, 2)))] if in_list else document()
+    return model, json.dumps({"v": value}, indent=draw(st.sampled_from([None, 1])))
+
+
+@settings(max_examples=EXAMPLES * 3, deadline=None, derandomize=CI, suppress_health_check=[HealthCheck.too_slow])
+@given(race_cases())
+def test_plain_unions_of_models_end_and_stream_as_smart_mode_decides(case: tuple[Any, str]) -> None:
+    compare(*case)

@@ -322,6 +322,77 @@ def test_unions_of_models_end_as_smart_mode_does(text: str) -> None:
             assert type(last.value.loose) is type(expected.loose)
 
 
+class Ask(BaseModel):
+    question: str
+
+
+class Tell(BaseModel):
+    answer: str
+
+
+class Rate(BaseModel):
+    answer: str
+    score: int = 0
+
+
+class Turn(BaseModel):
+    first: Ask | Tell
+    second: Tell | Ask
+    third: Ask | Rate | None = None
+
+
+@pytest.mark.parametrize("how", SPLITS)
+def test_ignore_models_stream_once_smart_mode_is_certain(how: str) -> None:
+    """No key rules a candidate out (extra keys are ignored), but the counts of fields set decide."""
+    text = '{"first": {"question": "why is the sky blue"}, "second": {"question": "and the sea"}}'
+    parser, per_chunk = feed(Turn, chunked(text, how))
+    events = [e for chunk in per_chunk for e in chunk]
+    assert parser.result == Turn.model_validate_json(text)
+    deltas = {e.path for e in events if isinstance(e, fs.StringDelta)}
+    # Ask comes first: Tell could at best tie (one field each) and lose the tie; so "question" streams
+    assert ("first", "question") in deltas
+    # in "second" Tell comes first: an "answer" arriving later would win the tie, so only the end decides
+    assert ("second", "question") not in deltas and ("second",) in {e.path for e in events}
+
+
+def test_a_certain_candidate_shows_from_the_first_character() -> None:
+    parser = fs.Parser(Turn)
+    assert parser.feed('{"first": {"question": "wh') == [fs.StringDelta(("first", "question"), "wh")]
+    assert parser.snapshot.first == Ask.model_construct(question="wh")
+    parser.feed('y"}, "second": {"question": "and')
+    assert parser.snapshot.second is None  # Tell may still win
+    parser.feed('", "answer": "blue"}')
+    assert parser.snapshot.second == Tell(answer="blue")
+
+
+@pytest.mark.parametrize(
+    "item,shown_at",
+    [
+        # Rate's second field puts it ahead of Ask for good: "answer" streams from its first character
+        ('{"score": 2, "answer": "sunny"}', '{"score": 2, "answer": "s'),
+        # at "answer" Rate only ties with Ask (which comes first): the count of "score" decides
+        ('{"answer": "sunny", "score": 2 }', '{"answer": "sunny", "score": 2 '),
+        # Ask could still get "question" and set as many fields as Rate: the end decides
+        ('{"answer": "sunny"}', None),
+        ('{"question": "q"}', None),  # Rate could get "answer" and "score": two fields to one
+        ('{"question": "q", "answer": "a", "score": 1}', None),
+    ],
+)
+def test_smart_mode_counts_fields_then_order(item: str, shown_at: str | None) -> None:
+    text = '{"first": {"question": "q"}, "second": {"answer": "a"}, "third": ' + item + "}"
+    start = text.index('"third": ') + 9
+    parser = fs.Parser(Turn)
+    parser.feed(text[:start])
+    shown = None
+    for end in range(start, len(text)):
+        parser.feed(text[end])
+        if shown is None and parser.snapshot.third is not None:
+            shown = text[start : end + 1]
+    parser.close()
+    assert shown == (shown_at or text[start:-1])  # None: shown only once the item is complete
+    assert parser.result == Turn.model_validate_json(text)
+
+
 # -- the rules for values validated whole -----------------------------------
 
 

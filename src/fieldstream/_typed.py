@@ -46,6 +46,7 @@ try:
     from pydantic import BaseModel, TypeAdapter, ValidationError
 
     from ._typed_plan import DATACLASS, DICT, MODEL, OBJECTLIKE, ROOT, SET, TAGGED, TYPEDDICT, UNION, WHOLE, Node, Plan
+    from ._typed_race import Race, racing
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise UsageError("typed parsing needs pydantic: pip install 'fieldstream[pydantic]'") from exc
 
@@ -74,6 +75,7 @@ class _Frame:
         "node",
         "open_key",
         "partial",
+        "race",
         "repeated",
         "roots",
         "seen",
@@ -94,6 +96,7 @@ class _Frame:
         kind = node.kind
         self.values: Any = {} if kind in OBJECTLIKE else []
         self.candidates: list[Node] = []  # a plain union's object candidates not ruled out yet
+        self.race: Race | None = None  # ... and what the keys seen say of smart mode's choice among them
         self.key: Any = None  # the key whose events are being held now
         # keys completed so far, in a container reached through a union (``None`` elsewhere): a
         # repeated key could make a candidate that was ruled out valid again, so pydantic decides
@@ -353,6 +356,7 @@ class TypedLayer:
             if candidates is not None:  # several models may take this object: follow them all
                 frame = _Frame(node, roots)  # type: ignore[arg-type]  # the union's own node
                 frame.candidates = candidates
+                frame.race = racing(node, candidates)  # type: ignore[arg-type]
                 frame.seen = set()
                 frames.append(frame)
                 self._hold = d
@@ -394,21 +398,29 @@ class TypedLayer:
         else:
             key = path[hold]
             candidates = frame.candidates
-            if key != frame.key:  # the first event of the next key
+            race = frame.race
+            first = key != frame.key
+            if first:  # the first event of the next key
                 seen: set[Any] = frame.seen  # type: ignore[assignment]
                 if key in seen:
                     return self._give_up(hold)  # a repeated key: pydantic decides
                 seen.add(key)
                 frame.key = key
                 candidates = [c for c in candidates if c.kind == DICT or key in c.keys or c.extra != "forbid"]
-            if type(event) is not StringDelta and len(path) == hold + 1:
+            done = type(event) is not StringDelta and len(path) == hold + 1
+            if done:
                 raw = event.value  # type: ignore[attr-defined]
                 candidates = [c for c in candidates if not _rejects(c, key, raw)]
+                if race is not None and candidates:
+                    race.complete(key, raw, candidates)
             frame.candidates = candidates
             if not candidates:
                 return self._give_up(hold)  # no candidate is left: pydantic's errors
             if len(candidates) == 1:
                 branch = candidates[0]
+            elif race is not None and (done or (first and len(path) == hold + 1)):
+                # a value completed, or a string value began: smart mode's choice may be certain now
+                branch = race.winner(candidates, None if done else key)
         if branch is not None:
             self._hold = None
             del frames[hold:]

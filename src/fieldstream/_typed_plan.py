@@ -230,6 +230,8 @@ class Node:
         "live",
         "names",
         "plan",
+        "race",
+        "required",
         "schema",
         "tag_keys",
     )
@@ -245,6 +247,8 @@ class Node:
         self.keys: dict[str, tuple[str, dict[str, Any]]] = {}  # JSON key -> (field name, field schema)
         self.names: dict[str, str] = {}
         self.field_names: frozenset[str] = frozenset()
+        self.required: frozenset[str] = frozenset()  # the keys of required fields
+        self.race: Any = None  # a plain union of models: what its races share (see _typed_race), False: none
         self.extra = "ignore"
         self.cls: Any = None
         self.tag_keys: frozenset[str] = frozenset()  # tagged union: the keys that name the branch
@@ -360,6 +364,7 @@ class Node:
         by_name = config.get("validate_by_name", config.get("populate_by_name", False))
         by_alias = config.get("validate_by_alias", True)
         keys: dict[str, tuple[str, dict[str, Any]]] = {}
+        required: set[str] = set()
 
         def add(key: str, name: str, field_schema: dict[str, Any]) -> bool:
             other = keys.setdefault(key, (name, field_schema))
@@ -369,6 +374,8 @@ class Node:
             field_schema = field["schema"]
             if _has_info_function(field_schema, self.plan):
                 return  # a validator may read info.data: only pydantic's own model pass can run it
+            if field.get("required", field_schema["type"] != "default"):
+                required.add(name)
             alias = field.get("validation_alias")
             if alias is not None and by_alias:
                 choices = [alias] if isinstance(alias, str) else alias
@@ -383,6 +390,7 @@ class Node:
                 return
         self.keys = keys
         self.names = {key: name for key, (name, _) in keys.items()}
+        self.required = frozenset(key for key, name in self.names.items() if name in required)
         self.field_names = frozenset(schema["fields"])
         self.extra = schema.get("extra_behavior") or config.get("extra_fields_behavior") or "ignore"
         self.kind = kind
