@@ -204,7 +204,66 @@ def test_tagged_unions_in_dicts_optionals_and_nested_lists(how: str) -> None:
     assert parser.result == Zoo.model_validate_json(ZOO)
     paths = {e.path for e in events if isinstance(e, fs.ValueCompleted)}
     assert {("by_name", "tom", "name"), ("maybe", "name"), ("nested", 0, 0, "name")} <= paths
-    assert ("star", "name") not in paths and ("star",) in paths  # callable discriminator: whole
+    assert ("star", "name") in paths  # the callable read only "kind", which had arrived: the branch is known
+
+
+def _first_key(value: Any) -> Any:
+    return next(iter(value)) if isinstance(value, dict) else None  # looks at the whole: only the end knows
+
+
+def _strict_kind(value: Any) -> Any:
+    return value["kind"] if "kind" in value else None  # None: no tag yet (pydantic: tag not found)
+
+
+def _kind_or_sort(value: Any) -> Any:
+    return value.get("kind", value.get("sort"))  # reads "sort" too, present or not
+
+
+Pets = Annotated[Annotated[Cat, Tag("cat")] | Annotated[Dog, Tag("dog")], Discriminator(_strict_kind)]
+Firsts = Annotated[Annotated[Cat, Tag("kind")] | Annotated[Dog, Tag("name")], Discriminator(_first_key)]
+Sorts = Annotated[Annotated[Cat, Tag("cat")] | Annotated[Dog, Tag("dog")], Discriminator(_kind_or_sort)]
+
+
+@pytest.mark.parametrize(
+    "schema,text,known",
+    [
+        (Pets, '{"name": "tom", "kind": "cat"}', True),  # held until "kind", then replayed
+        (Pets, '{"kind": "dog", "name": "rex"}', True),
+        (Firsts, '{"kind": "cat", "name": "tom"}', False),  # iteration: validated whole
+        (Sorts, '{"kind": "cat", "name": "tom"}', False),  # "sort" may still arrive
+        (Sorts, '{"sort": "dog", "kind": "dog", "name": "rex"}', True),
+        (Pets, '{"kind": "cow", "name": "tom"}', False),  # a tag no branch has: pydantic's errors
+        (Pets, '{"name": "tom"}', False),  # no tag at all
+    ],
+)
+def test_a_callable_discriminator_commits_once_later_keys_cannot_change_its_answer(
+    schema: Any, text: str, known: bool
+) -> None:
+    seen = set()
+    for how in SPLITS:
+        _, per_chunk = feed(list[schema], chunked(f"[{text}]", how))  # type: ignore[valid-type]
+        events = [e for chunk in per_chunk for e in chunk]
+        seen.add(json.dumps(normalize(events), default=repr))
+        last = events[-1]
+        if isinstance(last, fs.DocumentCompleted):
+            assert last.value == TypeAdapter(list[schema]).validate_json(f"[{text}]")  # type: ignore[valid-type]
+        else:
+            assert isinstance(last, fs.ValueInvalid)
+            assert last.errors == pydantic_errors(list[schema], f"[{text}]")  # type: ignore[valid-type]
+        # the branch known before the item ends: its fields complete one by one
+        assert any(isinstance(e, fs.ValueCompleted) and e.path == (0, "name") for e in events) == known, how
+    assert len(seen) == 1
+
+
+def test_a_callable_discriminator_streams_from_the_tag() -> None:
+    parser = fs.Parser(list[Pets])  # type: ignore[valid-type]
+    assert parser.feed('[{"name": "tom", "ki') == []
+    assert parser.feed('nd": "cat", "name2": "x"') == [  # held, then replayed into Cat
+        fs.StringDelta((0, "name"), "tom"),
+        fs.ValueCompleted((0, "name"), "tom"),
+        fs.ValueCompleted((0, "kind"), "cat"),
+    ]
+    assert parser.snapshot == [Cat(name="tom")]
 
 
 class Pair(BaseModel):

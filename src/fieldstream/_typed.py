@@ -47,6 +47,7 @@ try:
 
     from ._typed_plan import DATACLASS, DICT, MODEL, OBJECTLIKE, ROOT, SET, TAGGED, TYPEDDICT, UNION, WHOLE, Node, Plan
     from ._typed_race import Race, racing
+    from ._typed_tag import UNKNOWN, tag_of
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise UsageError("typed parsing needs pydantic: pip install 'fieldstream[pydantic]'") from exc
 
@@ -380,7 +381,8 @@ class TypedLayer:
     def _held(self, event: Event, out: list[Event]) -> None:
         """An event inside a union's object whose branch is not known yet: keep it, or resolve the branch.
 
-        A tagged union's branch is the one its tag names.  A plain union's candidates
+        A tagged union's branch is the one its tag names (or its callable returns,
+        once no later key can change that).  A plain union's candidates
         are ruled out as keys and values arrive (a key a ``forbid`` model does not
         know, a value its field rejects); the last one standing is the branch.
         """
@@ -390,11 +392,19 @@ class TypedLayer:
         path = event.path
         held: list[Event] = frame.values
         branch: Node | None = None
-        if frame.node.kind == TAGGED:
-            if type(event) is not StringDelta and len(path) == hold + 1 and path[-1] in frame.node.tag_keys:
-                branch = frame.node.tagged(event.value)  # type: ignore[attr-defined]
-                if branch is None or branch.kind not in OBJECTLIKE:
-                    return self._give_up(hold)  # a tag no branch has, or a branch not streamed: pydantic decides
+        node = frame.node
+        if node.kind == TAGGED:
+            if type(event) is not StringDelta and len(path) == hold + 1:
+                tag = _NOTHING
+                if node.tag_call is not None:  # the callable, on the keys complete so far
+                    frame.partial[path[-1]] = event.value  # type: ignore[attr-defined]
+                    tag = tag_of(node.tag_call, frame.partial)
+                elif path[-1] in node.tag_keys:
+                    tag = event.value  # type: ignore[attr-defined]
+                if tag is not _NOTHING and tag is not UNKNOWN:
+                    branch = node.tagged(tag)
+                    if branch is None or branch.kind not in OBJECTLIKE:
+                        return self._give_up(hold)  # a tag no branch has, or a branch not streamed: pydantic decides
         else:
             key = path[hold]
             candidates = frame.candidates

@@ -27,8 +27,9 @@ any container with an ``after`` validator, ``model_validator(mode="after")`` or
 ``model_post_init`` (user code may change the finished container, and a snapshot
 must never show a value that later changes); ``validate_default``, ``on_error``
 defaults, alias paths, two fields read from one key, custom ``__init__``,
-models and dataclasses with user code, dicts with non-``str`` keys, callable
-discriminators, and unions whose candidates the input cannot tell apart.
+models and dataclasses with user code (``__post_init__``, ``InitVar``), dicts
+with non-``str`` keys, discriminators that read a nested path, and unions
+whose candidates the input cannot tell apart.
 """
 
 from __future__ import annotations
@@ -233,6 +234,7 @@ class Node:
         "race",
         "required",
         "schema",
+        "tag_call",
         "tag_keys",
     )
 
@@ -252,6 +254,7 @@ class Node:
         self.extra = "ignore"
         self.cls: Any = None
         self.tag_keys: frozenset[str] = frozenset()  # tagged union: the keys that name the branch
+        self.tag_call: Any = None  # ... or the callable that does (``Discriminator(callable)``)
         self._children: dict[Any, Node | None] = {}
         self._item: Node | None = None
         self._validator: SchemaValidator | None = None
@@ -348,8 +351,10 @@ class Node:
                 self.tag_keys = frozenset((discriminator,))
             elif isinstance(discriminator, list) and all(len(p) == 1 and isinstance(p[0], str) for p in discriminator):
                 self.tag_keys = frozenset(p[0] for p in discriminator)
+            elif callable(discriminator):
+                self.tag_call = discriminator  # called on the keys complete so far (see _typed_tag)
             else:
-                return  # a callable or a path into a nested value: only pydantic can read it, whole
+                return  # a path into a nested value: only pydantic can read it, whole
             self.kind = TAGGED
         elif kind == "union":
             self.kind = UNION
@@ -569,5 +574,6 @@ class Node:
             obj.__dict__.update(dict.fromkeys(self.field_names))
             return obj
         if kind == TAGGED:
-            return None  # nothing is shown until the tag names the branch
+            # nothing is shown until the tag names the branch; a callable reads the keys complete so far
+            return None if self.tag_call is None else {}
         return [] if kind in LISTLIKE else {}
