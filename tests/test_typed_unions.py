@@ -510,6 +510,58 @@ def test_after_validated_containers_appear_once_whole(schema: Any, text: str) ->
     assert all(len(e.path) == 1 for e in shown)  # no item or field of the container on its own
 
 
+@dataclasses.dataclass
+class Trimmed:
+    title: str
+
+    def __post_init__(self) -> None:
+        self.title = self.title.strip()  # changes a field: the dataclass appears once, whole
+
+
+@pydantic_dataclass
+class Scaled:
+    title: str
+    scale: dataclasses.InitVar[int] = 1
+
+    def __post_init__(self, scale: int) -> None:
+        self.title = self.title * scale
+
+
+@pydantic_dataclass
+class Tagged:
+    type: Literal["t"]
+    title: str
+    unused: dataclasses.InitVar[int] = 0  # an InitVar alone: pydantic's own pass too
+
+
+class PostInits(BaseModel):
+    items: list[Trimmed]
+    maybe: Scaled | None = None
+    either: Trimmed | Tagged | None = None
+    tagged: Annotated[Tagged | Search, Field(discriminator="type")] | None = None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"items": [{"title": "  x  "}, {"title": "y "}], "maybe": {"title": "ab", "scale": 2}}',
+        '{"items": [], "either": {"type": "t", "title": "t1"}, "tagged": {"title": "t2", "type": "t"}}',
+        '{"items": [], "either": {"title": " q "}, "maybe": {"title": "z"}}',
+    ],
+)
+def test_dataclasses_with_post_init_or_initvar_appear_once_whole(text: str) -> None:
+    expected = PostInits.model_validate_json(text)
+    parser = fs.Parser(PostInits)
+    events: list[fs.Event] = []
+    for ch in text:
+        events += parser.feed(ch)
+        assert " q" not in repr(parser.snapshot) and "'  x" not in repr(parser.snapshot)
+    events += parser.close()
+    assert parser.result == expected
+    inside = [e.path for e in events if len(e.path) > 2 or (len(e.path) == 2 and e.path[0] != "items")]
+    assert inside == []  # no field of those dataclasses on its own
+
+
 class Collide(BaseModel):
     b: dict[str, Any] = Field(alias="a")
     a: list[int]

@@ -16,9 +16,11 @@ stored in the parent frame in O(1).  So each value is validated once and the
 whole stream stays O(n).
 
 A union's object whose branch is not known yet gets a frame that *holds* the
-events inside it: a tagged union's until its tag key completes; a plain union's
-until the keys and values seen rule out all candidates but one (a key a
-``forbid`` model does not know, a value a candidate's field rejects).  Then it
+events inside it: a tagged union's until its tag key completes (or its
+callable returns a tag that no later key can change, :mod:`._typed_tag`); a
+plain union's until the keys and values seen rule out all candidates but one
+(a key a ``forbid`` model does not know, a value a candidate's field rejects)
+or make one smart mode's certain choice (:mod:`._typed_race`).  Then it
 becomes the frame of that branch and replays the held events into it.  Past
 ``MAX_HELD_EVENTS`` held events, for a tag no branch has, a repeated key, or
 when the object ends with several candidates left, it gives up and the value
