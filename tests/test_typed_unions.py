@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic.dataclasses import dataclass as pydantic_dataclass
+from typing_extensions import TypedDict
 
 import fieldstream as fs
 from fieldstream._typed import MAX_HELD_EVENTS
@@ -450,6 +451,58 @@ def test_smart_mode_counts_fields_then_order(item: str, shown_at: str | None) ->
     parser.close()
     assert shown == (shown_at or text[start:-1])  # None: shown only once the item is complete
     assert parser.result == Turn.model_validate_json(text)
+
+
+class AnyTD(TypedDict):
+    x: Any
+
+
+class StrTD(TypedDict):
+    x: str
+
+
+class IntTD(TypedDict):
+    y: int
+
+
+class FloatModel(BaseModel):
+    v: float
+
+
+class IntVTD(TypedDict):
+    v: int
+
+
+@pytest.mark.parametrize(
+    "schema,text",
+    [
+        # a typed dict is exact when its values are (an int from an integer); a str or an Any is only strict
+        (AnyTD | IntTD, '{"x": {"a": 1}, "y": 1}'),
+        (StrTD | IntTD, '{"x": "s", "y": 1}'),
+        (StrTD | IntTD, '{"x": "s", "y": "1"}'),  # "1" for an int is lax: the earlier one wins the tie
+        (FloatModel | IntVTD, '{"v": 1}'),  # a model is at most strict
+        (FloatModel | IntVTD, '{"v": 1.5}'),
+        (IntVTD | FloatModel, '{"v": "1"}'),
+    ],
+)
+def test_smart_mode_ties_go_to_the_more_exact_then_the_earlier(schema: Any, text: str) -> None:
+    expected = TypeAdapter(list[schema]).validate_json(f"[{text}]")  # type: ignore[valid-type]
+    parser = fs.Parser(list[schema])  # type: ignore[valid-type]
+    for ch in f"[{text}]":
+        parser.feed(ch)
+        shown = parser.snapshot
+        assert not shown or type(shown[0]) is type(expected[0])
+        assert not shown or not isinstance(shown[0], dict) or shown[0].keys() <= expected[0].keys()
+    parser.close()
+    assert parser.result == expected and type(parser.result[0]) is type(expected[0])
+
+
+def test_a_union_and_its_reverse_keep_their_own_plans() -> None:
+    """``A | B == B | A`` in Python, but smart mode gives a tie to the earlier one."""
+    text = '[{"v": "1"}]'
+    for schema in (list[FloatModel | IntVTD], list[IntVTD | FloatModel], list[FloatModel | IntVTD]):
+        parser, _ = feed(schema, [text])
+        assert type(parser.result[0]) is type(TypeAdapter(schema).validate_json(text)[0])
 
 
 # -- the rules for values validated whole -----------------------------------

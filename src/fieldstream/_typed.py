@@ -188,9 +188,12 @@ def plan_for(schema: Any) -> Plan:
     cached = vars(schema).get(_PLAN_ATTR) if isinstance(schema, type) else None
     if cached is not None:
         return cast(Plan, cached)
+    # ``A | B == B | A`` (so are ``list[A | B]`` and ``list[B | A]``), but smart mode breaks ties by
+    # the order of a union: the key holds the schema's repr, which keeps the order
+    key = (schema, repr(schema))
     try:
-        cached = _plans[schema]
-        _plans.move_to_end(schema)
+        cached = _plans[key]
+        _plans.move_to_end(key)
         return cached
     except (KeyError, TypeError):  # not cached, or unhashable
         pass
@@ -212,7 +215,7 @@ def plan_for(schema: Any) -> Plan:
         except (AttributeError, TypeError):  # a builtin or extension type: the bounded cache
             pass
     try:
-        _plans[schema] = plan
+        _plans[key] = plan
         while len(_plans) > MAX_CACHED_PLANS:
             _plans.popitem(last=False)
     except (KeyError, TypeError):  # unhashable: no cache
