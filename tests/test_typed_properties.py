@@ -388,6 +388,11 @@ class Sub(BaseModel):
     q: str = ""
 
 
+class Sub2(BaseModel):
+    r: str
+    s: int = 0
+
+
 RACE_KEYS = ["a", "b", "c", "d"]
 RACE_TYPES: dict[str, Any] = {
     "str": str,
@@ -402,6 +407,7 @@ RACE_TYPES: dict[str, Any] = {
     "any": Any,
     "sub": Sub,
     "subs": list[Sub],
+    "inner": Optional[Union[Sub, Sub2]],  # a union inside a candidate: its fields do not count
 }
 RACE_VALUES: dict[str, list[Any]] = {
     "str": ["", "x", "hello world"],
@@ -416,6 +422,7 @@ RACE_VALUES: dict[str, list[Any]] = {
     "any": [{"k": [1]}, "any"],
     "sub": [{"p": 1}, {"p": 2, "q": "z"}],
     "subs": [[{"p": 1, "q": "a"}, {"p": 2}], []],
+    "inner": [{"p": 1, "q": "z"}, {"r": "x", "s": 2}, None],
 }
 RACE_NOISE = ["1", 1, 1.0, "true", True, None, "x", [1], {}, {"p": "1"}]
 
@@ -452,8 +459,9 @@ def race_cases(draw: Any) -> tuple[Any, str]:
     types = draw(st.lists(st.sampled_from(sorted(RACE_TYPES)), min_size=1, max_size=4))  # few: keys often alike
     candidates = draw(st.lists(race_candidate(types), min_size=2, max_size=3))
     union: Any = Union[tuple(build_candidate(c) for c in candidates)]
-    in_list = draw(st.booleans())
-    model = create_model(f"R{next(_counter)}", v=(list[union] if in_list else union, ...))  # type: ignore[call-overload]
+    where = draw(st.sampled_from(["field", "list", "optional", "dict"]))
+    outer = {"field": union, "list": list[union], "optional": Optional[union], "dict": dict[str, union]}[where]
+    model = create_model(f"R{next(_counter)}", v=(outer, ...))  # type: ignore[call-overload]
 
     def document() -> dict[str, Any]:
         _, _, fields = draw(st.sampled_from(candidates))  # mostly the keys of one candidate
@@ -466,7 +474,14 @@ def race_cases(draw: Any) -> tuple[Any, str]:
             out[key] = draw(st.sampled_from(pool + RACE_NOISE if pool and draw(st.integers(0, 3)) else RACE_NOISE))
         return out
 
-    value: Any = [document() for _ in range(draw(st.integers(0, 2)))] if in_list else document()
+    if where == "list":
+        value: Any = [document() for _ in range(draw(st.integers(0, 2)))]
+    elif where == "dict":
+        value = {f"k{i}": document() for i in range(draw(st.integers(0, 2)))}
+    elif where == "optional" and draw(st.integers(0, 4)) == 0:
+        value = None
+    else:
+        value = document()
     return model, json.dumps({"v": value}, indent=draw(st.sampled_from([None, 1])))
 
 
