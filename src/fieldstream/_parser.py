@@ -765,9 +765,9 @@ class Parser(Generic[T]):
 
     # -- building the value ----------------------------------------------
 
-    def _bare_is_text(self, path: Path) -> bool:
-        """Lenient mode: whether an unquoted value at ``path`` is text as written (a schema says so)."""
-        return self._typed is not None and self._typed.bare_is_text(path)
+    def _bare_is_text(self, path: Path, text: str, value: Any) -> bool:
+        """Lenient mode: whether the unquoted ``text`` at ``path`` is kept as written, not read as ``value``."""
+        return self._typed is not None and self._typed.bare_is_text(path, text, value)
 
     def _attach(self, value: Any) -> None:
         stack = self._stack
