@@ -167,20 +167,27 @@ class SSEDecoder:
     def _single(self, data: bytes) -> tuple[bytes, str] | None:
         """A read that is exactly one message, ``data: ...`` (after an ``event: ...`` line or not),
         as ``(data, event)``; else ``None``.  Called between messages."""
-        n = len(data)
-        if not (self._bom_checked and data.endswith(b"\n\n") and n <= self._fast_limit) or 13 in data:
-            return None
-        if not data.isascii():
-            return None
-        event = "message"
-        start = 0
-        if data.startswith(b"event:"):  # Anthropic and Responses name every message
+        if data.startswith(b"data: "):
+            start = 0
+            event = "message"
+        elif data.startswith(b"event:"):  # Anthropic and Responses name every message
             start = data.find(b"\n") + 1
             name = data[7 : start - 1] if data[6:7] == b" " else data[6 : start - 1]
             event = _EVENTS.get(name)  # type: ignore[assignment]
-            if event is None:
+            if event is None or not data.startswith(b"data: ", start):
                 return None  # a name not seen yet: the general fast path learns it
-        if not data.startswith(b"data: ", start) or data.find(b"\n", start) != n - 2:
+        else:
+            return None
+        n = len(data)
+        # One data line (its only newlines the two at the end), no CR, ASCII (characters are bytes).
+        if (
+            data.find(b"\n", start) != n - 2
+            or data[-1] != 10
+            or n > self._fast_limit
+            or not self._bom_checked
+            or 13 in data
+            or not data.isascii()
+        ):
             return None
         self._offset += n
         return data[start + 6 : -2], event

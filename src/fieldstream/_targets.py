@@ -234,7 +234,10 @@ class Targets:
             if mode == _JSON:
                 target.parser = self._parser_for(target.source)
         if mode == _TEXT:
-            out.append(_text_delta(target.source, text))
+            made = _new(TextDelta)  # _text_delta, inlined (a text target's every delta)
+            _set_text_source(made, target.source)
+            _set_text_text(made, text)
+            out.append(made)
             return
         try:
             events = target.parser.feed(text)  # type: ignore[union-attr]

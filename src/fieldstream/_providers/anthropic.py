@@ -20,6 +20,8 @@ from ._steps import ENDED, End, Finish, Meta, Open, Refusal, Step, Text, Usage, 
 
 _TOOL_BLOCKS = frozenset({"tool_use", "server_tool_use", "mcp_tool_use"})
 _CUT = frozenset({"max_tokens", "model_context_window_exceeded"})
+# A Text step made without the named tuple's Python-level __new__ (the hot path: one per delta).
+_new_text = tuple.__new__
 
 
 class AnthropicMessages:
@@ -38,7 +40,7 @@ class AnthropicMessages:
             text = delta.get("text") or delta.get("partial_json") or delta.get("thinking")
             if source is None or not isinstance(text, str):
                 return []  # signature_delta, citations_delta, a block we do not track
-            return [Text(source, text)]
+            return [_new_text(Text, (source, text))]
         if kind == "content_block_start":
             return self._start(payload.get("index"), payload.get("content_block") or {})
         if kind == "content_block_stop":

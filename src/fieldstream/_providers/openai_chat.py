@@ -58,9 +58,35 @@ class OpenAIChat:
                 self._meta = meta
                 steps.append(Meta(*meta))
         choices = payload.get("choices")
-        if not (
-            type(choices) is list and len(choices) == 1 and type(choices[0]) is dict and self._delta(choices[0], steps)
-        ):
+        # The commonest chunk, one content or tool-call arguments delta for a target already seen,
+        # read inline (the format's hot path: subscripts in a ``try`` cost less than ``get`` and a
+        # type check per level); any shape they do not fit is ``_choice``'s to read.
+        source = None
+        if choices.__class__ is list and len(choices) == 1:
+            choice = choices[0]
+            try:
+                delta = choice["delta"]
+                if delta.__class__ is dict and len(delta) == 1 and not choice.get("finish_reason"):
+                    index = choice.get("index", 0)
+                    if index.__class__ is int:
+                        text = delta.get("content")
+                        if text.__class__ is str:
+                            source = self._content.get(index)
+                        else:
+                            calls = delta["tool_calls"]
+                            if calls.__class__ is list and len(calls) == 1:
+                                call = calls[0]
+                                number = call.get("index", 0)
+                                text = call["function"]["arguments"]
+                                # (a float 0.0 would find the int 0's target: another one)
+                                if number.__class__ is int and text.__class__ is str:
+                                    source = self._call_sources[index][number]
+            except (AttributeError, KeyError, TypeError):
+                source = None
+        if source is not None:
+            if text:
+                steps.append(_new_text(Text, (source, text)))
+        else:
             for choice in choices or ():
                 self._choice(choice, steps)
         if payload.get("usage"):
@@ -68,43 +94,6 @@ class OpenAIChat:
         if payload.get("error") or event == "error":
             steps.append(error_step(payload))
         return steps
-
-    def _delta(self, choice: dict[str, Any], steps: list[Step]) -> bool:
-        """The commonest chunk, one content or tool-call arguments delta for a target already seen:
-        its step, and ``True``; ``False`` for anything else (``_choice`` reads it).
-
-        The hot path of the format: subscripts in a ``try`` cost less than ``get`` and a
-        type check per level, and any shape they do not fit is ``_choice``'s to read.
-        """
-        delta = choice.get("delta")
-        if delta.__class__ is not dict or len(delta) != 1 or choice.get("finish_reason"):
-            return False
-        index = choice.get("index", 0)
-        if index.__class__ is not int:
-            return False
-        content = delta.get("content")
-        if content.__class__ is str:
-            source = self._content.get(index)
-            if source is None:
-                return False
-            if content:
-                steps.append(_new_text(Text, (source, content)))
-            return True
-        try:
-            calls = delta["tool_calls"]
-            if calls.__class__ is not list or len(calls) != 1:
-                return False
-            call = calls[0]
-            number = call.get("index", 0)
-            arguments = call["function"]["arguments"]
-            source = self._call_sources[index][number]
-        except (AttributeError, KeyError, TypeError):
-            return False
-        if number.__class__ is not int or arguments.__class__ is not str:
-            return False  # (a float 0.0 finds the int 0 above; its target is another)
-        if arguments:
-            steps.append(_new_text(Text, (source, arguments)))
-        return True
 
     def _choice(self, choice: dict[str, Any], steps: list[Step]) -> None:
         index = choice.get("index", 0)

@@ -31,6 +31,10 @@ _TEXTS = {
     "mcp_call_arguments": ("tool_call", None, "arguments"),
     "custom_tool_call_input": ("tool_call", None, "input"),
 }
+# The events above by their full type, so the hot path (one per delta) splits no name.
+_TEXT_EVENTS = {f"response.{name}.{phase}": (name, phase) for name in _TEXTS for phase in ("delta", "done")}
+# A Text step made without the named tuple's Python-level __new__.
+_new_text = tuple.__new__
 
 
 class OpenAIResponses:
@@ -49,6 +53,10 @@ class OpenAIResponses:
         if not isinstance(payload, dict):
             return []
         kind = payload.get("type") or event or ""
+        if kind.__class__ is str:
+            text = _TEXT_EVENTS.get(kind)
+            if text is not None:
+                return self._text(payload, *text)
         if kind.endswith((".delta", ".done")):
             name, _, phase = kind[len("response.") :].rpartition(".")
             if name in _TEXTS:
@@ -96,7 +104,7 @@ class OpenAIResponses:
             source = self._texts.get_source(f"{self._prefix}output[{index}].{sub}[{part}]", kind)
         if phase == "delta":
             self._seen.add(source.path)
-            return [Text(source, payload["delta"])] if payload.get("delta") else []
+            return [_new_text(Text, (source, payload["delta"]))] if payload.get("delta") else []
         full = payload.get(field)
         if source.path not in self._seen and isinstance(full, str) and full:
             return [Text(source, full), End(source)]
