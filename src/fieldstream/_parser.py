@@ -378,9 +378,17 @@ class Parser(Generic[T]):
             if state == _S_STRING and not self._pending and self._plain_string:
                 # Fast path for the commonest chunk, a piece of a string value being
                 # typed: all plain text (no quote, backslash or control character,
-                # hence no newline) is one delta, with no scanning loop.
+                # hence no newline) is one delta, with no scanning loop.  Printable
+                # excludes the control characters (three C scans, no match object);
+                # what is not printable but allowed (a no-break space) takes the loop.
                 n = len(chunk)
-                if n and _STRING_RUN(chunk, 0).end() == n and self._length + n <= self.max_string_length:
+                if (
+                    n
+                    and '"' not in chunk
+                    and "\\" not in chunk
+                    and chunk.isprintable()
+                    and self._length + n <= self.max_string_length
+                ):
                     self._parts.append(chunk)
                     self._length += n
                     self._base += n
@@ -388,7 +396,13 @@ class Parser(Generic[T]):
             elif state == _S_KEYSTR and not self._pending and self._lenient is None:
                 # The same for a piece of a key (tokens of small tool arguments): no event.
                 n = len(chunk)
-                if n and _STRING_RUN(chunk, 0).end() == n and self._length + n <= self.max_string_length:
+                if (
+                    n
+                    and '"' not in chunk
+                    and "\\" not in chunk
+                    and chunk.isprintable()
+                    and self._length + n <= self.max_string_length
+                ):
                     self._parts.append(chunk)
                     self._length += n
                     self._base += n
