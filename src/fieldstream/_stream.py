@@ -381,13 +381,19 @@ class StreamDecoder:
             self._unexpected(payload, exc, out)
             return
         for step in steps:
-            if type(step) is Text:  # the commonest step: text for the target of the step before
+            cls = type(step)
+            if cls is Text:  # the commonest step: text for the target of the step before
                 source, text = step
                 last, target = self._last
                 if source is last and target is not None and type(text) is str:
                     self._text(target, text, out)
                     continue
-            self._apply_safely(step, payload, out)
+            try:  # _apply_safely, inlined
+                if cls is not Meta:
+                    self._recognized = True
+                _APPLY[cls](self, step, out)
+            except _FOREIGN as exc:
+                self._unexpected(payload, exc, out)
 
     def _apply_safely(self, step: Step, payload: Any, out: list[StreamEvent]) -> None:
         # One step of a wrong shape (a list where a name or usage belongs) is reported and

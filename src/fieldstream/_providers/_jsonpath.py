@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 import re
+from json.encoder import encode_basestring  # json.dumps of a str with ensure_ascii=False, without its wrapper
 from typing import Any
 
 __all__ = ["PathWriter", "parse_json_path"]
 
+_PATH_MEMO = 256  # most distinct paths a writer remembers parsed
 _STEP = re.compile(r"""\.([^.\[\]]+)|\[(\d+)\]|\[\s*'((?:[^'\\]|\\.)*)'\s*\]|\[\s*"((?:[^"\\]|\\.)*)"\s*\]""")
 
 
@@ -45,16 +47,22 @@ class PathWriter:
         self._closers: list[str] = []  # closing bracket of each open container, root first
         self._counts: list[int] = []  # members written in each open container
         self._string: tuple[str | int, ...] | None = None  # path of the open string
+        self._paths: dict[str, tuple[str | int, ...]] = {}  # jsonPath text -> parsed (a string's fragments repeat it)
 
     def write(self, fragment: dict[str, Any]) -> str:
-        path = parse_json_path(str(fragment.get("jsonPath", "$")))
+        text = str(fragment.get("jsonPath", "$"))
+        path = self._paths.get(text)
+        if path is None:
+            path = parse_json_path(text)
+            if len(self._paths) < _PATH_MEMO:
+                self._paths[text] = path
         out: list[str] = []
         if not self._closers:
             out.append("{")
             self._closers.append("}")
             self._counts.append(0)
         if "stringValue" in fragment and self._string == path:
-            out.append(json.dumps(str(fragment["stringValue"]), ensure_ascii=False)[1:-1])
+            out.append(encode_basestring(str(fragment["stringValue"]))[1:-1])
             return "".join(out)
         if self._string is not None:
             out.append('"')
@@ -78,7 +86,7 @@ class PathWriter:
                 self._closers.append("]" if opener == "[" else "}")
                 self._counts.append(0)
         if "stringValue" in fragment:
-            out.append('"' + json.dumps(str(fragment["stringValue"]), ensure_ascii=False)[1:-1])
+            out.append(encode_basestring(str(fragment["stringValue"]))[:-1])
             self._string = path
         else:
             value = next(
@@ -91,8 +99,8 @@ class PathWriter:
         if self._counts[-1]:
             out.append(",")
         self._counts[-1] += 1
-        if type(step) is not int:
-            out.append(json.dumps(step, ensure_ascii=False) + ":")
+        if not isinstance(step, int):
+            out.append(encode_basestring(step) + ":")
 
     def close(self) -> str:
         """The text that closes everything still open (``{}`` if nothing was written)."""

@@ -20,6 +20,7 @@ from ._jsonpath import PathWriter
 from ._steps import ENDED, End, Error, Finish, Meta, Open, SourceCache, Step, Text, Usage, error_step
 
 _CUT = frozenset({"MAX_TOKENS"})
+_TEXT = (str, type(None))
 
 
 class Gemini:
@@ -29,6 +30,7 @@ class Gemini:
         self._calls: dict[int, int] = {}  # candidate -> calls so far
         self._texts = SourceCache()
         self._streaming: dict[int, tuple[Source, PathWriter]] = {}  # candidate -> open streamed call
+        self._said: tuple[Any, Any] = (None, None)  # the last model and response id said
 
     def step(self, payload: Any, event: str | None) -> list[Step]:
         if not isinstance(payload, dict):
@@ -36,8 +38,13 @@ class Gemini:
         if "error" in payload:
             return [error_step(payload)]
         steps: list[Step] = []
-        if payload.get("modelVersion") or payload.get("responseId"):
-            steps.append(Meta(payload.get("modelVersion"), payload.get("responseId")))
+        model = payload.get("modelVersion")
+        response_id = payload.get("responseId")
+        if model or response_id:  # every chunk repeats them: said once while they stay the same text
+            said = (model, response_id)
+            if not (type(model) in _TEXT and type(response_id) in _TEXT and said == self._said):
+                self._said = said
+                steps.append(Meta(model, response_id))
         for position, candidate in enumerate(payload.get("candidates") or ()):
             index = candidate.get("index", position)
             for part in (candidate.get("content") or {}).get("parts") or ():
