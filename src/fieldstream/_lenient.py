@@ -240,7 +240,7 @@ class LenientScanner:
                         if len(stack) >= p.max_depth:
                             p._fail(f"nesting deeper than max_depth={p.max_depth}", buf, pos - 1, LimitError)
                         container: Any = {} if c == "{" else []
-                        p._attach(container)
+                        p._attach(container, base + pos - 1)
                         stack.append(container)
                         if c == "{":
                             path.append(None)

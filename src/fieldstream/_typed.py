@@ -30,6 +30,15 @@ A child that fails makes its parents fail too; only the failing value gets a
 :class:`ValueInvalid`, and a failing container the plan reached through a
 union, and the root, are validated whole once more (only then) so that their
 ``ValueInvalid`` carries exactly pydantic's errors.
+
+Memory: the validated values are the only copy of the value.  The core parser
+keeps plain containers only where this layer reads them (:meth:`TypedLayer.keeps_raw`:
+a subtree validated whole, a union's object, a key the schema does not know);
+elsewhere a container's event carries a bare reference, turned into its plain
+value by parsing its text again (``resolve``) only where pydantic must see it
+whole: a container that failed, a document nested too deep.  With
+``keep_items=False`` the validated items of an outermost list are delivered and
+dropped, as the core parser drops plain ones.
 """
 
 from __future__ import annotations
@@ -39,13 +48,27 @@ from collections.abc import Callable
 from typing import Any, Literal, TypeVar, cast, get_origin
 
 from ._errors import ParseError, SchemaError, UsageError
-from ._events import DocumentCompleted, Event, Repair, StringDelta, ValueInvalid, _completed, _delta
+from ._events import DocumentCompleted, Event, ItemCompleted, Repair, StringDelta, ValueInvalid, _completed, _delta
 from ._paths import Path, format_path
 
 try:
     from pydantic import BaseModel, TypeAdapter, ValidationError
 
-    from ._typed_plan import DATACLASS, DICT, MODEL, OBJECTLIKE, ROOT, SET, TAGGED, TYPEDDICT, UNION, WHOLE, Node, Plan
+    from ._typed_plan import (
+        DATACLASS,
+        DICT,
+        LIST,
+        MODEL,
+        OBJECTLIKE,
+        ROOT,
+        SET,
+        TAGGED,
+        TYPEDDICT,
+        UNION,
+        WHOLE,
+        Node,
+        Plan,
+    )
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise UsageError("typed parsing needs pydantic: pip install 'fieldstream[pydantic]'") from exc
 
@@ -153,6 +176,12 @@ class _Frame:
             self.partial.append(value)
         self.open_key = key
 
+    def drop(self, key: Any) -> None:
+        """``keep_items=False``: a validated item is delivered, not kept; the snapshot stops showing it."""
+        if self.open_key == key:
+            self.partial.pop()
+            self.open_key = None
+
     def fail(self, key: Any) -> None:
         """A child failed: remove whatever of it the snapshot shows; this container fails too."""
         self.invalid = True
@@ -226,9 +255,14 @@ class TypedLayer:
         schema: Any,
         on_invalid: Literal["event", "raise"],
         unfinished: Callable[[], tuple[Path, str] | None],
+        *,
+        keep_items: bool = True,
+        resolve: Callable[[Any], Any] = lambda raw: raw,
     ) -> None:
         self.schema = schema
         self.on_invalid = on_invalid
+        self.keep_items = keep_items
+        self._resolve = resolve  # the plain value of a container the core did not keep
         self.last: Any = _NOTHING  # the validated value of the last valid document
         self._unfinished = unfinished
         self._plan = plan_for(schema)
@@ -314,6 +348,28 @@ class TypedLayer:
                 schema = schema["schema"]
                 continue
             return schema["type"] == "str"  # type: ignore[no-any-return]
+
+    def keeps_raw(self, path: Path, is_object: bool) -> bool:
+        """Whether the container opening at ``path`` must be kept as a plain value.
+
+        It must where this layer reads plain values: a subtree validated whole,
+        a union's object (held, or its candidates tested), a key the schema does
+        not know.  A walk of the plan along ``path``, as :meth:`_enter` walks it
+        (the container's own key type is its JSON type); where the plan cannot
+        say, it is kept.  Elsewhere the typed layer assembles the value from
+        validated children and the core keeps nothing.
+        """
+        node: Node | None = self._plan.root
+        depth = len(path)
+        for d in range(depth + 1):
+            key: Any = path[d] if d < depth else ("{" if is_object else 0)
+            while node is not None and (node.kind == UNION or node.kind == ROOT):
+                node = node.root() if node.kind == ROOT else node.branch(key)
+            if node is None or node.kind == WHOLE or node.kind == TAGGED or not node.accepts(key):
+                return True
+            if d < depth:
+                node = node.child(key)
+        return False
 
     # -- the transformer -------------------------------------------------
 
@@ -402,7 +458,7 @@ class TypedLayer:
                 frame.key = key
                 candidates = [c for c in candidates if c.kind == DICT or key in c.keys or c.extra != "forbid"]
             if type(event) is not StringDelta and len(path) == hold + 1:
-                raw = event.value  # type: ignore[attr-defined]
+                raw = self._resolve(event.value)  # type: ignore[attr-defined]
                 candidates = [c for c in candidates if not _rejects(c, key, raw)]
             frame.candidates = candidates
             if not candidates:
@@ -480,7 +536,7 @@ class TypedLayer:
                     parent.repeated = True
                 parent.seen.add(path[-1])
             if node is None:  # a key the model does not know: pydantic decides at assembly (extra)
-                parent.values[path[-1]] = raw  # type: ignore[union-attr]
+                parent.values[path[-1]] = self._resolve(raw)  # type: ignore[union-attr]
                 continue
             error: ValidationError | None = None
             failed = False
@@ -490,7 +546,7 @@ class TypedLayer:
                 if frame.node.kind == TAGGED or frame.node.kind == UNION or frame.repeated:
                     # the branch was never known, or a repeated key: pydantic decides
                     self._hold = None
-                    value, error = _validate(node, raw)
+                    value, error = _validate(node, self._resolve(raw))
                 elif frame.invalid:
                     failed = True
                 else:
@@ -501,26 +557,31 @@ class TypedLayer:
                     except ValidationError as exc:
                         error = exc
                     if error is not None and frame.node is not node:  # through a union or root model: its errors
-                        value, error = _validate(node, raw)
+                        value, error = _validate(node, self._resolve(raw))
             else:
                 del frames[depth:]
-                value, error = _validate(node, raw)
+                value, error = _validate(node, self._resolve(raw))
             if error is None and not failed:
                 if parent is None:
                     self._snap = value
                     self._root_valid = True
+                elif not self.keep_items and cls is ItemCompleted and _droppable(parent.node) and _outermost(path):
+                    parent.drop(path[-1])  # delivered by its event, not kept (as the core drops plain items)
                 else:
                     parent.put(path[-1], value)
                 out.append(_completed(cls, path, value))  # type: ignore[arg-type]
                 continue
             if parent is not None:
-                parent.fail(path[-1])
+                if not self.keep_items and cls is ItemCompleted and _droppable(parent.node) and _outermost(path):
+                    parent.drop(path[-1])  # reported by its ValueInvalid and dropped: the list does not fail
+                else:
+                    parent.fail(path[-1])
                 if error is not None:
                     self._invalid(out, path, raw, error)
                 continue
             # the root failed: validate the document once more for pydantic's exact errors
             self._root_valid = False
-            value, error = _validate(node, raw)
+            value, error = _validate(node, self._resolve(raw))
             if error is not None:
                 self._invalid(out, path, raw, error)
                 continue
@@ -530,6 +591,7 @@ class TypedLayer:
             out.append(_completed(cls, path, value))  # type: ignore[arg-type]
 
     def _invalid(self, out: list[Event], path: Path, raw: Any, error: ValidationError) -> None:
+        raw = self._resolve(raw)
         errors = error.errors()
         if self.on_invalid == "raise":
             exc = SchemaError(
@@ -539,6 +601,22 @@ class TypedLayer:
             self._raised = exc
             raise exc from error
         out.append(ValueInvalid(path, raw, errors, error))
+
+
+def _droppable(node: Node) -> bool:
+    """``keep_items=False``: whether a list may drop its validated items (its assembly does not read them).
+
+    Not a tuple or a set, nor a list with a length constraint: validated empty, they would fail.
+    """
+    return node.kind == LIST and "min_length" not in node.container and "max_length" not in node.container
+
+
+def _outermost(path: Path) -> bool:
+    """Whether the item at ``path`` is one of an outermost array (the only index in ``path`` is its own)."""
+    for key in path[:-1]:
+        if type(key) is int:
+            return False
+    return True
 
 
 def _rejects(candidate: Node, key: Any, raw: Any) -> bool:
