@@ -847,9 +847,7 @@ class Parser(Generic[T]):
         if self._bare_lo <= index < self._keep_from:  # a bare container: nothing is stored
             if not top:  # but it is marked non-empty (see _close_container)
                 top.append(0) if type(top) is list else top.__setitem__(0, 0)
-            events.append(
-                _completed(ItemCompleted if type(top) is list else ValueCompleted, tuple(self._path), value)
-            )
+            events.append(_completed(ItemCompleted if type(top) is list else ValueCompleted, tuple(self._path), value))
         elif type(top) is list:
             if self._placed:
                 self._placed = False
