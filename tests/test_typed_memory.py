@@ -82,7 +82,7 @@ def test_failed_containers_carry_their_plain_value(lenient: bool) -> None:
 
 
 def test_typed_keep_items_false_holds_one_item() -> None:
-    count = 60
+    count = 200
     text = page_text(count)
     item = len(item_text(count))
     parser = fs.Parser(Page, keep_items=False)
@@ -93,7 +93,8 @@ def test_typed_keep_items_false_holds_one_item() -> None:
                 delivered.append(event.value)
         assert len(parser.snapshot.items) <= 1
         assert len(parser._stack) < 2 or len(parser._stack[1]) <= 1  # the plain outer list: its open item
-        assert parser._text.end - parser._text.start <= 2 * (item + 64)  # type: ignore[union-attr]
+        # the open item's text (or at most twice it: dropped once that frees half), and the latest 32 chunks
+        assert parser._text.end - parser._text.start <= 2 * (item + 64) + 32 * 64  # type: ignore[union-attr]
     parser.close()
     assert delivered == [Item.model_validate_json(item_text(i)) for i in range(count)]
     assert parser.result == Page(name="p", items=[], meta={"a": 1})

@@ -294,7 +294,7 @@ class Parser(Generic[T]):
         self._keep_from = _FAR
         self._starts: list[int] | None = None  # a typed parser: absolute offset of each open container
         self._text: TextBuffer | None = None  # a typed parser: the text that bare containers may need
-        self._own_text = True  # the text is appended here (else a StreamDecoder target's buffer is shared)
+        self._own_text: TextBuffer | None = None  # _text when fed here (not a StreamDecoder target's, shared)
         self._typed: TypedLayer | None = None
         if schema is not None and schema is not Any:
             from ._typed import TypedLayer  # lazy: pydantic is an optional extra
@@ -303,7 +303,7 @@ class Parser(Generic[T]):
                 schema, on_invalid, self._unfinished_string, keep_items=keep_items, resolve=self._raw_value
             )
             self._starts = []
-            self._text = TextBuffer()
+            self._text = self._own_text = TextBuffer(self._text_needed_from)
             # keep_items=False: the containers around the outermost arrays are kept as plain
             # values (whose outermost arrays drop their items), the items are bare.
             self._bare_lo = 0 if keep_items else _FAR
@@ -412,8 +412,8 @@ class Parser(Generic[T]):
                 chunk = self._decode(chunk, events, final=False)
             elif self._decoder is not None and self._decoder.getstate()[0]:
                 raise UsageError("a str chunk was fed while a UTF-8 character from a bytes chunk is unfinished")
-            if self._text is not None and self._own_text:
-                self._keep_text(chunk)
+            if self._own_text is not None:
+                self._own_text.append(chunk)
             state = self._state
             if state == _S_STRING and not self._pending and self._plain_string:
                 # Fast path for the commonest chunk, a piece of a string value being
@@ -478,8 +478,8 @@ class Parser(Generic[T]):
         if self._decoder is not None:
             tail = self._decode(b"", events, final=True)
             if tail:
-                if self._text is not None and self._own_text:
-                    self._keep_text(tail)
+                if self._own_text is not None:
+                    self._own_text.append(tail)
                 self._run(tail, 0, events)
         if self._lenient is not None:
             self._lenient.finish(events)
@@ -942,15 +942,11 @@ class Parser(Generic[T]):
 
     # -- the text a typed parser keeps ------------------------------------
 
-    def _keep_text(self, chunk: str) -> None:
-        text = self._text
-        assert text is not None
+    def _text_needed_from(self) -> int:
         # Only the text of the open bare containers can still be asked for (events are
-        # transformed within the feed that made them), so what came before is dropped.
-        stack = self._stack
+        # transformed within the feed that made them), so what came before may be dropped.
         lo = self._bare_lo
-        text.trim(self._starts[lo] if len(stack) > lo else self._base)  # type: ignore[index]
-        text.append(chunk)
+        return self._starts[lo] if len(self._stack) > lo else self._base  # type: ignore[index]
 
     def _share_text(self, text: TextBuffer | None) -> None:
         """The seam for ``StreamDecoder``: read the text from a target's own buffer, or stop sharing it.
@@ -963,12 +959,11 @@ class Parser(Generic[T]):
             return
         if text is not None:
             self._text = text
-            self._own_text = False
-        elif not self._own_text:
-            mine = TextBuffer()
+            self._own_text = None
+        elif self._own_text is None:
+            mine = TextBuffer(self._text_needed_from)
             mine.append(self._text.text())
-            self._text = mine
-            self._own_text = True
+            self._text = self._own_text = mine
 
     def _raw_value(self, bare: Any) -> Any:
         """The plain value of a bare container, parsed again from its text (the typed layer's seam).
@@ -1021,8 +1016,8 @@ class Parser(Generic[T]):
             # Parse the valid text before the bad byte first, as a byte-at-a-time feed
             # would: the snapshot and the error's position must not depend on chunking.
             good = bytes(exc.object[: exc.start]).decode("utf-8")
-            if good and self._text is not None and self._own_text:
-                self._keep_text(good)
+            if good and self._own_text is not None:
+                self._own_text.append(good)
             if good:
                 pending = self._pending
                 self._pending = ""

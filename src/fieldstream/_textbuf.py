@@ -6,10 +6,13 @@ list, which is joined every ``_JOIN`` appends and pushed on a stack of pieces
 that merge while the newer is at least as long as the one below (a binary
 counter): each character is copied O(log n) times and the stack holds O(log n)
 pieces.  Offsets are absolute (counted from the first character ever appended),
-so text dropped from the front (:meth:`TextBuffer.trim`) does not move them.
+so text dropped from the front (what the owner's ``needed_from`` no longer
+needs, checked when appends are joined) does not move them.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 __all__ = ["TextBuffer"]
 
@@ -17,25 +20,38 @@ _JOIN = 32  # appends gathered before they are joined
 
 
 class TextBuffer:
-    __slots__ = ("_pieces", "_size", "_tail", "start")
+    __slots__ = ("_pieces", "_size", "_tail", "needed_from", "start")
 
-    def __init__(self) -> None:
+    def __init__(self, needed_from: Callable[[], int] | None = None) -> None:
         self._pieces: list[str] = []  # joined text, longest first
         self._tail: list[str] = []  # the latest appends, not joined yet
         self._size = 0  # characters held (pieces and tail)
         self.start = 0  # absolute offset of the first character held
+        # The owner's seam: the first offset it may still ask for; what came before is
+        # dropped when appends are joined (so the owner pays nothing per append).
+        self.needed_from = needed_from
 
     def append(self, text: str) -> None:
         tail = self._tail
         tail.append(text)
         self._size += len(text)
         if len(tail) >= _JOIN:
-            self._gather()
+            self._gather(trim=True)
 
-    def _gather(self) -> None:
+    def _gather(self, trim: bool = False) -> None:
         piece = "".join(self._tail)
         self._tail = []
         pieces = self._pieces
+        if trim and self.needed_from is not None:
+            # Only on append: a reader (slice) may still want text its owner no longer needs.
+            drop = self.needed_from() - self.start
+            if drop > 0 and drop * 2 >= self._size:  # it frees at least half: amortised O(1) per character
+                pieces.append(piece)
+                rest = "".join(pieces)[drop:]
+                self._pieces = [rest] if rest else []
+                self._size = len(rest)
+                self.start += drop
+                return
         while pieces and len(pieces[-1]) <= len(piece):
             piece = pieces.pop() + piece
         pieces.append(piece)
@@ -71,17 +87,6 @@ class TextBuffer:
             stop = first
         out.reverse()
         return "".join(out)
-
-    def trim(self, offset: int) -> None:
-        """Drop the text before absolute ``offset`` once that frees at least half of it (amortised O(1))."""
-        drop = offset - self.start
-        if drop <= 0 or drop * 2 < self._size:
-            return
-        rest = self.slice(offset, self.start + self._size)
-        self._pieces = [rest] if rest else []
-        self._tail = []
-        self._size = len(rest)
-        self.start = offset
 
     def clear(self) -> None:
         """Forget everything held; offsets go on from where they were."""
