@@ -380,7 +380,7 @@ class Parser(Generic[T]):
             typed = self._typed
             if typed is None:
                 return self._feed(chunk)
-            return typed.step(self._feed, chunk)
+            return typed.step(self._feed if self._own_text is None else self._feed_typed, chunk)
         finally:
             lock.release()
 
@@ -403,6 +403,13 @@ class Parser(Generic[T]):
             return self._string_path, "".join(self._parts)
         return None
 
+    def _feed_typed(self, chunk: str | bytes | bytearray | memoryview) -> list[Event]:
+        # A typed parser keeps the text it parses (a bytes chunk's, once decoded, in _feed):
+        # here, so that the plain parser's feed pays nothing for it.
+        if type(chunk) is str and (self._decoder is None or not self._decoder.getstate()[0]):
+            self._own_text.append(chunk)  # type: ignore[union-attr]
+        return self._feed(chunk)
+
     def _feed(self, chunk: str | bytes | bytearray | memoryview) -> list[Event]:
         if self._state >= _S_ERROR:
             self._refuse("feed")
@@ -410,10 +417,10 @@ class Parser(Generic[T]):
         try:
             if type(chunk) is not str:
                 chunk = self._decode(chunk, events, final=False)
+                if self._own_text is not None:
+                    self._own_text.append(chunk)
             elif self._decoder is not None and self._decoder.getstate()[0]:
                 raise UsageError("a str chunk was fed while a UTF-8 character from a bytes chunk is unfinished")
-            if self._own_text is not None:
-                self._own_text.append(chunk)
             state = self._state
             if state == _S_STRING and not self._pending and self._plain_string:
                 # Fast path for the commonest chunk, a piece of a string value being
@@ -843,19 +850,18 @@ class Parser(Generic[T]):
             events.append(_completed(ValueCompleted, (), value))
             return self._end_document(events)
         top = stack[-1]
-        index = len(stack) - 1
-        if self._bare_lo <= index < self._keep_from:  # a bare container: nothing is stored
+        if self._starts is not None and self._bare_lo <= len(stack) - 1 < self._keep_from:  # bare: nothing stored
             if not top:  # but it is marked non-empty (see _close_container)
                 top.append(0) if type(top) is list else top.__setitem__(0, 0)
             events.append(_completed(ItemCompleted if type(top) is list else ValueCompleted, tuple(self._path), value))
         elif type(top) is list:
             if self._placed:
                 self._placed = False
-                if self.keep_items or self._lists > 1 or index >= self._keep_from:
+                if self.keep_items or self._lists > 1 or len(stack) > self._keep_from:
                     top[-1] = value
                 else:
                     top.pop()
-            elif self.keep_items or self._lists > 1 or index >= self._keep_from:
+            elif self.keep_items or self._lists > 1 or len(stack) > self._keep_from:
                 top.append(value)
             events.append(_completed(ItemCompleted, tuple(self._path), value))
         else:
@@ -916,7 +922,7 @@ class Parser(Generic[T]):
         stack = self._stack
         if not stack:
             self._root = ""
-        elif self._bare_lo <= len(stack) - 1 < self._keep_from:
+        elif self._starts is not None and self._bare_lo <= len(stack) - 1 < self._keep_from:
             pass  # a bare container: no slot
         elif type(stack[-1]) is list:
             stack[-1].append("")
