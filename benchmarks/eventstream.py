@@ -78,7 +78,7 @@ def _stream_decoder(body: bytes, read: int) -> int:
     for i in range(0, len(body), read):
         decoder.feed(body[i : i + read])
     decoder.close()
-    return decoder._framer.messages  # type: ignore[no-any-return]
+    return decoder._framing._framer.messages  # type: ignore[no-any-return]
 
 
 def _botocore_frames(body: bytes, read: int) -> list[Any]:

@@ -19,7 +19,8 @@ The first two bytes of the input are a header, so one byte string also chooses t
 options and the split points; the fuzzer mutates them like any other byte.
 
     byte 0  bit 0 prose, 1 multiple, 2 keep_items=False, 3 deltas=False,
-            4 small limits, 5 feed str instead of bytes, 6 also feed byte by byte
+            4 small limits, 5 feed str instead of bytes, 6 also feed byte by byte,
+            7 (lenient target) with a schema, whose types decide unquoted words
     byte 1  seed of the split points
 
 A violated invariant raises ``AssertionError`` (a crash for atheris, a failing
@@ -192,6 +193,10 @@ def fuzz_parser(data: bytes, *, lenient: bool = False) -> None:
     payload: Any = body
     if flags & 32:
         payload = body.decode("utf-8", "surrogateescape")  # lone surrogates: str-only input
+
+    if lenient and flags & 128:
+        _fuzz_lenient_typed(payload, seed, options)
+        return
 
     def make() -> fs.Parser:
         return fs.Parser(**options)
@@ -394,6 +399,8 @@ def fuzz_stream(data: bytes) -> None:
         options["content"] = ("json", "text")[check >> 9 & 1]
     if check >> 10 & 7 == 0:
         options["status_code"] = 400 + (check >> 13) % 200
+    if check >> 16 & 1:
+        options["lenient"] = True
     results = [_stream_events(data, chunks, options) for chunks in _chunkings(data)]
     assert all(r == results[0] for r in results), results
 
@@ -401,6 +408,66 @@ def fuzz_stream(data: bytes) -> None:
 def fuzz_lenient(data: bytes) -> None:
     """The core parser in lenient mode: the same header and invariants, strict mode as the oracle."""
     fuzz_parser(data, lenient=True)
+
+
+_LENIENT_MODEL: Any = None
+
+
+def _lenient_model() -> Any:
+    """A schema with every kind of place that decides how an unquoted word reads (docs/lenient.md)."""
+    global _LENIENT_MODEL
+    if _LENIENT_MODEL is None:
+        from typing import Literal, Optional, Union
+
+        from pydantic import BaseModel
+
+        class Item(BaseModel):
+            name: str = ""
+            tags: list[Optional[str]] = []
+
+        class Doc(BaseModel):
+            a: str = ""
+            b: Optional[str] = None
+            c: Literal["01", "x", 1, True] = "x"
+            d: Union[int, str] = 0
+            e: list[Item] = []
+            f: dict[str, bool] = {}
+            g: float = 0.0
+            h: Optional[Doc] = None
+            t: tuple[str, int, Optional[bool]] = ("", 0, None)
+
+        _LENIENT_MODEL = Doc
+    return _LENIENT_MODEL
+
+
+def _fuzz_lenient_typed(payload: Any, seed: int, options: dict[str, Any]) -> None:
+    """Lenient mode with a schema: only fieldstream's errors, and every split gives the same events."""
+    options = {k: v for k, v in options.items() if k in ("lenient", "prose", "max_depth", "max_string_length")}
+    model = _lenient_model()
+
+    def run(chunks: Sequence[Any]) -> tuple[Any, ...]:
+        parser = fs.Parser(model, **options)
+        events: list[Any] = []
+        try:
+            for chunk in chunks:
+                events += parser.feed(chunk)
+            events += parser.close()
+        except fs.FieldstreamError as exc:
+            where = getattr(exc, "offset", None)
+            return ("error", type(exc).__name__, where, repr(parser.snapshot))
+        out: list[Any] = []
+        for e in events:
+            if isinstance(e, fs.StringDelta) and out and out[-1][:2] == ("delta", e.path):
+                out[-1] = ("delta", e.path, out[-1][2] + e.text)
+            elif isinstance(e, fs.StringDelta):
+                out.append(("delta", e.path, e.text))
+            else:
+                out.append(repr(e))
+        return ("ok", out, repr(parser.snapshot))
+
+    whole = run([payload])
+    split = run(splits(payload, seed))
+    assert whole == split, (whole, split)
 
 
 def _botocore_frames(data: bytes) -> tuple[list[Any], bool] | None:
@@ -512,7 +579,8 @@ def check_outputs(events: Sequence[Any], error: Any = None) -> None:
 
 def fuzz_encoders(data: bytes) -> None:
     """Any value the parser accepts (or the part before an error) through every output: JSONL, SSE, readable."""
-    parser = fs.Parser(multiple=bool(data[:1] and data[0] & 1), max_depth=_DEPTH)
+    flags = data[0] if data else 0
+    parser = fs.Parser(multiple=bool(flags & 1), lenient=bool(flags & 2), max_depth=_DEPTH)
     events: list[Any] = []
     try:
         for chunk in splits(data[1:], data[0] if data else 0):

@@ -86,7 +86,7 @@ def test_stream_decoder_reads_lone_surrogates_in_envelopes_like_json_loads() -> 
     body = b'data: {"choices":[{"index":0,"delta":{"content":"a\\ud800b"}}]}\n\ndata: [DONE]\n\n'
     for parser in (loads, stdlib_loads):
         decoder = StreamDecoder()
-        decoder._loads = parser
-        decoder._fast_loads = _envelope.fast_loads if parser is loads else None
+        decoder._framing.loads = parser
+        decoder._framing.fast_loads = _envelope.fast_loads if parser is loads else None
         events = decoder.feed(body) + decoder.close()
         assert decoder.targets["choices[0]"].raw == "a\ud800b", events

@@ -76,7 +76,8 @@ def test_parser_random_bytes(head: bytes, body: bytes) -> None:
 
 lenient_splices = st.sampled_from(
     [b"'", b"True", b"None", b"NaN", b"-Infinity", b"// c\n", b"/* c */", b"# c\n", b",", b",,", b" ", b"\n", b"\t",
-     b"key: ", b"word", b'"', b"}", b"]", b"/", b"*/", b"\\", b"```json\n", b"\xff"]
+     b"key: ", b"word", b'"', b"}", b"]", b"/", b"*/", b"\\", b"```json\n", b"\xff", b":", b"(", b")", b"{", b"[",
+     b". ", b"?", b"\xe2\x80\x9c", b"007"]
 )  # fmt: skip
 
 
@@ -103,6 +104,19 @@ def test_lenient_mutated_documents(head: bytes, body: bytes) -> None:
 @given(head=header, body=st.binary(max_size=200))
 def test_lenient_random_bytes(head: bytes, body: bytes) -> None:
     fuzz_lenient(head + body)
+
+
+# what reaches the schema's say on unquoted words: the model's keys, words with two readings, structure
+_typed_tokens = st.sampled_from(
+    ["{", "}", "[", "]", "(", ")", ",", ":", " ", "\n", "'", '"', "//", "\u201c", "a", "b", "c", "d", "e", "f", "g",
+     "h", "t", "name", "tags", "True", "None", "NaN", "007", "01", "1", "x", "yes", "tr", "-", "1_000"]
+)  # fmt: skip
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(flags=st.integers(0, 255), seed=st.integers(0, 255), tokens=st.lists(_typed_tokens, max_size=40))
+def test_lenient_with_a_schema(flags: int, seed: int, tokens: list[str]) -> None:
+    fuzz_lenient(bytes([flags | 128, seed]) + "".join(tokens).encode())
 
 
 wire_splices = st.sampled_from(

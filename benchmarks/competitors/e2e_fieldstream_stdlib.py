@@ -38,5 +38,5 @@ class Session(_Plain):
         from fieldstream import _envelope
 
         super().__init__(format)
-        self.decoder._loads = _envelope.stdlib_loads
-        self.decoder._fast_loads = None
+        self.decoder._framing.loads = _envelope.stdlib_loads
+        self.decoder._framing.fast_loads = None

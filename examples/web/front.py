@@ -79,6 +79,15 @@ class SwitchingFront:
 
         asyncio.run_coroutine_threadsafe(cut(), self._loop).result(30)
 
+    async def _shutdown(self) -> None:
+        # Connections still being piped are cancelled and awaited here, so none is left pending
+        # when the loop closes ("Task was destroyed but it is pending").
+        self._server.close()
+        tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     @contextlib.contextmanager
     def running(self) -> Iterator[str]:
         """Serve in a background thread; yields the front's URL."""
@@ -89,7 +98,7 @@ class SwitchingFront:
             yield f"http://127.0.0.1:{self.port}"
         finally:
             self.switch(self.backend)
-            self._loop.call_soon_threadsafe(self._server.close)
+            asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(30)
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(30)
             self._loop.close()

@@ -130,6 +130,7 @@ RepairKind = Literal[
     "inner_quote",
     "invalid_escape",
     "mismatched_bracket",
+    "missing_bracket",
     "missing_colon",
     "missing_comma",
     "missing_value",

@@ -15,19 +15,24 @@ What lenient mode accepts, and how ambiguities are decided (``docs/lenient.md``)
 * strings and keys in single quotes; raw control characters (newlines, tabs) in
   strings; unknown escapes kept as written (``"\\x"`` is backslash, ``x``);
 * a quote that may close a string is *held* until the next character that is
-  not whitespace decides: a letter means the quote belongs to the text
-  (``'it's'``, ``"say "hi" now"``); anything else (a comma, a bracket, a colon,
-  another quote, a digit, a line break, the end of input) means it closed the string.  Nothing
+  not whitespace decides: what may follow a closed string (a comma, a colon, a
+  bracket, another quote, a digit, a comment, a line break, the end of input)
+  means it closed the string; anything else (a letter, ``.``, ``?``, ``>``)
+  means the quote belongs to the text (``'it's'``, ``"say "hi" now"``).  Nothing
   held is ever emitted, so no completed value or delta changes later;
-* unquoted keys (up to ``:``) and unquoted values (up to ``,``, ``]``, ``}`` or a
-  line end, trimmed).  An unquoted value is resolved only once it ends:
+* unquoted keys (up to ``:``) and unquoted values (up to ``,``, ``]``, ``}``, a
+  line end, or a comment or ``"`` after a blank; trimmed, typographic quotes
+  around them dropped).  An unquoted value is resolved only once it ends:
   ``true``/``True``, ``false``/``False``, ``null``/``None``, ``NaN``,
   ``Infinity``/``-Infinity``, numbers in loose forms (``+1``, ``.5``, ``1.``,
-  ``007``), otherwise the text itself.  With a schema that expects a string
-  there, the text is kept as written;
+  ``007``), otherwise the text itself.  With a schema, the schema decides
+  between the text and the value (:mod:`fieldstream._lenient_schema`);
 * ``//``, ``/* */`` and ``#`` comments wherever whitespace may be;
-* trailing, doubled and missing commas, a missing colon, a closing bracket of
-  the wrong kind (it closes the innermost container), text after the document;
+* trailing, doubled and missing commas, a missing colon, a colon between array
+  items, a closing bracket of the wrong kind (it closes the innermost
+  container; one of a kind not open at all is skipped), an array item's object
+  that lost its ``}`` (a container where its next key should be), text after
+  the document;
 * a document cut off at the end: ``close()`` completes the text so far, drops a
   key that has no value yet, and closes every open container.
 
@@ -83,11 +88,14 @@ _L_COMMENT = -3  # inside a comment; `resume` is the state after it
 _DQ_RUN: _Runner = re.compile(r'[^"\\\x00-\x1f]*').match
 _SQ_RUN: _Runner = re.compile(r"[^'\\\x00-\x1f]*").match
 _CTRL_RUN: _Runner = re.compile(r"[\x00-\x1f]*").match
-_BARE_RUN: _Runner = re.compile(r"[^,\]}\n\r/#]*").match
-_BARE_RUN_PAREN: _Runner = re.compile(r"[^,\]})\n\r/#]*").match
+_BARE_RUN: _Runner = re.compile(r"[^,\]}\n\r/#\"]*").match
+_BARE_RUN_PAREN: _Runner = re.compile(r"[^,\]})\n\r/#\"]*").match
 _BAREKEY_RUN: _Runner = re.compile(r"[^:,{}\[\]\"'/#]*").match
 _LOOSE_NUMBER = re.compile(r"[+-]?(?:[0-9][0-9_]*\.?[0-9_]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _LOOSE_INT = re.compile(r"[+-]?[0-9][0-9_]*")
+# what may follow a closing quote: a delimiter, another value (a missing comma), a comment; after
+# anything else (a letter, `.`, `>`, `?`, `!`) the quote was text
+_AFTER_CLOSE = frozenset(",:]}\"'/#{[(`-0123456789")
 _LITERAL_END = frozenset(",]}\n\r")  # not a space: "null null" is one unquoted word
 _VALUE_STOP = frozenset(",]})\n\r \t\"'#")  # what ends a number; anything else makes it a bare word
 _WORDS: dict[str, tuple[Any, RepairKind | None]] = {
@@ -106,6 +114,16 @@ _WORDS: dict[str, tuple[Any, RepairKind | None]] = {
     "+Infinity": (math.inf, "nonfinite_number"),
     "-Infinity": (-math.inf, "nonfinite_number"),
 }
+# typographic quotes around an unquoted key or value (“key”, ‘text’): read as quotes
+_CURLY = {"\u201c": "\u201d", "\u2018": "\u2019"}
+
+
+def _unquote(text: str) -> str:
+    if len(text) >= 2 and _CURLY.get(text[0]) == text[-1]:
+        return text[1:-1]
+    return text
+
+
 # what a word cut off by the end of input was going to be
 _PREFIXES = {w[:i]: w for w in ("true", "false", "null", "True", "False", "None") for i in range(1, len(w))}
 
@@ -207,7 +225,14 @@ class LenientScanner:
                         if c != ")" or self.parens[-1:] != [len(stack)]:
                             self.repair("mismatched_bracket", base + pos, events, "container")
                         pos += 1
-                        state = self._close(events)
+                        for _ in range(1 if c == ")" else self._closes(c)):
+                            state = self._close(events)
+                        continue
+                    if c == ":" and type(top) is list:  # ["key": "value"]: the colon separates two items
+                        self.repair("skipped_text", base + pos, events, "container")
+                        pos += 1
+                        path[-1] += 1
+                        state = _S_VALUE
                         continue
                     self.repair("missing_comma", base + pos, events, "container")
                     if type(top) is list:
@@ -254,6 +279,11 @@ class LenientScanner:
                         if not stack:
                             p._fail(f"expected a JSON value but found {_describe(c)}", buf, pos)
                         top = stack[-1]
+                        closes = 1 if c == ")" else self._closes(c)
+                        if not closes:  # a stray closer: skipped
+                            self.repair("mismatched_bracket", base + pos, events, "container")
+                            pos += 1
+                            continue
                         if state == _S_VALUE:
                             if type(top) is list:
                                 self.repair("trailing_comma", base + pos, events, "container")
@@ -264,7 +294,8 @@ class LenientScanner:
                         if (c == "}") == (type(top) is list) or (c == ")") != (self.parens[-1:] == [len(stack)]):
                             self.repair("mismatched_bracket", base + pos, events, "container")
                         pos += 1
-                        state = self._close(events)
+                        for _ in range(closes):
+                            state = self._close(events)
                         continue
                     if c == ",":
                         if stack and type(stack[-1]) is dict:
@@ -310,12 +341,14 @@ class LenientScanner:
                         state = _S_KEYSTR
                         continue
                     if c == "}" or c == "]":
-                        if state == _S_KEY:
+                        closes = self._closes(c)
+                        if closes and state == _S_KEY:
                             self.repair("trailing_comma", base + pos, events, "container")
                         if c == "]":
                             self.repair("mismatched_bracket", base + pos, events, "container")
                         pos += 1
-                        state = self._close(events)
+                        for _ in range(closes):  # none: a stray ']', skipped
+                            state = self._close(events)
                         continue
                     if c == ",":
                         self.repair("extra_comma", base + pos, events, "container")
@@ -325,6 +358,14 @@ class LenientScanner:
                         pos, state = self._comment(buf, pos, n, state, events)
                         continue
                     if c in "{[":
+                        if state == _S_KEY and len(stack) > 1 and type(stack[-2]) is list:
+                            # [{"a": 1, {"b": 2}]: the object's '}' is missing; the container is the next item
+                            self.repair("missing_bracket", base + pos, events, "container")
+                            path[-1] = None
+                            self._close(events)
+                            path[-1] += 1
+                            state = _S_VALUE
+                            continue
                         p._fail(f"expected a string key but found {_describe(c)}", buf, pos)
                     self.repair("unquoted_key", base + pos, events, "container")
                     p._parts = []
@@ -370,8 +411,9 @@ class LenientScanner:
                     if end == n:
                         break
                     c = buf[pos]
-                    if c == "/" or c == "#":
-                        # a comment after whitespace ends the value; else it is text (a URL, C#)
+                    if c == "/" or c == "#" or c == '"':
+                        # after whitespace a comment, or a quote (a missing comma before a quoted key or
+                        # value), ends the value; else it is text (a URL, C#, 12")
                         parts = p._parts
                         after_space = not parts or parts[-1][-1] in " \t"
                         if c == "/":
@@ -381,6 +423,8 @@ class LenientScanner:
                                 break
                             after_space = after_space and buf[pos + 1] in "/*"
                         if not after_space:
+                            if p._length >= p.max_string_length:
+                                p._fail_limit_string(buf, pos)
                             parts.append(c)
                             p._length += 1
                             pos += 1
@@ -417,7 +461,7 @@ class LenientScanner:
                         if c == ":":
                             pos += 1
                         continue
-                    path[-1] = key
+                    path[-1] = _unquote(key)
                     p._parts = []
                     p._length = 0
                     pos += 1
@@ -490,6 +534,11 @@ class LenientScanner:
             p._line_start = p._base + buf.rindex("\n", new) + 1
         p._base += n - len(p._pending)
 
+    def _closes(self, c: str) -> int:
+        """Whether a ``]`` or ``}`` closes the innermost container (1), or is stray (0: none of its kind is open)."""
+        kind = dict if c == "}" else list
+        return 1 if any(type(container) is kind for container in self.p._stack) else 0
+
     def _close(self, events: list[Event]) -> int:
         parens = self.parens
         if parens and parens[-1] == len(self.p._stack):
@@ -524,7 +573,12 @@ class LenientScanner:
                 if end == n:
                     return n, state
                 self.held = None
-                if not buf[end].isalpha() or any("\n" in h for h in held):
+                c = buf[end]
+                if (
+                    c in _AFTER_CLOSE
+                    or (c == ")" and self.parens[-1:] == [len(p._stack)])
+                    or any("\n" in h for h in held)
+                ):
                     return end, self._close_string(state, events)
                 # the quote was part of the text ("it's", an unescaped inner quote)
                 self._mark_string("inner_quote", self.held_at, events, state)
@@ -703,15 +757,17 @@ class LenientScanner:
                 value, kind = word
             elif _NUMBER.fullmatch(text):  # a valid JSON number (cut off at close, or at a comment)
                 value, kind = float(text) if text.strip("-0123456789") else int(text), None
-            elif p._bare_is_text(tuple(p._path)):
-                value, kind = text, "unquoted_string"
-            elif word is not None:
-                value, kind = word
-            elif _LOOSE_NUMBER.fullmatch(text):
-                kind = "number_format"
-                value = int(text) if _LOOSE_INT.fullmatch(text) else float(text)
             else:
-                value, kind = text, "unquoted_string"
+                if word is not None:
+                    value, kind = word
+                elif _LOOSE_NUMBER.fullmatch(text):
+                    kind = "number_format"
+                    value = int(text) if _LOOSE_INT.fullmatch(text) else float(text)
+                else:
+                    value, kind = _unquote(text), "unquoted_string"
+                # two readings (`None`, `007`): a schema may say the text is meant
+                if kind != "unquoted_string" and p._bare_is_text(tuple(p._path), text, value):
+                    value, kind = text, "unquoted_string"
         except ValueError:  # more digits than Python's int limit (max_number_length raised above it)
             value, kind = text, "unquoted_string"
         if kind is not None:
@@ -788,7 +844,7 @@ class LenientScanner:
         if state == _L_BARE:
             text = "".join(p._parts).strip()
             word = _PREFIXES.get(text)
-            if word is not None:
+            if word is not None and not p._bare_is_text(tuple(p._path), text, _WORDS[word][0]):
                 self.repair("truncated", offset, events)
                 p._parts = [word]
             state = self._complete_bare(events)

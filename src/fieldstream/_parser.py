@@ -814,9 +814,9 @@ class Parser(Generic[T]):
 
     # -- building the value ----------------------------------------------
 
-    def _bare_is_text(self, path: Path) -> bool:
-        """Lenient mode: whether an unquoted value at ``path`` is text as written (a schema says so)."""
-        return self._typed is not None and self._typed.bare_is_text(path)
+    def _bare_is_text(self, path: Path, text: str, value: Any) -> bool:
+        """Lenient mode: whether the unquoted ``text`` at ``path`` is kept as written, not read as ``value``."""
+        return self._typed is not None and self._typed.bare_is_text(path, text, value)
 
     def _attach(self, value: Any, start: int) -> None:
         """Attach a container opening at absolute offset ``start`` to its parent."""
@@ -992,7 +992,7 @@ class Parser(Generic[T]):
         )
         if self._lenient is not None:
             prefix = bare.path  # the schema's rule for unquoted words, at the container's place
-            sub._bare_is_text = lambda path: self._bare_is_text(prefix + path)  # type: ignore[method-assign]
+            sub._bare_is_text = lambda path, text, value: self._bare_is_text(prefix + path, text, value)  # type: ignore[method-assign]
         pos, end, size = bare.start, text.end, _WINDOW
         while True:
             last = pos >= end

@@ -99,7 +99,9 @@ class SSEDecoder:
         self.retry: int | None = None
         #: How many comment lines (``: ...``) were seen.
         self.comments = 0
-        self._decoder = _UTF8("replace")
+        self._decoder: codecs.IncrementalDecoder | None = (
+            None  # the general path's UTF-8 decoder, made when that path first runs
+        )
         self._partial: list[str] = []  # pieces of the unfinished line
         self._partial_len = 0
         self._skip_lf = False  # the last chunk ended with '\r'
@@ -147,7 +149,10 @@ class SSEDecoder:
         """The general path, up to the end of the next message (then the fast path may resume)."""
         self._between = False
         end = data.find(b"\n\n", pos)
-        for message in self._text(self._decoder.decode(data[pos : len(data) if end < 0 else end + 2], False)):
+        decoder = self._decoder
+        if decoder is None:
+            decoder = self._decoder = _UTF8("replace")
+        for message in self._text(decoder.decode(data[pos : len(data) if end < 0 else end + 2], False)):
             yield message.data, message.event, message.retry
         self._between = (
             not self._partial
@@ -156,24 +161,26 @@ class SSEDecoder:
             and self._bom_checked
             and not self._event
             and self._event_retry is None
-            and not self._decoder.getstate()[0]
+            and not decoder.getstate()[0]
         )
 
     def _single(self, data: bytes) -> tuple[bytes, str] | None:
         """A read that is exactly one message, ``data: ...`` (after an ``event: ...`` line or not),
         as ``(data, event)``; else ``None``.  Called between messages."""
         n = len(data)
-        if not self._bom_checked or data[-2:] != b"\n\n" or n > self._fast_limit or 13 in data or not data.isascii():
+        if not (self._bom_checked and data.endswith(b"\n\n") and n <= self._fast_limit) or 13 in data:
+            return None
+        if not data.isascii():
             return None
         event = "message"
         start = 0
-        if data[:6] == b"event:":  # Anthropic and Responses name every message
+        if data.startswith(b"event:"):  # Anthropic and Responses name every message
             start = data.find(b"\n") + 1
             name = data[7 : start - 1] if data[6:7] == b" " else data[6 : start - 1]
             event = _EVENTS.get(name)  # type: ignore[assignment]
             if event is None:
                 return None  # a name not seen yet: the general fast path learns it
-        if data[start : start + 6] != b"data: " or data.find(b"\n", start) != n - 2:
+        if not data.startswith(b"data: ", start) or data.find(b"\n", start) != n - 2:
             return None
         self._offset += n
         return data[start + 6 : -2], event
@@ -247,7 +254,7 @@ class SSEDecoder:
         """End the input: flush the last line and dispatch a final unterminated message."""
         if self._closed:
             raise UsageError("close() called twice")
-        out = list(self._text(self._decoder.decode(b"", True)))
+        out = list(self._text(self._decoder.decode(b"", True))) if self._decoder is not None else []
         self._closed = True
         if self._partial:
             line = "".join(self._partial)

@@ -49,6 +49,7 @@ from typing import Any, Literal, TypeVar, cast, get_origin
 
 from ._errors import ParseError, SchemaError, UsageError
 from ._events import DocumentCompleted, Event, ItemCompleted, Repair, StringDelta, ValueInvalid, _completed, _delta
+from ._lenient_schema import bare_is_text as _bare_is_text
 from ._paths import Path, format_path
 
 try:
@@ -325,29 +326,13 @@ class TypedLayer:
         self._run(events, out)
         return out
 
-    def bare_is_text(self, path: Path) -> bool:
-        """Lenient mode: whether the schema expects a plain ``str`` at ``path``.
+    def bare_is_text(self, path: Path, text: str, value: Any) -> bool:
+        """Lenient mode: whether the schema reads the unquoted ``text`` at ``path`` as text, not as ``value``.
 
-        For an unquoted value (``02134``, ``True``, ``yes``): then its text is kept
-        as written.  A walk of the plan only (the frames belong to the transformer),
-        so inside a union only the branch the JSON type names is known.
+        ``02134`` where a ``str`` is expected stays ``'02134'``; ``None`` where an
+        ``Optional[str]`` is stays null.  The rule is in :mod:`fieldstream._lenient_schema`.
         """
-        node: Node | None = self._plan.root
-        for key in path:
-            while node is not None and (node.kind == UNION or node.kind == ROOT):
-                node = node.root() if node.kind == ROOT else node.branch(key)
-            if node is None or node.kind == WHOLE or node.kind == TAGGED or not node.accepts(key):
-                return False
-            node = node.child(key)
-        if node is None:
-            return False
-        schema = node.schema
-        while True:
-            schema = self._plan.resolve(schema)
-            if schema["type"] in ("default", "function-after"):
-                schema = schema["schema"]
-                continue
-            return schema["type"] == "str"  # type: ignore[no-any-return]
+        return _bare_is_text(self._plan, path, text, value)
 
     def keeps_raw(self, path: Path, is_object: bool) -> bool:
         """Whether the container opening at ``path`` must be kept as a plain value.

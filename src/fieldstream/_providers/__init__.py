@@ -1,8 +1,9 @@
 """One small module per wire format, and detection of the format from a payload.
 
-Each provider class is pure: it turns one decoded payload into steps (see
-:mod:`._steps`); the machinery that owns parsers and events lives in
-:mod:`fieldstream._stream`.  Modules are imported on first use.
+Each provider class is pure: it turns one decoded payload into typed steps
+(see :mod:`._steps`); the decoder (:mod:`fieldstream._stream`) applies them, and
+the targets (:mod:`fieldstream._targets`) own the parsers and make the events.
+Modules are imported on first use.
 """
 
 from __future__ import annotations
@@ -10,14 +11,37 @@ from __future__ import annotations
 import importlib
 from typing import Any, Literal
 
-from ._steps import Step, error_step
+from ._steps import ENDED, Close, End, Ended, Error, Finish, Meta, Open, Refusal, Step, Text, Usage, error_step
 from ._unstreamed import unstreamed
 
-__all__ = ["FORMATS", "FORMAT_CHOICES", "Step", "StreamFormat", "detect", "error_step", "make_provider", "unstreamed"]
+__all__ = [
+    "ENDED",
+    "FORMATS",
+    "FORMAT_CHOICES",
+    "Close",
+    "End",
+    "Ended",
+    "Error",
+    "Finish",
+    "Meta",
+    "Open",
+    "Refusal",
+    "Step",
+    "StreamFormat",
+    "Text",
+    "Usage",
+    "detect",
+    "error_step",
+    "make_provider",
+    "unstreamed",
+]
 
-# The one place the wire formats are named.  Adding one: its module, a line in FORMATS,
-# and its name in StreamFormat (a type checker needs the names written out; a test keeps
-# the two equal).  StreamDecoder, its option check and the CLI's choices read these.
+# The one place the wire formats are named.  Adding one: its module (a class with
+# step(payload, event) and end(), returning steps), a line in FORMATS, its detection
+# below if it can be told from a payload, and its name in StreamFormat (a type checker
+# needs the names written out; a test keeps the two equal).  StreamDecoder, its option
+# check and the CLI's choices read these.  A new wire framing (bytes -> payloads) is
+# fieldstream._framing's.
 
 #: Format name -> "module:Class".
 FORMATS = {

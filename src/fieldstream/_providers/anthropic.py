@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._stream_events import Source
-from ._steps import Step, error_step
+from ._steps import ENDED, End, Finish, Meta, Open, Refusal, Step, Text, Usage, error_step
 
 _TOOL_BLOCKS = frozenset({"tool_use", "server_tool_use", "mcp_tool_use"})
 _CUT = frozenset({"max_tokens", "model_context_window_exceeded"})
@@ -38,34 +38,34 @@ class AnthropicMessages:
             text = delta.get("text") or delta.get("partial_json") or delta.get("thinking")
             if source is None or not isinstance(text, str):
                 return []  # signature_delta, citations_delta, a block we do not track
-            return [("text", source, text)]
+            return [Text(source, text)]
         if kind == "content_block_start":
             return self._start(payload.get("index"), payload.get("content_block") or {})
         if kind == "content_block_stop":
             source = self._blocks.get(payload.get("index"))
-            return [("end", source)] if source is not None else []
+            return [End(source)] if source is not None else []
         if kind == "message_start":
             message = payload.get("message") or {}
-            steps: list[Step] = [("meta", message.get("model"), message.get("id"))]
+            steps: list[Step] = [Meta(message.get("model"), message.get("id"))]
             if message.get("usage"):
-                steps.append(("usage", message["usage"], True))
+                steps.append(Usage(message["usage"], True))
             return steps
         if kind == "message_delta":
             steps = []
             if payload.get("usage"):
-                steps.append(("usage", payload["usage"], True))
+                steps.append(Usage(payload["usage"], True))
             delta = payload.get("delta") or {}
             reason = delta.get("stop_reason")
             if reason == "refusal":  # a refusal is a stop reason here, with the details beside it
                 details = delta.get("stop_details")
                 said = details.get("explanation") if isinstance(details, dict) else None
                 message = said if isinstance(said, str) and said else "the model refused (stop_reason: refusal)"
-                steps.append(("refusal", "content", message, details))
+                steps.append(Refusal("content", message, details))
             if reason:
-                steps.append(("finish", "message", reason, isinstance(reason, str) and reason in _CUT, "content"))
+                steps.append(Finish("message", reason, isinstance(reason, str) and reason in _CUT, "content"))
             return steps
         if kind == "message_stop":
-            return [("ended",)]
+            return [ENDED]
         if kind == "error" or "error" in payload:
             return [error_step(payload)]
         return []  # ping and event types added later
@@ -85,9 +85,9 @@ class AnthropicMessages:
         else:
             return []  # tool results, redacted thinking: complete values, not streamed targets
         self._blocks[index] = source
-        steps: list[Step] = [("open", source)]
+        steps: list[Step] = [Open(source)]
         if text:
-            steps.append(("text", source, text))
+            steps.append(Text(source, text))
         return steps
 
     def end(self) -> list[Step]:

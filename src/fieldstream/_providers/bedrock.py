@@ -28,7 +28,7 @@ from urllib.parse import quote
 
 from .._errors import UsageError
 from .._stream_events import Source
-from ._steps import Step, error_step
+from ._steps import ENDED, End, Error, Finish, Open, Step, Text, Usage, error_step
 
 __all__ = ["Bedrock", "build_request", "structured_output_request"]
 
@@ -57,18 +57,18 @@ class Bedrock:
             elif kind == "contentBlockStop":
                 source = self._blocks.get(body.get("contentBlockIndex"))
                 if source is not None:
-                    steps.append(("end", source))
+                    steps.append(End(source))
             elif kind == "messageStop":
                 reason = body.get("stopReason")
                 if reason:
-                    steps.append(("finish", "message", reason, reason in _CUT, "content"))
-                steps.append(("ended",))
+                    steps.append(Finish("message", reason, reason in _CUT, "content"))
+                steps.append(ENDED)
             elif kind == "metadata":
                 if isinstance(body.get("usage"), dict):
-                    steps.append(("usage", body["usage"], True))
+                    steps.append(Usage(body["usage"], True))
             elif kind.endswith("Exception"):
                 message = body.get("message") or body.get("originalMessage") or kind
-                steps.append(("error", str(message), body.get("originalStatusCode"), kind, payload))
+                steps.append(Error(str(message), body.get("originalStatusCode"), kind, payload))
         return steps  # messageStart (the role only) and event types added later: nothing
 
     def _start(self, index: Any, start: dict[str, Any]) -> list[Step]:
@@ -76,7 +76,7 @@ class Bedrock:
         if not isinstance(tool, dict):
             return []  # a tool result (server-side tools) or an empty start: not a streamed target
         source = self._blocks[index] = Source(f"content[{index}]", "tool_call", tool.get("toolUseId"), tool.get("name"))
-        return [("open", source)]
+        return [Open(source)]
 
     def _delta(self, index: Any, delta: dict[str, Any]) -> list[Step]:
         source = self._blocks.get(index)
@@ -90,14 +90,14 @@ class Bedrock:
             kind, text = "tool_call", delta["toolUse"].get("input")
             if source is None:  # input without its contentBlockStart: a call with no name
                 source = self._blocks[index] = Source(f"content[{index}]", "tool_call")
-                return [("open", source), ("text", source, text)] if text else [("open", source)]
+                return [Open(source), Text(source, text)] if text else [Open(source)]
         else:
             return []  # citations, tool results, images
         if source is None:
             if not text:
                 return []  # an empty first delta does not make a block
             source = self._blocks[index] = Source(f"content[{index}]", kind)  # type: ignore[arg-type]
-        return [("text", source, text)] if text or not isinstance(text, str) else []
+        return [Text(source, text)] if text or not isinstance(text, str) else []
 
     def end(self) -> list[Step]:
         return []

@@ -17,7 +17,7 @@ from typing import Any
 
 from .._stream_events import Source
 from ._jsonpath import PathWriter
-from ._steps import SourceCache, Step, error_step
+from ._steps import ENDED, End, Error, Finish, Meta, Open, SourceCache, Step, Text, Usage, error_step
 
 _CUT = frozenset({"MAX_TOKENS"})
 
@@ -37,7 +37,7 @@ class Gemini:
             return [error_step(payload)]
         steps: list[Step] = []
         if payload.get("modelVersion") or payload.get("responseId"):
-            steps.append(("meta", payload.get("modelVersion"), payload.get("responseId")))
+            steps.append(Meta(payload.get("modelVersion"), payload.get("responseId")))
         for position, candidate in enumerate(payload.get("candidates") or ()):
             index = candidate.get("index", position)
             for part in (candidate.get("content") or {}).get("parts") or ():
@@ -46,13 +46,13 @@ class Gemini:
             if reason:
                 self._end_call(index, steps)
                 scope = f"candidates[{index}]"
-                steps += [("finish", scope, reason, reason in _CUT, scope), ("ended",)]
+                steps += [Finish(scope, reason, reason in _CUT, scope), ENDED]
         if payload.get("usageMetadata"):
-            steps.append(("usage", payload["usageMetadata"], False))
+            steps.append(Usage(payload["usageMetadata"], False))
         feedback = payload.get("promptFeedback") or {}
         if feedback.get("blockReason"):
             steps.append(
-                ("error", f"prompt blocked: {feedback['blockReason']}", feedback["blockReason"], "blocked", payload)
+                Error(f"prompt blocked: {feedback['blockReason']}", feedback["blockReason"], "blocked", payload)
             )
         return steps
 
@@ -60,9 +60,9 @@ class Gemini:
         text = part.get("text")
         if isinstance(text, str) and text:
             if part.get("thought"):
-                steps.append(("text", self._texts.get_source(f"candidates[{index}].thought", "reasoning"), text))
+                steps.append(Text(self._texts.get_source(f"candidates[{index}].thought", "reasoning"), text))
             else:
-                steps.append(("text", self._texts.get_source(f"candidates[{index}]", "content"), text))
+                steps.append(Text(self._texts.get_source(f"candidates[{index}]", "content"), text))
         call = part.get("functionCall")
         if not isinstance(call, dict):
             return
@@ -71,11 +71,11 @@ class Gemini:
             number = self._calls.get(index, 0)
             self._calls[index] = number + 1
             source = Source(f"candidates[{index}].function_calls[{number}]", "tool_call", call.get("id"), call["name"])
-            steps.append(("open", source))
+            steps.append(Open(source))
             if call.get("willContinue") and "args" not in call:
                 self._streaming[index] = (source, PathWriter())
             else:
-                steps += [("text", source, json.dumps(call.get("args") or {}, ensure_ascii=False)), ("end", source)]
+                steps += [Text(source, json.dumps(call.get("args") or {}, ensure_ascii=False)), End(source)]
         streaming = self._streaming.get(index)
         if streaming is None:
             return
@@ -83,7 +83,7 @@ class Gemini:
         for fragment in call.get("partialArgs") or ():
             text = writer.write(fragment)
             if text:
-                steps.append(("text", source, text))
+                steps.append(Text(source, text))
         if not call:  # the empty functionCall that ends a streamed call
             self._end_call(index, steps)
 
@@ -91,7 +91,7 @@ class Gemini:
         streaming = self._streaming.pop(index, None)
         if streaming is not None:
             source, writer = streaming
-            steps += [("text", source, writer.close()), ("end", source)]
+            steps += [Text(source, writer.close()), End(source)]
 
     def end(self) -> list[Step]:
         steps: list[Step] = []

@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from .._stream_events import Source
-from ._steps import SourceCache, Step, error_step
+from ._steps import ENDED, End, Finish, Meta, Open, SourceCache, Step, Text, Usage, error_step
 
 _USAGE_KEYS = (
     "prompt_eval_count",
@@ -39,13 +39,13 @@ class Ollama:
             return []
         if "error" in payload:
             return [error_step(payload)]
-        steps: list[Step] = [("meta", payload.get("model"), None)]
+        steps: list[Step] = [Meta(payload.get("model"), None)]
         message = payload.get("message")
         if isinstance(message, dict):
             if message.get("thinking"):
-                steps.append(("text", self._texts.get_source("message.thinking", "reasoning"), message["thinking"]))
+                steps.append(Text(self._texts.get_source("message.thinking", "reasoning"), message["thinking"]))
             if message.get("content"):
-                steps.append(("text", self._texts.get_source("message", "content"), message["content"]))
+                steps.append(Text(self._texts.get_source("message", "content"), message["content"]))
             for call in message.get("tool_calls") or ():
                 function = call.get("function") or {}
                 source = Source(f"message.tool_calls[{self._calls}]", "tool_call", call.get("id"), function.get("name"))
@@ -54,20 +54,20 @@ class Ollama:
                 text = (
                     arguments if isinstance(arguments, str) else json.dumps(arguments if arguments is not None else {})
                 )
-                steps += [("open", source), ("text", source, text), ("end", source)]
+                steps += [Open(source), Text(source, text), End(source)]
         elif "response" in payload:
             self._scope = "response"
             if payload.get("thinking"):
-                steps.append(("text", self._texts.get_source("thinking", "reasoning"), payload["thinking"]))
+                steps.append(Text(self._texts.get_source("thinking", "reasoning"), payload["thinking"]))
             if payload["response"]:
-                steps.append(("text", self._texts.get_source("response", "content"), payload["response"]))
+                steps.append(Text(self._texts.get_source("response", "content"), payload["response"]))
         if payload.get("done"):
             reason = payload.get("done_reason") or "stop"
             usage = {key: payload[key] for key in _USAGE_KEYS if key in payload}
             if usage:
-                steps.append(("usage", usage, False))
-            steps.append(("finish", self._scope, reason, reason == "length", ""))
-            steps.append(("ended",))
+                steps.append(Usage(usage, False))
+            steps.append(Finish(self._scope, reason, reason == "length", ""))
+            steps.append(ENDED)
         return steps
 
     def end(self) -> list[Step]:

@@ -13,9 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from .._stream_events import Source
-from ._steps import Step, error_step
+from ._steps import ENDED, Finish, Meta, Open, Step, Text, Usage, error_step
 
 _CUT = frozenset({"length", "content_filter"})
+# A Text step made without the named tuple's Python-level __new__ (the hot path: one per chunk).
+_new_text = tuple.__new__
 
 
 class OpenAIChat:
@@ -23,9 +25,13 @@ class OpenAIChat:
 
     def __init__(self) -> None:
         self._sources: dict[str, Source] = {}
-        self._meta: tuple[Any, Any] = (None, None)
+        self._meta: tuple[Any, Any] = (None, None)  # the last model and id said
+        self._model: Any = None  # the last model and id as sent
+        self._id: Any = None
+        self._content: dict[int, Source] = {}  # choice index -> its content target, once seen
         self._scopes: dict[int, str] = {}  # choice index -> "choices[i]"
         self._open_calls: dict[str, dict[Any, Source]] = {}  # scope -> call index -> source, once seen
+        self._call_sources: dict[int, dict[int, Source]] = {}  # the same for int indexes, by choice index
 
     def _source(self, path: str, kind: Any, id: Any = None, name: Any = None) -> Source:
         source = self._sources.get(path)
@@ -33,21 +39,72 @@ class OpenAIChat:
             source = self._sources[path] = Source(path, kind, id, name)
         return source
 
+    def _content_source(self, index: Any, scope: str) -> Source:
+        source = self._source(scope, "content")
+        if type(index) is int:
+            self._content[index] = source
+        return source
+
     def step(self, payload: Any, event: str | None) -> list[Step]:
         steps: list[Step] = []
         if not isinstance(payload, dict):
             return steps
-        meta = (payload.get("model") or None, payload.get("id") or None)
-        if meta != self._meta and meta != (None, None):  # every chunk repeats them: say so once
-            self._meta = meta
-            steps.append(("meta", *meta))
-        for choice in payload.get("choices") or ():
-            self._choice(choice, steps)
+        model = payload.get("model")
+        id = payload.get("id")
+        if model != self._model or id != self._id:  # every chunk repeats them: say so once
+            self._model, self._id = model, id
+            meta = (model or None, id or None)
+            if meta != self._meta and meta != (None, None):
+                self._meta = meta
+                steps.append(Meta(*meta))
+        choices = payload.get("choices")
+        if not (
+            type(choices) is list and len(choices) == 1 and type(choices[0]) is dict and self._delta(choices[0], steps)
+        ):
+            for choice in choices or ():
+                self._choice(choice, steps)
         if payload.get("usage"):
-            steps.append(("usage", payload["usage"], False))
+            steps.append(Usage(payload["usage"], False))
         if payload.get("error") or event == "error":
             steps.append(error_step(payload))
         return steps
+
+    def _delta(self, choice: dict[str, Any], steps: list[Step]) -> bool:
+        """The commonest chunk, one content or tool-call arguments delta for a target already seen:
+        its step, and ``True``; ``False`` for anything else (``_choice`` reads it).
+
+        The hot path of the format: subscripts in a ``try`` cost less than ``get`` and a
+        type check per level, and any shape they do not fit is ``_choice``'s to read.
+        """
+        delta = choice.get("delta")
+        if delta.__class__ is not dict or len(delta) != 1 or choice.get("finish_reason"):
+            return False
+        index = choice.get("index", 0)
+        if index.__class__ is not int:
+            return False
+        content = delta.get("content")
+        if content.__class__ is str:
+            source = self._content.get(index)
+            if source is None:
+                return False
+            if content:
+                steps.append(_new_text(Text, (source, content)))
+            return True
+        try:
+            calls = delta["tool_calls"]
+            if calls.__class__ is not list or len(calls) != 1:
+                return False
+            call = calls[0]
+            number = call.get("index", 0)
+            arguments = call["function"]["arguments"]
+            source = self._call_sources[index][number]
+        except (AttributeError, KeyError, TypeError):
+            return False
+        if number.__class__ is not int or arguments.__class__ is not str:
+            return False  # (a float 0.0 finds the int 0 above; its target is another)
+        if arguments:
+            steps.append(_new_text(Text, (source, arguments)))
+        return True
 
     def _choice(self, choice: dict[str, Any], steps: list[Step]) -> None:
         index = choice.get("index", 0)
@@ -61,7 +118,7 @@ class OpenAIChat:
             content = delta.get("content")
             if type(content) is str:
                 if content:
-                    steps.append(("text", self._source(scope, "content"), content))
+                    steps.append(Text(self._content_source(index, scope), content))
                 return
             calls = delta.get("tool_calls")
             if type(calls) is list:  # ... or one delta of tool-call arguments
@@ -71,9 +128,9 @@ class OpenAIChat:
                     if source is not None:
                         arguments = (call.get("function") or {}).get("arguments")
                         if arguments:
-                            steps.append(("text", source, arguments))
+                            steps.append(Text(source, arguments))
                         return
-                self._calls(scope, calls, steps)
+                self._calls(index, scope, calls, steps)
                 return
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         if not reasoning and delta.get("reasoning_details"):
@@ -87,34 +144,37 @@ class OpenAIChat:
             reasoning = (reasoning or "") + "".join(t for t in thinking if isinstance(t, str))
             content = "".join(p.get("text") or "" for p in parts if p.get("type") == "text")
         if isinstance(reasoning, str) and reasoning:
-            steps.append(("text", self._source(scope + ".reasoning", "reasoning"), reasoning))
+            steps.append(Text(self._source(scope + ".reasoning", "reasoning"), reasoning))
         if content:
-            steps.append(("text", self._source(scope, "content"), content))
+            steps.append(Text(self._content_source(index, scope), content))
         if delta.get("refusal"):
-            steps.append(("text", self._source(scope + ".refusal", "refusal"), delta["refusal"]))
-        self._calls(scope, delta.get("tool_calls") or (), steps)
+            steps.append(Text(self._source(scope + ".refusal", "refusal"), delta["refusal"]))
+        self._calls(index, scope, delta.get("tool_calls") or (), steps)
         legacy = delta.get("function_call")
         if legacy:
             source = self._source(scope + ".function_call", "tool_call", None, legacy.get("name"))
-            steps.append(("open", source))
+            steps.append(Open(source))
             if legacy.get("arguments"):
-                steps.append(("text", source, legacy["arguments"]))
+                steps.append(Text(source, legacy["arguments"]))
         reason = choice.get("finish_reason")
         if reason:
-            steps.append(("finish", scope, reason, reason in _CUT, scope))
-            steps.append(("ended",))
+            steps.append(Finish(scope, reason, reason in _CUT, scope))
+            steps.append(ENDED)
 
-    def _calls(self, scope: str, calls: Any, steps: list[Step]) -> None:
+    def _calls(self, index: Any, scope: str, calls: Any, steps: list[Step]) -> None:
         for call in calls:
             function = call.get("function") or {}
             path = f"{scope}.tool_calls[{call.get('index', 0)}]"
             source = self._sources.get(path)
             if source is None:  # its first delta opens the target (later "open" steps would change nothing)
                 source = self._source(path, "tool_call", call.get("id"), function.get("name"))
-                steps.append(("open", source))
-                self._open_calls.setdefault(scope, {})[call.get("index", 0)] = source
+                steps.append(Open(source))
+                number = call.get("index", 0)
+                self._open_calls.setdefault(scope, {})[number] = source
+                if type(index) is int and type(number) is int:
+                    self._call_sources.setdefault(index, {})[number] = source
             if function.get("arguments"):
-                steps.append(("text", source, function["arguments"]))
+                steps.append(Text(source, function["arguments"]))
 
     def end(self) -> list[Step]:
         return []

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._stream_events import Source
-from ._steps import SourceCache, Step, error_step
+from ._steps import ENDED, Close, End, Finish, Meta, Open, SourceCache, Step, Text, Usage, error_step
 
 _CALLS = frozenset({"function_call", "mcp_call", "custom_tool_call"})
 # delta event suffix -> (kind, sub-list name or None for the item itself, field holding the full value in .done)
@@ -57,13 +57,13 @@ class OpenAIResponses:
             return self._added(payload)
         if kind == "response.output_item.done":
             index = self._index(payload)
-            return [("close", f"{self._prefix}output[{index}]")] if index is not None else []
+            return [Close(f"{self._prefix}output[{index}]")] if index is not None else []
         if kind in ("response.created", "response.in_progress"):
             if self._responses and kind == "response.created":
                 self._prefix = f"responses[{self._responses}]."
                 self._items, self._calls, self._seen = {}, {}, set()
             response = payload.get("response") or {}
-            return [("meta", response.get("model"), response.get("id"))]
+            return [Meta(response.get("model"), response.get("id"))]
         if kind in ("response.completed", "response.incomplete", "response.failed"):
             return self._finished(kind, payload.get("response") or {})
         if kind == "error" or "error" in payload:
@@ -84,7 +84,7 @@ class OpenAIResponses:
         source = self._calls[index] = Source(
             f"{self._prefix}output[{index}]", "tool_call", item.get("call_id") or item.get("id"), item.get("name")
         )
-        return [("open", source)]
+        return [Open(source)]
 
     def _text(self, payload: dict[str, Any], name: str, phase: str) -> list[Step]:
         kind, sub, field = _TEXTS[name]
@@ -96,27 +96,27 @@ class OpenAIResponses:
             source = self._texts.get_source(f"{self._prefix}output[{index}].{sub}[{part}]", kind)
         if phase == "delta":
             self._seen.add(source.path)
-            return [("text", source, payload["delta"])] if payload.get("delta") else []
+            return [Text(source, payload["delta"])] if payload.get("delta") else []
         full = payload.get(field)
         if source.path not in self._seen and isinstance(full, str) and full:
-            return [("text", source, full), ("end", source)]
-        return [("open", source), ("end", source)] if kind == "tool_call" else [("end", source)]
+            return [Text(source, full), End(source)]
+        return [Open(source), End(source)] if kind == "tool_call" else [End(source)]
 
     def _finished(self, kind: str, response: dict[str, Any]) -> list[Step]:
-        steps: list[Step] = [("meta", response.get("model"), response.get("id"))]
+        steps: list[Step] = [Meta(response.get("model"), response.get("id"))]
         scope = f"responses[{self._responses}]" if self._responses else "response"
         prefix = self._prefix.rstrip(".")
         self._responses += 1
         if response.get("usage"):
-            steps.append(("usage", response["usage"], False))
+            steps.append(Usage(response["usage"], False))
         if kind == "response.incomplete":
             reason = (response.get("incomplete_details") or {}).get("reason") or "incomplete"
-            steps.append(("finish", scope, reason, True, prefix))
+            steps.append(Finish(scope, reason, True, prefix))
         else:
-            steps.append(("finish", scope, response.get("status") or kind[len("response.") :], False, prefix))
+            steps.append(Finish(scope, response.get("status") or kind[len("response.") :], False, prefix))
         if kind == "response.failed" and not self._errored:
             steps.append(error_step(response if response.get("error") else {"error": "response failed"}))
-        steps.append(("ended",))
+        steps.append(ENDED)
         return steps
 
     def end(self) -> list[Step]:
