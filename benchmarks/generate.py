@@ -90,13 +90,15 @@ KINDS: dict[str, tuple[str, Callable[[random.Random, int], Any]]] = {
     "numbers": ("rows", _row),  # number-heavy arrays
     "actions": ("steps", _action),  # agent steps, a discriminated union of three models
     "actionsflat": ("steps", _action),  # the same text, typed as one model with optional fields
+    "actionsplain": ("steps", _action),  # the same text, typed as a plain union of untagged models
 }
 
 
 def generate(kind: str, size: int, *, seed: int = 0) -> str:
     """JSON text of ``kind`` at least ``size`` characters long (one item over at most)."""
     key, make = KINDS[kind]
-    rng = random.Random(f"{kind.removesuffix('flat')}-{seed}")  # a *flat kind has the text of its base kind
+    base = kind.removesuffix("flat").removesuffix("plain")  # a *flat or *plain kind has the text of its base kind
+    rng = random.Random(f"{base}-{seed}")
     items: list[Any] = []
     length = len(json.dumps({key: []}, ensure_ascii=False))
     while length < size:

@@ -84,6 +84,30 @@ class Actions(BaseModel):
     steps: list[Annotated[Union[Search, Call, Answer], Field(discriminator="type")]]
 
 
+class PlainSearch(BaseModel):
+    type: str
+    query: str
+    k: int
+
+
+class PlainCall(BaseModel):
+    type: str
+    tool: str
+    arguments: Arguments
+
+
+class PlainAnswer(BaseModel):
+    type: str
+    text: str
+    sources: list[str]
+
+
+class PlainActions(BaseModel):
+    """The same steps as a plain union of models without a ``Literal`` tag (they ignore extra keys)."""
+
+    steps: list[Union[PlainSearch, PlainCall, PlainAnswer]]
+
+
 class FlatAction(BaseModel):
     """The same steps without a union: one model whose fields are all optional."""
 
@@ -169,6 +193,28 @@ class ActionsTD(TypedDict):
     steps: list[Annotated[Union[SearchTD, CallTD, AnswerTD], Field(discriminator="type")]]
 
 
+class PlainSearchTD(TypedDict):
+    type: str
+    query: str
+    k: int
+
+
+class PlainCallTD(TypedDict):
+    type: str
+    tool: str
+    arguments: ArgumentsTD
+
+
+class PlainAnswerTD(TypedDict):
+    type: str
+    text: str
+    sources: list[str]
+
+
+class PlainActionsTD(TypedDict):
+    steps: list[Union[PlainSearchTD, PlainCallTD, PlainAnswerTD]]
+
+
 class FlatActionTD(TypedDict, total=False):
     type: str
     query: str
@@ -190,6 +236,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "numbers": Rows,
     "actions": Actions,
     "actionsflat": FlatActions,
+    "actionsplain": PlainActions,
 }
 TYPED_DICTS: dict[str, Any] = {
     "records": RecordsTD,
@@ -198,6 +245,7 @@ TYPED_DICTS: dict[str, Any] = {
     "numbers": RowsTD,
     "actions": ActionsTD,
     "actionsflat": FlatActionsTD,
+    "actionsplain": PlainActionsTD,
 }
 
 

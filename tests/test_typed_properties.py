@@ -6,7 +6,7 @@ whole text, and after every chunk the snapshot holds nothing that later changes
 (a live string may only grow), and the events are the same for every split.
 
 The generated schemas cover discriminated unions (tag first, in the middle,
-last, missing or wrong), plain unions (of models, of a string and a list),
+last, missing or wrong; by a key or a callable), plain unions (of models, of a string and a list),
 ``Optional``, ``RootModel``, dataclasses (stdlib and pydantic), tuples
 (positional and variadic) and sets.  Under ``CI`` the runs are derandomized; for
 a longer random run locally::
@@ -30,9 +30,20 @@ pytest.importorskip("pydantic")
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, ValidationError, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    RootModel,
+    Tag,
+    ValidationError,
+    create_model,
+)
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 from pydantic_core import to_jsonable_python
+from typing_extensions import NotRequired, TypedDict
 
 import fieldstream as fs
 
@@ -49,6 +60,11 @@ class Color(enum.Enum):
 
 def _shout(value: str) -> str:
     return value.upper() + "!"  # not idempotent: running it twice would show
+
+
+def _kind(value: Any) -> Any:
+    """A discriminator as pydantic's docs write one."""
+    return value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
 
 
 _counter = itertools.count()
@@ -91,6 +107,7 @@ def _unions(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     return st.one_of(
         # a discriminated union: each branch a model with a Literal tag
         tagged,
+        tagged.map(lambda t: ("ctagged", t[1])),  # the same, with a callable discriminator
         tagged.map(lambda t: ("list", t)),
         tagged.map(lambda t: ("opt", t)),
         # a plain union of two models, or of a model and a list, or of two anything
@@ -147,6 +164,12 @@ def build(spec: Any) -> Any:
     }
     if kind in simple:
         return simple[kind]
+    if kind == "ctagged":
+        tagged = build(("tagged", spec[1]))
+        if len(spec[1]) == 1:
+            return tagged
+        branches = [Annotated[b, Tag(f"t{i}")] for i, b in enumerate(tagged.__args__[0].__args__)]
+        return Annotated[Union[tuple(branches)], Discriminator(_kind)]
     if kind == "tagged":
         branches = []
         for i, model in enumerate(spec[1]):
@@ -223,7 +246,7 @@ def values(spec: Any, noisy: bool = True) -> st.SearchStrategy[Any]:
         return values(spec[1], noisy)
     if kind == "dc":
         return values(("model", tuple((sub, False, default) for sub, _, default in spec[1]), "ignore"), noisy)
-    if kind == "tagged":
+    if kind in ("tagged", "ctagged"):
 
         @st.composite
         def tagged(draw: Any) -> Any:
@@ -297,7 +320,10 @@ def cases(draw: Any) -> tuple[Any, str]:
 
 def check(case: tuple[Any, str]) -> None:
     spec, text = case
-    model = build(spec)
+    compare(build(spec), text)
+
+
+def compare(model: Any, text: str) -> None:
     try:
         expected: Any = model.model_validate_json(text)
         expected_error = None
@@ -347,3 +373,119 @@ def test_final_value_and_errors_match_pydantic(case: tuple[Any, str]) -> None:
 @given(union_cases())
 def test_unions_dataclasses_root_models_match_pydantic(case: tuple[Any, str]) -> None:
     check(case)
+
+
+# -- plain unions of models, typed dicts and dataclasses: smart mode's choice ----------
+#
+# Candidates read overlapping keys with the same or other types, required or not, and
+# ignore, forbid or keep extra keys; documents mix their keys, with values each type
+# takes exactly, laxly ("1" for an int) or not at all, so every rule of smart mode's
+# choice (fields set, nested ones included; exactness; order) decides some of them.
+
+
+class Sub(BaseModel):
+    p: int
+    q: str = ""
+
+
+class Sub2(BaseModel):
+    r: str
+    s: int = 0
+
+
+RACE_KEYS = ["a", "b", "c", "d"]
+RACE_TYPES: dict[str, Any] = {
+    "str": str,
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "ostr": Optional[str],
+    "lit": Literal["a", "b"],
+    "ints": list[int],
+    "strs": list[str],
+    "constr": Annotated[str, Field(max_length=3)],
+    "any": Any,
+    "sub": Sub,
+    "subs": list[Sub],
+    "inner": Optional[Union[Sub, Sub2]],  # a union inside a candidate: its fields do not count
+}
+RACE_VALUES: dict[str, list[Any]] = {
+    "str": ["", "x", "hello world"],
+    "int": [0, 7, -2],
+    "float": [1.5, 2, 0.0],
+    "bool": [True, False],
+    "ostr": [None, "y"],
+    "lit": ["a", "b"],
+    "ints": [[], [1, 2]],
+    "strs": [["s"], []],
+    "constr": ["ab", "abcd"],
+    "any": [{"k": [1]}, "any"],
+    "sub": [{"p": 1}, {"p": 2, "q": "z"}],
+    "subs": [[{"p": 1, "q": "a"}, {"p": 2}], []],
+    "inner": [{"p": 1, "q": "z"}, {"r": "x", "s": 2}, None],
+}
+RACE_NOISE = ["1", 1, 1.0, "true", True, None, "x", [1], {}, {"p": "1"}]
+
+
+def race_candidate(types: list[str]) -> st.SearchStrategy[Any]:
+    field = st.tuples(st.sampled_from(types), st.booleans())  # (type, required)
+    return st.tuples(
+        st.sampled_from(["model", "model", "typeddict", "dataclass"]),
+        st.sampled_from(["ignore", "ignore", "forbid", "allow"]),
+        st.dictionaries(st.sampled_from(RACE_KEYS), field, min_size=1, max_size=3),
+    )
+
+
+def build_candidate(spec: Any) -> Any:
+    kind, extra, fields = spec
+    name = f"C{next(_counter)}"
+    if kind == "typeddict":
+        annotations = {k: RACE_TYPES[t] if req else NotRequired[RACE_TYPES[t]] for k, (t, req) in fields.items()}
+        cls = TypedDict(name, annotations)  # type: ignore[operator]
+        cls.__pydantic_config__ = ConfigDict(extra=extra)  # type: ignore[attr-defined]
+        return cls
+    if kind == "dataclass":
+        required = [(k, RACE_TYPES[t]) for k, (t, req) in fields.items() if req]
+        optional = [(k, RACE_TYPES[t], dataclasses.field(default=None)) for k, (t, req) in fields.items() if not req]
+        return pydantic_dataclass(
+            dataclasses.make_dataclass(name, [*required, *optional]), config=ConfigDict(extra=extra)
+        )
+    model_fields = {k: (RACE_TYPES[t], ... if req else None) for k, (t, req) in fields.items()}
+    return create_model(name, __config__=ConfigDict(extra=extra), **model_fields)  # type: ignore[call-overload]
+
+
+@st.composite
+def race_cases(draw: Any) -> tuple[Any, str]:
+    types = draw(st.lists(st.sampled_from(sorted(RACE_TYPES)), min_size=1, max_size=4))  # few: keys often alike
+    candidates = draw(st.lists(race_candidate(types), min_size=2, max_size=3))
+    union: Any = Union[tuple(build_candidate(c) for c in candidates)]
+    where = draw(st.sampled_from(["field", "list", "optional", "dict"]))
+    outer = {"field": union, "list": list[union], "optional": Optional[union], "dict": dict[str, union]}[where]
+    model = create_model(f"R{next(_counter)}", v=(outer, ...))  # type: ignore[call-overload]
+
+    def document() -> dict[str, Any]:
+        _, _, fields = draw(st.sampled_from(candidates))  # mostly the keys of one candidate
+        keys = [k for k, (_, req) in fields.items() if req or draw(st.booleans())]
+        keys += draw(st.lists(st.sampled_from([*RACE_KEYS, "zz"]), max_size=2))
+        out: dict[str, Any] = {}
+        for key in draw(st.permutations(list(dict.fromkeys(keys)))):
+            types = [c[2][key][0] for c in candidates if key in c[2]]
+            pool = [v for t in types for v in RACE_VALUES[t]]
+            out[key] = draw(st.sampled_from(pool + RACE_NOISE if pool and draw(st.integers(0, 3)) else RACE_NOISE))
+        return out
+
+    if where == "list":
+        value: Any = [document() for _ in range(draw(st.integers(0, 2)))]
+    elif where == "dict":
+        value = {f"k{i}": document() for i in range(draw(st.integers(0, 2)))}
+    elif where == "optional" and draw(st.integers(0, 4)) == 0:
+        value = None
+    else:
+        value = document()
+    return model, json.dumps({"v": value}, indent=draw(st.sampled_from([None, 1])))
+
+
+@settings(max_examples=EXAMPLES * 3, deadline=None, derandomize=CI, suppress_health_check=[HealthCheck.too_slow])
+@given(race_cases())
+def test_plain_unions_of_models_end_and_stream_as_smart_mode_decides(case: tuple[Any, str]) -> None:
+    compare(*case)

@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic.dataclasses import dataclass as pydantic_dataclass
+from typing_extensions import TypedDict
 
 import fieldstream as fs
 from fieldstream._typed import MAX_HELD_EVENTS
@@ -204,7 +205,66 @@ def test_tagged_unions_in_dicts_optionals_and_nested_lists(how: str) -> None:
     assert parser.result == Zoo.model_validate_json(ZOO)
     paths = {e.path for e in events if isinstance(e, fs.ValueCompleted)}
     assert {("by_name", "tom", "name"), ("maybe", "name"), ("nested", 0, 0, "name")} <= paths
-    assert ("star", "name") not in paths and ("star",) in paths  # callable discriminator: whole
+    assert ("star", "name") in paths  # the callable read only "kind", which had arrived: the branch is known
+
+
+def _first_key(value: Any) -> Any:
+    return next(iter(value)) if isinstance(value, dict) else None  # looks at the whole: only the end knows
+
+
+def _strict_kind(value: Any) -> Any:
+    return value["kind"] if "kind" in value else None  # None: no tag yet (pydantic: tag not found)
+
+
+def _kind_or_sort(value: Any) -> Any:
+    return value.get("kind", value.get("sort"))  # reads "sort" too, present or not
+
+
+Pets = Annotated[Annotated[Cat, Tag("cat")] | Annotated[Dog, Tag("dog")], Discriminator(_strict_kind)]
+Firsts = Annotated[Annotated[Cat, Tag("kind")] | Annotated[Dog, Tag("name")], Discriminator(_first_key)]
+Sorts = Annotated[Annotated[Cat, Tag("cat")] | Annotated[Dog, Tag("dog")], Discriminator(_kind_or_sort)]
+
+
+@pytest.mark.parametrize(
+    "schema,text,known",
+    [
+        (Pets, '{"name": "tom", "kind": "cat"}', True),  # held until "kind", then replayed
+        (Pets, '{"kind": "dog", "name": "rex"}', True),
+        (Firsts, '{"kind": "cat", "name": "tom"}', False),  # iteration: validated whole
+        (Sorts, '{"kind": "cat", "name": "tom"}', False),  # "sort" may still arrive
+        (Sorts, '{"sort": "dog", "kind": "dog", "name": "rex"}', True),
+        (Pets, '{"kind": "cow", "name": "tom"}', False),  # a tag no branch has: pydantic's errors
+        (Pets, '{"name": "tom"}', False),  # no tag at all
+    ],
+)
+def test_a_callable_discriminator_commits_once_later_keys_cannot_change_its_answer(
+    schema: Any, text: str, known: bool
+) -> None:
+    seen = set()
+    for how in SPLITS:
+        _, per_chunk = feed(list[schema], chunked(f"[{text}]", how))  # type: ignore[valid-type]
+        events = [e for chunk in per_chunk for e in chunk]
+        seen.add(json.dumps(normalize(events), default=repr))
+        last = events[-1]
+        if isinstance(last, fs.DocumentCompleted):
+            assert last.value == TypeAdapter(list[schema]).validate_json(f"[{text}]")  # type: ignore[valid-type]
+        else:
+            assert isinstance(last, fs.ValueInvalid)
+            assert last.errors == pydantic_errors(list[schema], f"[{text}]")  # type: ignore[valid-type]
+        # the branch known before the item ends: its fields complete one by one
+        assert any(isinstance(e, fs.ValueCompleted) and e.path == (0, "name") for e in events) == known, how
+    assert len(seen) == 1
+
+
+def test_a_callable_discriminator_streams_from_the_tag() -> None:
+    parser = fs.Parser(list[Pets])  # type: ignore[valid-type]
+    assert parser.feed('[{"name": "tom", "ki') == []
+    assert parser.feed('nd": "cat", "name2": "x"') == [  # held, then replayed into Cat
+        fs.StringDelta((0, "name"), "tom"),
+        fs.ValueCompleted((0, "name"), "tom"),
+        fs.ValueCompleted((0, "kind"), "cat"),
+    ]
+    assert parser.snapshot == [Cat(name="tom")]
 
 
 class Pair(BaseModel):
@@ -322,6 +382,129 @@ def test_unions_of_models_end_as_smart_mode_does(text: str) -> None:
             assert type(last.value.loose) is type(expected.loose)
 
 
+class Ask(BaseModel):
+    question: str
+
+
+class Tell(BaseModel):
+    answer: str
+
+
+class Rate(BaseModel):
+    answer: str
+    score: int = 0
+
+
+class Turn(BaseModel):
+    first: Ask | Tell
+    second: Tell | Ask
+    third: Ask | Rate | None = None
+
+
+@pytest.mark.parametrize("how", SPLITS)
+def test_ignore_models_stream_once_smart_mode_is_certain(how: str) -> None:
+    """No key rules a candidate out (extra keys are ignored), but the counts of fields set decide."""
+    text = '{"first": {"question": "why is the sky blue"}, "second": {"question": "and the sea"}}'
+    parser, per_chunk = feed(Turn, chunked(text, how))
+    events = [e for chunk in per_chunk for e in chunk]
+    assert parser.result == Turn.model_validate_json(text)
+    deltas = {e.path for e in events if isinstance(e, fs.StringDelta)}
+    # Ask comes first: Tell could at best tie (one field each) and lose the tie; so "question" streams
+    assert ("first", "question") in deltas
+    # in "second" Tell comes first: an "answer" arriving later would win the tie, so only the end decides
+    assert ("second", "question") not in deltas and ("second",) in {e.path for e in events}
+
+
+def test_a_certain_candidate_shows_from_the_first_character() -> None:
+    parser = fs.Parser(Turn)
+    assert parser.feed('{"first": {"question": "wh') == [fs.StringDelta(("first", "question"), "wh")]
+    assert parser.snapshot.first == Ask.model_construct(question="wh")
+    parser.feed('y"}, "second": {"question": "and')
+    assert parser.snapshot.second is None  # Tell may still win
+    parser.feed('", "answer": "blue"}')
+    assert parser.snapshot.second == Tell(answer="blue")
+
+
+@pytest.mark.parametrize(
+    "item,shown_at",
+    [
+        # Rate's second field puts it ahead of Ask for good: "answer" streams from its first character
+        ('{"score": 2, "answer": "sunny"}', '{"score": 2, "answer": "s'),
+        # at "answer" Rate only ties with Ask (which comes first): the count of "score" decides
+        ('{"answer": "sunny", "score": 2 }', '{"answer": "sunny", "score": 2 '),
+        # Ask could still get "question" and set as many fields as Rate: the end decides
+        ('{"answer": "sunny"}', None),
+        ('{"question": "q"}', None),  # Rate could get "answer" and "score": two fields to one
+        ('{"question": "q", "answer": "a", "score": 1}', None),
+    ],
+)
+def test_smart_mode_counts_fields_then_order(item: str, shown_at: str | None) -> None:
+    text = '{"first": {"question": "q"}, "second": {"answer": "a"}, "third": ' + item + "}"
+    start = text.index('"third": ') + 9
+    parser = fs.Parser(Turn)
+    parser.feed(text[:start])
+    shown = None
+    for end in range(start, len(text)):
+        parser.feed(text[end])
+        if shown is None and parser.snapshot.third is not None:
+            shown = text[start : end + 1]
+    parser.close()
+    assert shown == (shown_at or text[start:-1])  # None: shown only once the item is complete
+    assert parser.result == Turn.model_validate_json(text)
+
+
+class AnyTD(TypedDict):
+    x: Any
+
+
+class StrTD(TypedDict):
+    x: str
+
+
+class IntTD(TypedDict):
+    y: int
+
+
+class FloatModel(BaseModel):
+    v: float
+
+
+class IntVTD(TypedDict):
+    v: int
+
+
+@pytest.mark.parametrize(
+    "schema,text",
+    [
+        # a typed dict is exact when its values are (an int from an integer); a str or an Any is only strict
+        (AnyTD | IntTD, '{"x": {"a": 1}, "y": 1}'),
+        (StrTD | IntTD, '{"x": "s", "y": 1}'),
+        (StrTD | IntTD, '{"x": "s", "y": "1"}'),  # "1" for an int is lax: the earlier one wins the tie
+        (FloatModel | IntVTD, '{"v": 1}'),  # a model is at most strict
+        (FloatModel | IntVTD, '{"v": 1.5}'),
+        (IntVTD | FloatModel, '{"v": "1"}'),
+    ],
+)
+def test_smart_mode_ties_go_to_the_more_exact_then_the_earlier(schema: Any, text: str) -> None:
+    expected = TypeAdapter(list[schema]).validate_json(f"[{text}]")  # type: ignore[valid-type]
+    parser = fs.Parser(list[schema])  # type: ignore[valid-type]
+    for ch in f"[{text}]":
+        parser.feed(ch)
+        shown = parser.snapshot
+        assert not shown or type(shown[0]) is type(expected[0])
+        assert not shown or not isinstance(shown[0], dict) or shown[0].keys() <= expected[0].keys()
+    parser.close()
+    assert parser.result == expected and type(parser.result[0]) is type(expected[0])
+
+
+def test_a_union_and_its_reverse_keep_their_own_plans() -> None:
+    """``A | B == B | A`` in Python, but smart mode gives a tie to the earlier one."""
+    text = '[{"v": "1"}]'
+    for schema in (list[FloatModel | IntVTD], list[IntVTD | FloatModel], list[FloatModel | IntVTD]):
+        parser, _ = feed(schema, [text])
+        assert type(parser.result[0]) is type(TypeAdapter(schema).validate_json(text)[0])
+
+
 # -- the rules for values validated whole -----------------------------------
 
 
@@ -387,6 +570,58 @@ def test_after_validated_containers_appear_once_whole(schema: Any, text: str) ->
     assert parser.result == expected
     shown = [e for e in events if isinstance(e, fs.ValueCompleted) and e.path[:1] in (("tags",), (0,))]
     assert all(len(e.path) == 1 for e in shown)  # no item or field of the container on its own
+
+
+@dataclasses.dataclass
+class Trimmed:
+    title: str
+
+    def __post_init__(self) -> None:
+        self.title = self.title.strip()  # changes a field: the dataclass appears once, whole
+
+
+@pydantic_dataclass
+class Scaled:
+    title: str
+    scale: dataclasses.InitVar[int] = 1
+
+    def __post_init__(self, scale: int) -> None:
+        self.title = self.title * scale
+
+
+@pydantic_dataclass
+class Tagged:
+    type: Literal["t"]
+    title: str
+    unused: dataclasses.InitVar[int] = 0  # an InitVar alone: pydantic's own pass too
+
+
+class PostInits(BaseModel):
+    items: list[Trimmed]
+    maybe: Scaled | None = None
+    either: Trimmed | Tagged | None = None
+    tagged: Annotated[Tagged | Search, Field(discriminator="type")] | None = None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"items": [{"title": "  x  "}, {"title": "y "}], "maybe": {"title": "ab", "scale": 2}}',
+        '{"items": [], "either": {"type": "t", "title": "t1"}, "tagged": {"title": "t2", "type": "t"}}',
+        '{"items": [], "either": {"title": " q "}, "maybe": {"title": "z"}}',
+    ],
+)
+def test_dataclasses_with_post_init_or_initvar_appear_once_whole(text: str) -> None:
+    expected = PostInits.model_validate_json(text)
+    parser = fs.Parser(PostInits)
+    events: list[fs.Event] = []
+    for ch in text:
+        events += parser.feed(ch)
+        assert " q" not in repr(parser.snapshot) and "'  x" not in repr(parser.snapshot)
+    events += parser.close()
+    assert parser.result == expected
+    inside = [e.path for e in events if len(e.path) > 2 or (len(e.path) == 2 and e.path[0] != "items")]
+    assert inside == []  # no field of those dataclasses on its own
 
 
 class Collide(BaseModel):

@@ -7,7 +7,7 @@ from typing import Any
 import fieldstream
 
 from ._common import plain, scalars, version
-from .fieldstream_plain import leaf_events
+from .fieldstream_plain import _SCALARS, leaf_events
 
 NAME = "fieldstream-typed"
 LABEL = "fieldstream Parser(Model)"
@@ -41,6 +41,7 @@ class Session:
         self.parser = fieldstream.Parser(model)
         self.events: list[Any] = []
         self.count = 0
+        self.last: Any = None  # the path of the last completion event
 
     def feed(self, chunk: str) -> None:
         self.events = self.parser.feed(chunk)
@@ -51,6 +52,12 @@ class Session:
     def exposed(self) -> int:
         self.count += leaf_events(self.events)
         for event in self.events:
+            if isinstance(event, fieldstream.ValueCompleted) and not isinstance(event.value, _SCALARS):
+                # a container validated whole (no event inside it came just before) exposes its leaves now
+                if self.last is None or self.last[: len(event.path)] != event.path:
+                    self.count += len(scalars(plain(event.value), []))
+            if isinstance(event, fieldstream.ValueCompleted):
+                self.last = event.path
             if isinstance(event, fieldstream.DocumentCompleted):
                 # a schema that validates the whole document at once (``Any`` for the
                 # corpus payloads) exposes every leaf only now

@@ -16,9 +16,11 @@ stored in the parent frame in O(1).  So each value is validated once and the
 whole stream stays O(n).
 
 A union's object whose branch is not known yet gets a frame that *holds* the
-events inside it: a tagged union's until its tag key completes; a plain union's
-until the keys and values seen rule out all candidates but one (a key a
-``forbid`` model does not know, a value a candidate's field rejects).  Then it
+events inside it: a tagged union's until its tag key completes (or its
+callable returns a tag that no later key can change, :mod:`._typed_tag`); a
+plain union's until the keys and values seen rule out all candidates but one
+(a key a ``forbid`` model does not know, a value a candidate's field rejects)
+or make one smart mode's certain choice (:mod:`._typed_race`).  Then it
 becomes the frame of that branch and replays the held events into it.  Past
 ``MAX_HELD_EVENTS`` held events, for a tag no branch has, a repeated key, or
 when the object ends with several candidates left, it gives up and the value
@@ -70,6 +72,8 @@ try:
         Node,
         Plan,
     )
+    from ._typed_race import Race, racing
+    from ._typed_tag import UNKNOWN, tag_of
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise UsageError("typed parsing needs pydantic: pip install 'fieldstream[pydantic]'") from exc
 
@@ -98,6 +102,7 @@ class _Frame:
         "node",
         "open_key",
         "partial",
+        "race",
         "repeated",
         "roots",
         "seen",
@@ -118,6 +123,7 @@ class _Frame:
         kind = node.kind
         self.values: Any = {} if kind in OBJECTLIKE else []
         self.candidates: list[Node] = []  # a plain union's object candidates not ruled out yet
+        self.race: Race | None = None  # ... and what the keys seen say of smart mode's choice among them
         self.key: Any = None  # the key whose events are being held now
         # keys completed so far, in a container reached through a union (``None`` elsewhere): a
         # repeated key could make a candidate that was ruled out valid again, so pydantic decides
@@ -212,9 +218,12 @@ def plan_for(schema: Any) -> Plan:
     cached = vars(schema).get(_PLAN_ATTR) if isinstance(schema, type) else None
     if cached is not None:
         return cast(Plan, cached)
+    # ``A | B == B | A`` (so are ``list[A | B]`` and ``list[B | A]``), but smart mode breaks ties by
+    # the order of a union: the key holds the schema's repr, which keeps the order
+    key = (schema, repr(schema))
     try:
-        cached = _plans[schema]
-        _plans.move_to_end(schema)
+        cached = _plans[key]
+        _plans.move_to_end(key)
         return cached
     except (KeyError, TypeError):  # not cached, or unhashable
         pass
@@ -236,7 +245,7 @@ def plan_for(schema: Any) -> Plan:
         except (AttributeError, TypeError):  # a builtin or extension type: the bounded cache
             pass
     try:
-        _plans[schema] = plan
+        _plans[key] = plan
         while len(_plans) > MAX_CACHED_PLANS:
             _plans.popitem(last=False)
     except (KeyError, TypeError):  # unhashable: no cache
@@ -394,6 +403,7 @@ class TypedLayer:
             if candidates is not None:  # several models may take this object: follow them all
                 frame = _Frame(node, roots)  # type: ignore[arg-type]  # the union's own node
                 frame.candidates = candidates
+                frame.race = racing(node, candidates)  # type: ignore[arg-type]
                 frame.seen = set()
                 frames.append(frame)
                 self._hold = d
@@ -417,7 +427,8 @@ class TypedLayer:
     def _held(self, event: Event, out: list[Event]) -> None:
         """An event inside a union's object whose branch is not known yet: keep it, or resolve the branch.
 
-        A tagged union's branch is the one its tag names.  A plain union's candidates
+        A tagged union's branch is the one its tag names (or its callable returns,
+        once no later key can change that).  A plain union's candidates
         are ruled out as keys and values arrive (a key a ``forbid`` model does not
         know, a value its field rejects); the last one standing is the branch.
         """
@@ -427,29 +438,45 @@ class TypedLayer:
         path = event.path
         held: list[Event] = frame.values
         branch: Node | None = None
-        if frame.node.kind == TAGGED:
-            if type(event) is not StringDelta and len(path) == hold + 1 and path[-1] in frame.node.tag_keys:
-                branch = frame.node.tagged(event.value)  # type: ignore[attr-defined]
-                if branch is None or branch.kind not in OBJECTLIKE:
-                    return self._give_up(hold)  # a tag no branch has, or a branch not streamed: pydantic decides
+        node = frame.node
+        if node.kind == TAGGED:
+            if type(event) is not StringDelta and len(path) == hold + 1:
+                tag = _NOTHING
+                if node.tag_call is not None:  # the callable, on the keys complete so far
+                    frame.partial[path[-1]] = self._resolve(event.value)  # type: ignore[attr-defined]
+                    tag = tag_of(node.tag_call, frame.partial)
+                elif path[-1] in node.tag_keys:
+                    tag = self._resolve(event.value)  # type: ignore[attr-defined]
+                if tag is not _NOTHING and tag is not UNKNOWN:
+                    branch = node.tagged(tag)
+                    if branch is None or branch.kind not in OBJECTLIKE:
+                        return self._give_up(hold)  # a tag no branch has, or a branch not streamed: pydantic decides
         else:
             key = path[hold]
             candidates = frame.candidates
-            if key != frame.key:  # the first event of the next key
+            race = frame.race
+            first = key != frame.key
+            if first:  # the first event of the next key
                 seen: set[Any] = frame.seen  # type: ignore[assignment]
                 if key in seen:
                     return self._give_up(hold)  # a repeated key: pydantic decides
                 seen.add(key)
                 frame.key = key
                 candidates = [c for c in candidates if c.kind == DICT or key in c.keys or c.extra != "forbid"]
-            if type(event) is not StringDelta and len(path) == hold + 1:
+            done = type(event) is not StringDelta and len(path) == hold + 1
+            if done:
                 raw = self._resolve(event.value)  # type: ignore[attr-defined]
                 candidates = [c for c in candidates if not _rejects(c, key, raw)]
+                if race is not None and candidates:
+                    race.complete(key, raw, candidates)
             frame.candidates = candidates
             if not candidates:
                 return self._give_up(hold)  # no candidate is left: pydantic's errors
             if len(candidates) == 1:
                 branch = candidates[0]
+            elif race is not None and (done or (first and len(path) == hold + 1)):
+                # a value completed, or a string value began: smart mode's choice may be certain now
+                branch = race.winner(candidates, None if done else key)
         if branch is not None:
             self._hold = None
             del frames[hold:]

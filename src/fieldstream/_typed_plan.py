@@ -27,8 +27,9 @@ any container with an ``after`` validator, ``model_validator(mode="after")`` or
 ``model_post_init`` (user code may change the finished container, and a snapshot
 must never show a value that later changes); ``validate_default``, ``on_error``
 defaults, alias paths, two fields read from one key, custom ``__init__``,
-models and dataclasses with user code, dicts with non-``str`` keys, callable
-discriminators, and unions whose candidates the input cannot tell apart.
+models and dataclasses with user code (``__post_init__``, ``InitVar``), dicts
+with non-``str`` keys, discriminators that read a nested path, and unions
+whose candidates the input cannot tell apart.
 """
 
 from __future__ import annotations
@@ -232,7 +233,10 @@ class Node:
         "live",
         "names",
         "plan",
+        "race",
+        "required",
         "schema",
+        "tag_call",
         "tag_keys",
     )
 
@@ -247,9 +251,12 @@ class Node:
         self.keys: dict[str, tuple[str, dict[str, Any]]] = {}  # JSON key -> (field name, field schema)
         self.names: dict[str, str] = {}
         self.field_names: frozenset[str] = frozenset()
+        self.required: frozenset[str] = frozenset()  # the keys of required fields
+        self.race: Any = None  # a plain union of models: what its races share (see _typed_race), False: none
         self.extra = "ignore"
         self.cls: Any = None
         self.tag_keys: frozenset[str] = frozenset()  # tagged union: the keys that name the branch
+        self.tag_call: Any = None  # ... or the callable that does (``Discriminator(callable)``)
         self._children: dict[Any, Node | None] = {}
         self._item: Node | None = None
         self._validator: SchemaValidator | None = None
@@ -346,8 +353,10 @@ class Node:
                 self.tag_keys = frozenset((discriminator,))
             elif isinstance(discriminator, list) and all(len(p) == 1 and isinstance(p[0], str) for p in discriminator):
                 self.tag_keys = frozenset(p[0] for p in discriminator)
+            elif callable(discriminator):
+                self.tag_call = discriminator  # called on the keys complete so far (see _typed_tag)
             else:
-                return  # a callable or a path into a nested value: only pydantic can read it, whole
+                return  # a path into a nested value: only pydantic can read it, whole
             self.kind = TAGGED
         elif kind == "union":
             self.kind = UNION
@@ -362,6 +371,7 @@ class Node:
         by_name = config.get("validate_by_name", config.get("populate_by_name", False))
         by_alias = config.get("validate_by_alias", True)
         keys: dict[str, tuple[str, dict[str, Any]]] = {}
+        required: set[str] = set()
 
         def add(key: str, name: str, field_schema: dict[str, Any]) -> bool:
             other = keys.setdefault(key, (name, field_schema))
@@ -371,6 +381,8 @@ class Node:
             field_schema = field["schema"]
             if _has_info_function(field_schema, self.plan):
                 return  # a validator may read info.data: only pydantic's own model pass can run it
+            if field.get("required", field_schema["type"] != "default"):
+                required.add(name)
             alias = field.get("validation_alias")
             if alias is not None and by_alias:
                 choices = [alias] if isinstance(alias, str) else alias
@@ -385,6 +397,7 @@ class Node:
                 return
         self.keys = keys
         self.names = {key: name for key, (name, _) in keys.items()}
+        self.required = frozenset(key for key, name in self.names.items() if name in required)
         self.field_names = frozenset(schema["fields"])
         self.extra = schema.get("extra_behavior") or config.get("extra_fields_behavior") or "ignore"
         self.kind = kind
@@ -563,5 +576,6 @@ class Node:
             obj.__dict__.update(dict.fromkeys(self.field_names))
             return obj
         if kind == TAGGED:
-            return None  # nothing is shown until the tag names the branch
+            # nothing is shown until the tag names the branch; a callable reads the keys complete so far
+            return None if self.tag_call is None else {}
         return [] if kind in LISTLIKE else {}
