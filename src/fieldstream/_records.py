@@ -38,7 +38,7 @@ from ._stream_events import (
     Truncated,
 )
 
-__all__ = ["error_to_json", "event_to_json", "jsonable", "short_json", "stream_event_to_json"]
+__all__ = ["error_to_json", "event_to_json", "jsonable", "jsonable_snapshot", "short_json", "stream_event_to_json"]
 
 
 def event_to_json(event: Event, **extra: Any) -> dict[str, Any]:
@@ -88,6 +88,18 @@ def jsonable(value: Any) -> Any:
     if not _typed_values_possible():  # without pydantic every value is already plain JSON data
         return value
     return plain(value)
+
+
+def jsonable_snapshot(value: Any) -> Any:
+    """:func:`jsonable` for the snapshot an ``error`` record carries: ``None`` when it cannot be written.
+
+    A model whose serializer raises (the fault the record may be reporting) must not
+    stop the record that ends the stream.
+    """
+    try:
+        return jsonable(value)
+    except FieldstreamError:
+        return None
 
 
 def _typed_values_possible() -> bool:
@@ -154,6 +166,6 @@ def _fault(event: Fault, source: str | None) -> dict[str, Any]:
     else:
         record["kind"] = "malformed"
     if event.source is not None:
-        record["snapshot"] = jsonable(event.snapshot)
+        record["snapshot"] = jsonable_snapshot(event.snapshot)
         record["raw"] = event.raw
     return record

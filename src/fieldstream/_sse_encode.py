@@ -38,7 +38,7 @@ from typing import Any, overload
 from ._errors import FieldstreamError, UsageError
 from ._events import Event
 from ._protocols import Framer, Protocol, dumps
-from ._records import error_to_json, event_to_json, jsonable, stream_event_to_json
+from ._records import error_to_json, event_to_json, jsonable, jsonable_snapshot, stream_event_to_json
 from ._resume import (
     check_positive,
     check_stream_id,
@@ -159,7 +159,7 @@ class SSEEncoder:
             snapshot = getattr(error, "snapshot", None)
         if snapshot is None:
             snapshot = self.last_value
-        record = error_to_json(error, snapshot=jsonable(snapshot), exception=type(error).__name__)
+        record = error_to_json(error, snapshot=jsonable_snapshot(snapshot), exception=type(error).__name__)
         self.finished = True
         return _frame("error", _dumps(record), self._take_id())
 
