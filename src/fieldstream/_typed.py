@@ -440,7 +440,10 @@ class TypedLayer:
             done = type(event) is not StringDelta and len(path) == hold + 1
             if done:
                 raw = event.value  # type: ignore[attr-defined]
-                candidates = [c for c in candidates if not _rejects(c, key, raw)]
+                try:
+                    candidates = [c for c in candidates if not _rejects(c, key, raw)]
+                except _Undecided:
+                    return self._give_up(hold)  # a candidate's own code raised: pydantic decides, on the whole object
                 if race is not None and candidates:
                     race.complete(key, raw, candidates)
             frame.candidates = candidates
@@ -594,9 +597,13 @@ def _rejects(candidate: Node, key: Any, raw: Any) -> bool:
         child.validate(raw)
     except ValidationError:
         return True
-    except Exception:  # noqa: BLE001 - its own code raised: not ruled out; pydantic decides on the whole object
-        return False
+    except Exception as exc:  # noqa: BLE001 - its own code raised: whether pydantic's smart mode gets there is its call
+        raise _Undecided from exc
     return False
+
+
+class _Undecided(Exception):
+    """A union candidate's own code raised while the candidates were being ruled out."""
 
 
 class _Broken(Exception):
