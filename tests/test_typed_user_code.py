@@ -225,7 +225,7 @@ def test_the_snapshot_keeps_what_validated_before_the_fault() -> None:
     assert parser.snapshot.a == 1 and parser.snapshot.c == [1]
 
 
-@pytest.mark.parametrize("exc", (KeyboardInterrupt, SystemExit), ids=lambda e: e.__name__)
+@pytest.mark.parametrize("exc", (KeyboardInterrupt, SystemExit, MemoryError), ids=lambda e: e.__name__)
 def test_base_exceptions_propagate_unchanged(exc: type[BaseException]) -> None:
     schema, doc, _ = case("after", exc)
     with pytest.raises(exc):
@@ -644,3 +644,30 @@ def test_cli_replay_with_a_raising_serializer(tmp_path: Path) -> None:
     assert records[-1]["source"] == "choices[0]" and any(r["event"] == "field" for r in records)
     plain = cli("replay", "--no-delay", "--model", "weather:Redacted", cwd=tmp_path)
     assert plain.returncode != 0 and "Traceback" not in plain.stderr
+
+
+def test_cli_parse_with_a_raising_validator_and_serializer(tmp_path: Path) -> None:
+    (tmp_path / "weather.py").write_text(MODULE)
+    (tmp_path / "report.json").write_text('{"location": "Lisbon", "forecast": [{"day": "Mon", "high": "20"}]}')
+    result = cli("parse", "--jsonl", "--model", "weather:Report", "report.json", cwd=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {"event": "field", "path": "$.location", "value": "Lisbon"} in records
+    assert records[-1]["event"] == "error" and "RuntimeError" in records[-1]["message"]
+    assert records[-1]["path"] == "$.forecast[0].high"
+    result = cli("parse", "--jsonl", "--model", "weather:Redacted", "report.json", cwd=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert records[-1]["event"] == "error" and "KeyError" in records[-1]["message"]
+
+
+def test_a_memory_error_in_a_serializer_propagates() -> None:
+    class Hungry(BaseModel):
+        a: int
+
+        @field_serializer("a")
+        def big(self, v: int) -> int:
+            raise MemoryError
+
+    with pytest.raises(MemoryError):
+        dumps(Hungry(a=1))

@@ -15,8 +15,8 @@ fault stays readable through ``parser.snapshot``.  The only exceptions that esca
 the library's public entry points are these, with two kinds of exception left as
 they are: ``BaseException``s that are not ``Exception``s (``KeyboardInterrupt``,
 ``SystemExit``, ``GeneratorExit``, ``asyncio.CancelledError``), and ``MemoryError``
-where it strikes outside a model's code (it is an ``Exception``, but nothing can be
-promised once memory is gone).
+(an ``Exception``, but nothing can be promised once memory is gone, so it propagates
+as it is, from a model's code too).
 
 Code a schema runs (an ``AfterValidator``/``BeforeValidator``/``WrapValidator``/
 ``PlainValidator``, a ``field_validator`` or ``model_validator``, a

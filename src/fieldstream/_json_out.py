@@ -141,6 +141,8 @@ def _pydantic_plain(value: Any) -> Any:
         error = exc
     # the model's own serialization code raised (pydantic-core wraps it, the original as __cause__)
     cause = error.__cause__ if isinstance(error.__cause__, Exception) else error
+    if isinstance(cause, MemoryError):
+        raise cause
     name = type(cause).__name__
     raise SchemaError(
         f"cannot write a {type(value).__name__} as JSON: its serializer raised {name}: {cause}"

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._errors import FieldstreamError, ParseError
+from ._errors import FieldstreamError, ParseError, SchemaError
 from ._events import DocumentCompleted, Event, Repair, StringDelta, ValueCompleted, ValueInvalid
 from ._json_out import dumps, plain
 from ._paths import format_path
@@ -66,8 +66,13 @@ def event_to_json(event: Event, **extra: Any) -> dict[str, Any]:
 
 
 def error_to_json(error: FieldstreamError, **extra: Any) -> dict[str, Any]:
-    """The JSONL record of an error: ``{"event": "error", "message", "offset", "path"}``."""
+    """The JSONL record of an error: ``{"event": "error", "message", "offset", "path"}``.
+
+    A :class:`SchemaError`'s record has its ``path`` too.
+    """
     record: dict[str, Any] = {"event": "error", "message": str(error)}
+    if isinstance(error, SchemaError):
+        record["path"] = error.path
     if isinstance(error, ParseError):
         record["message"] = error.reason
         record["offset"] = error.offset

@@ -307,15 +307,17 @@ class TypedLayer:
         out: list[Event] = []
         try:
             self._run(events, out)
-        except FieldstreamError:
+        except (FieldstreamError, MemoryError):
             raise
         except _Broken as exc:
-            raise self._broken(out, exc.path, exc.error) from exc.error
+            if isinstance(exc.error, MemoryError):
+                raise exc.error from None
+            raise self._broken(out, exc.path, exc.error, "the schema's own code raised") from exc.error
         except Exception as exc:  # noqa: BLE001 - user code reached another way (a model's __new__): never leaks
-            raise self._broken(out, (), exc) from exc
+            raise self._broken(out, (), exc, "typed validation failed with") from exc
         return out
 
-    def _broken(self, out: list[Event], path: Path, error: Exception) -> SchemaError:
+    def _broken(self, out: list[Event], path: Path, error: Exception, what: str) -> SchemaError:
         """The schema's own code (a validator, a default factory) raised: the parser stops, whatever ``on_invalid``.
 
         It is a broken schema, not an invalid value (pydantic itself propagates it).  The
@@ -326,7 +328,7 @@ class TypedLayer:
             self._frames[depth - 1].fail(path[-1])
         name = type(error).__name__
         entry = {"type": "exception", "loc": (), "msg": f"{name}: {error}", "input": None}
-        exc = SchemaError(f"the schema's own code raised {name}: {error}", path=format_path(path), errors=[entry])
+        exc = SchemaError(f"{what} {name}: {error}", path=format_path(path), errors=[entry])
         exc.events = out
         self._raised = exc
         return exc
