@@ -409,6 +409,51 @@ def test_an_unusable_schema_is_a_usage_error_at_construction(schema: Any) -> Non
         fs.StreamDecoder(schema=schema)
 
 
+def _extra(schema: dict[str, Any]) -> None:
+    raise RuntimeError("json_schema_extra")
+
+
+class _ExtraRaises(BaseModel):
+    model_config = ConfigDict(json_schema_extra=_extra)
+    a: int
+
+
+class _JsonSchemaRaises(BaseModel):
+    a: int
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: Any, handler: Any) -> Any:
+        raise ZeroDivisionError("json schema")
+
+
+def _tool_with_an_undefined_name(x: Missing) -> None:  # type: ignore[name-defined]  # noqa: F821
+    """A tool whose annotation names nothing."""
+
+
+def _tool_with_an_odd_annotation(x: object()) -> None:  # type: ignore[valid-type]
+    """A tool whose annotation is no type."""
+
+
+@pytest.mark.parametrize("via", ["native", "tool"])
+@pytest.mark.parametrize(
+    ("output_type", "tools"),
+    [
+        (_ExtraRaises, ()),
+        (_JsonSchemaRaises, ()),
+        (_CustomBroken, ()),
+        (_Odd(), ()),
+        (_Deferred, ()),
+        (None, (_tool_with_an_undefined_name,)),
+        (None, (_tool_with_an_odd_annotation,)),
+    ],
+    ids=["json-schema-extra", "json-schema-hook", "custom-type", "odd-object", "deferred", "undefined", "odd-tool"],
+)
+def test_stream_with_an_unusable_type_is_a_usage_error(output_type: Any, tools: Any, via: str) -> None:
+    for call in (fs.stream, fs.astream):
+        with pytest.raises(fs.UsageError):
+            call("http://127.0.0.1:9/v1", output_type, tools=tools, via=via, model="m", prompt="q")
+
+
 # -- StreamDecoder, stream()/astream(), connect(): a fault of the target, the SchemaError kept ---------------
 
 
