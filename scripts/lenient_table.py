@@ -1,6 +1,6 @@
 """Regenerate the table of disagreements with json_repair in docs/lenient.md.
 
-Runs the pinned ``json-repair`` and ``Parser(lenient=True, prose=True, multiple=True)`` on every input of
+Runs the pinned ``json-repair`` and ``Parser(lenient=True, multiple=True)`` on every input of
 ``tests/corpus/repair/`` and rewrites the rows where they differ: the input, both values, and the reason,
 which is kept from the current table by input (a new row gets ``TODO``, which tests/test_lenient.py rejects,
 as it rejects any row whose values no longer match what the two libraries give).
@@ -36,7 +36,7 @@ def lenient(text: str) -> Any:
     """What lenient mode reads from ``text``, in json_repair's shape (several documents: a list)."""
     import fieldstream as fs
 
-    parser = fs.Parser(lenient=True, prose=True, multiple=True)
+    parser = fs.Parser(lenient=True, multiple=True)
     try:
         docs = [e.value for e in parser.feed(text) + parser.close() if isinstance(e, fs.DocumentCompleted)]
     except fs.ParseError as exc:

@@ -80,6 +80,9 @@ class _Handler(BaseHTTPRequestHandler):
             script = Script([b'{"error": {"message": "no such route"}}'], status=404, content_type="application/json")
         self.send_response(script.status)
         self.send_header("content-type", script.content_type)
+        # Every response ends its connection (below); saying so keeps a client from reusing it for
+        # the next request in the moment before it sees the close ("Server disconnected").
+        self.send_header("connection", "close")
         for key, value in script.headers.items():
             self.send_header(key, value)
         if script.status >= 400 or script.end == "end" and script.delay == 0 and script.delays is None:

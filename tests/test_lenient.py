@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
 import fieldstream as fs
 from tests.splits import SPLITS, at_splits, chunked, normalize, run
@@ -32,7 +33,7 @@ def canon(value: Any) -> str:
 
 def documents(text: str) -> Any:
     """The value lenient mode reads from ``text``, in json_repair's shape (several documents: a list)."""
-    parser = fs.Parser(lenient=True, prose=True, multiple=True)
+    parser = fs.Parser(lenient=True, multiple=True)
     try:
         docs = [e.value for e in parser.feed(text) + parser.close() if isinstance(e, fs.DocumentCompleted)]
     except fs.FieldstreamError as exc:
@@ -86,7 +87,15 @@ CASES = [
     ('{"a": 1.', {"a": 1.0}, ["number_format", "truncated"]),
     ('{"a": "x", "b', {"a": "x"}, ["truncated"] * 2),
     ('{"a": "x"  ', {"a": "x"}, ["truncated"]),
-    ("hello", "hello", ["unquoted_string"]),
+    ('```json\n{"a": 1}\n```', {"a": 1}, ["leading_text", "trailing_text"]),
+    ('hello {"a": 1}', {"a": 1}, ["leading_text"]),
+    ("Step 2: (1, 2)", [1, 2], ["leading_text", "python_tuple"]),
+    ("(see below) 3 apples, then {'a': None}", {"a": None}, ["leading_text", "single_quotes", "python_literal"]),
+    ("None", None, ["python_literal"]),
+    (" 1.5 ", 1.5, []),
+    ("1. {}", {}, ["leading_text"]),
+    ("True story: None of it {}", {}, ["leading_text"]),  # held literals' own repairs are dropped with them
+    ("```json\n42\n```", 42, ["leading_text"]),  # a fence is not prose that makes the number prose
 ]
 
 
@@ -139,6 +148,89 @@ def test_never_emits_a_value_that_changes() -> None:
         snap = parser.snapshot
         for index, item in enumerate(snap[:-1] if snap else []):
             assert item == final[index]
+
+
+# -- the top level: text that starts no value is skipped ---------------------------------------------------------
+
+# (input, documents with multiple=True, repair kinds) -- docs/lenient.md "Top level"
+TOP_MULTIPLE = [
+    (
+        "Here:\n```json\n{'a': 1}\n```\nand\n```json\n[2]\n```\n",
+        [{"a": 1}, [2]],
+        ["leading_text", "single_quotes"] + ["leading_text"] * 2,
+    ),
+    ("1 2\n3", [1, 2, 3], []),  # numbers separated by blanks: documents, as in strict mode
+    ('6null truefalse "a"true 1"b" null-1 1[2]', [6, None, True, False, "a", True, 1, "b", None, -1, 1, [2]], []),
+    ("I have 3 apples and 2 pears: [1]", [[1]], ["leading_text"]),  # numbers in prose are prose
+    ("(see below) (1, 2) ()", [[1, 2], []], ["leading_text", "python_tuple", "python_tuple"]),
+    ('{"a": 1}, {"b": 2} // done', [{"a": 1}, {"b": 2}], ["leading_text", "comment"]),
+    ("True None -Infinity", [True, None, -math.inf], ["python_literal", "python_literal", "nonfinite_number"]),
+    ("```\n```", [], ["leading_text"]),
+    ("```\n1\n```\n```\nTrue\n```", [1, True], ["leading_text", "python_literal"]),
+]
+
+
+@pytest.mark.parametrize(("text", "values", "kinds"), TOP_MULTIPLE, ids=[c[0][:25] for c in TOP_MULTIPLE])
+@pytest.mark.parametrize("how", SPLITS)
+def test_top_level_text_between_documents(text: str, values: list[Any], kinds: list[str], how: str) -> None:
+    parser, events = run(chunked(text, how), lenient(multiple=True))
+    assert canon([e.value for e in events if isinstance(e, fs.DocumentCompleted)]) == canon(values)
+    assert [e.kind for e in events if isinstance(e, fs.Repair)] == kinds
+    assert parser.repairs == len(kinds)
+    assert normalize(events) == normalize(run([text], lenient(multiple=True))[1])
+
+
+@pytest.mark.parametrize("text", ["1 2\n3", '6null truefalse "a"true 1"b" null-1 1[2]', '[] {} "x" 0'])
+def test_top_level_documents_as_strict_mode_reads_them(text: str) -> None:
+    for how in SPLITS:
+        strict = normalize(run(chunked(text, how), lambda: fs.Parser(multiple=True))[1])
+        assert normalize(run(chunked(text, how), lenient(multiple=True))[1]) == strict
+
+
+def test_top_level_prose_alone_is_no_document() -> None:
+    for text in ["hello", "```json\n```", "tru", "(see below)", "3 apples"]:
+        parser = fs.Parser(lenient=True)
+        parser.feed(text)
+        with pytest.raises(fs.IncompleteError, match="no JSON document"):
+            parser.close()
+    parser = fs.Parser(str, lenient=True)  # a schema does not make top-level prose a document
+    parser.feed("hello ")
+    with pytest.raises(fs.IncompleteError):
+        parser.close()
+    parser = fs.Parser(str, lenient=True)
+    parser.feed('Sure: "hello"')
+    parser.close()
+    assert parser.snapshot == "hello"
+
+
+def test_top_level_scalar_is_shown_only_once_decided() -> None:
+    """A top-level number is held while a later word may still make it prose; nothing shown is withdrawn."""
+    parser = fs.Parser(lenient=True)
+    assert parser.feed("3") == [] and parser.feed(" ") == []
+    assert [e.kind for e in parser.feed("apples ") if isinstance(e, fs.Repair)] == ["leading_text"]
+    assert parser.repairs == 1
+    events = parser.feed("True") + parser.feed("\n") + parser.close()
+    assert [type(e).__name__ for e in events] == ["Repair", "ValueCompleted", "DocumentCompleted"]
+    assert parser.snapshot is True and parser.repairs == 2
+    from fieldstream._records import event_to_json
+
+    skipped = fs.Repair(path=(), kind="leading_text", offset=0)  # the records gain a kind, nothing else
+    assert event_to_json(skipped) == {"event": "repair", "path": "$", "kind": "leading_text", "offset": 0}
+    assert 'data: {"event":"repair","path":"$","kind":"leading_text","offset":0}' in fs.sse_encode([skipped]).decode()
+
+
+def test_typed_fenced_answer() -> None:
+    from pydantic import BaseModel
+
+    class Answer(BaseModel):
+        city: str
+        count: int
+
+    parser = fs.Parser(Answer, lenient=True)
+    for chunk in chunked("Sure! Here it is:\n```json\n{city: Paris, count: 3}\n```\nAnything else?", "per-char"):
+        parser.feed(chunk)
+    parser.close()
+    assert parser.snapshot == Answer(city="Paris", count=3)
 
 
 def test_typed_schema_resolves_unquoted_words() -> None:
@@ -252,20 +344,102 @@ def test_the_iterators_take_the_option() -> None:
 
 
 def test_the_main_job_takes_the_option(tmp_path: Path) -> None:
-    """``stream(..., parser_options={"lenient": True})``, here over a recorded Ollama body (no format)."""
+    """``stream(..., lenient=True)``, here over a recorded Ollama body (no format); ``parser_options`` still works."""
     body = tmp_path / "ollama.ndjson"
     body.write_bytes(
-        b'{"message":{"role":"assistant","content":"{\'a\': True,"},"done":false}\n'
-        b'{"message":{"role":"assistant","content":" note: None}"},"done":true}\n'
+        b'{"message":{"role":"assistant","content":"```json\\n{\'a\': True,"},"done":false}\n'
+        b'{"message":{"role":"assistant","content":" note: None}\\n```"},"done":true}\n'
     )
-    answer = fs.stream(fs.Recording(body, speed=None), dict, parser_options={"lenient": True})
+    answer = fs.stream(fs.Recording(body, speed=None), dict, lenient=True)
     events = list(answer)
     assert answer.final == {"a": True, "note": None}
-    assert [e.kind for e in events if isinstance(e, fs.Repair)][:2] == ["single_quotes", "python_literal"]
+    assert [e.kind for e in events if isinstance(e, fs.Repair)][:3] == [
+        "leading_text",
+        "single_quotes",
+        "python_literal",
+    ]
+    old = fs.stream(fs.Recording(body, speed=None), dict, parser_options={"lenient": True, "max_depth": 8})
+    assert normalize([e for e in old if isinstance(e, fs.Event)]) == normalize(
+        [e for e in events if isinstance(e, fs.Event)]
+    )
     strict = fs.stream(fs.Recording(body, speed=None), dict)
     with pytest.raises(fs.StreamError):
         list(strict)
         strict.final  # noqa: B018 - raises: no answer
+    with pytest.raises(fs.UsageError, match="disagree"):
+        fs.stream(fs.Recording(body, speed=None), dict, lenient=True, parser_options={"lenient": False})
+
+
+BROKEN_TOOL = ROOT / "tests/corpus/repair/anthropic_fine_grained_tool_broken.sse"
+
+
+class Weather(BaseModel):
+    location: str
+    units: str
+    days: list[int]
+    extended: bool
+
+
+WEATHER = {"location": "Paris", "units": "celsius", "days": [1, 2, 3], "extended": True}
+TOOL_REPAIRS = ["unquoted_key", "single_quotes", "unquoted_key", "unquoted_string", "unquoted_key", "trailing_comma"]
+
+
+def test_broken_tool_call_through_the_main_job() -> None:
+    """A fine-grained tool streaming body with broken JSON (corpus, by mutation): the answer, typed, in lenient mode."""
+    answer = fs.stream(fs.Recording(BROKEN_TOOL, speed=None), Weather, via="tool", name="get_weather", lenient=True)
+    events = list(answer)
+    assert answer.final == Weather(**WEATHER)
+    assert [e.kind for e in events if isinstance(e, fs.Repair)][:6] == TOOL_REPAIRS
+    strict = fs.stream(fs.Recording(BROKEN_TOOL, speed=None), Weather, via="tool", name="get_weather")
+    with pytest.raises(fs.StreamError):
+        list(strict)
+        strict.final  # noqa: B018 - raises: the tool call's JSON is broken
+
+
+def test_broken_tool_call_through_the_async_main_job() -> None:
+    import asyncio
+
+    async def main() -> tuple[Any, list[str]]:
+        answer = fs.astream(
+            fs.Recording(BROKEN_TOOL, speed=None), Weather, via="tool", name="get_weather", lenient=True
+        )
+        kinds = [e.kind async for e in answer if isinstance(e, fs.Repair)]
+        return await answer.get_final(), kinds
+
+    final, kinds = asyncio.run(main())
+    assert final == Weather(**WEATHER)
+    assert kinds[:6] == TOOL_REPAIRS
+
+
+def test_cli_record_and_replay_a_broken_tool_call(tmp_path: Path) -> None:
+    """``record`` saves the broken body as it came (its own decoding only feeds the timeline), and ``replay --lenient``
+    reads it; strict ``replay`` reports the malformed call."""
+    import subprocess
+    import sys
+
+    from .streamserver import Script, running
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "fieldstream", *args]
+        return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+
+    body = BROKEN_TOOL.read_bytes()
+    out = tmp_path / "broken.sse"
+    for server in running():
+        server.serve("/v1/messages", Script([e + b"\n\n" for e in body.split(b"\n\n") if e], delay=0.002))
+        result = cli("record", server.url("/v1/messages"), "--data", "{}", "-o", str(out))
+        assert result.returncode == 0, result.stderr
+    assert out.read_bytes().rstrip(b"\n") == body.rstrip(b"\n")
+    result = cli("replay", str(out), "--no-delay", "--jsonl", "--lenient")
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["kind"] for r in records if r["event"] == "repair"][:6] == TOOL_REPAIRS
+    assert [r["value"] for r in records if r["event"] == "done"][-1] == WEATHER
+    result = cli("replay", str(out), "--no-delay", "--lenient")
+    assert result.returncode == 0 and "$.location repaired: single_quotes at offset 11" in result.stdout
+    result = cli("replay", str(out), "--no-delay", "--jsonl")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert [r["kind"] for r in map(json.loads, result.stdout.splitlines()) if r["event"] == "error"] == ["malformed"]
 
 
 def test_errors_stay_fieldstream_errors() -> None:
@@ -341,13 +515,14 @@ def test_refused_inputs_raise_a_parse_error_and_keep_what_came_before(
 def test_corpus_every_split_same_events(how: str) -> None:
     for case in CORPUS:
         text = case["input"]
-        outcomes = []
-        for chunks in ([text], chunked(text, how)):
-            try:
-                outcomes.append(normalize(run(chunks, lenient(prose=True, multiple=True))[1]))
-            except fs.ParseError as exc:
-                outcomes.append(("error", exc.reason, exc.offset, exc.line, exc.column, exc.path))
-        assert outcomes[0] == outcomes[1], text
+        for options in ({"multiple": True}, {"prose": True, "multiple": True}):
+            outcomes = []
+            for chunks in ([text], chunked(text, how)):
+                try:
+                    outcomes.append(normalize(run(chunks, lenient(**options))[1]))
+                except fs.ParseError as exc:
+                    outcomes.append(("error", exc.reason, exc.offset, exc.line, exc.column, exc.path))
+            assert outcomes[0] == outcomes[1], (text, options)
 
 
 # -- generated mutations of valid documents ---------------------------------------------------------------------
@@ -440,6 +615,84 @@ def test_mutations_every_split_gives_the_same_events(seed: int, points: list[int
     cut = text[: points[0]] if points else text[: len(text) // 2]
     try:
         run(at_splits(cut, points), lenient())
+    except fs.FieldstreamError:
+        pass
+
+
+# pieces of what models write around and between documents (docs/lenient.md "Top level")
+_TOP_PIECES = [
+    "```json",
+    "```",
+    "Here is the JSON:",
+    "and",
+    "3 apples",
+    "1.",
+    "Step 2:",
+    "(see below)",
+    "(1, 2)",
+    "()",
+    "42",
+    "-1.5e3",
+    "True",
+    "None",
+    "NaN",
+    "tru",
+    "'it'",
+    '"s"',
+    "{a: 1}",
+    "[1, 'x']",
+    "// note",
+    "/* c */",
+    "# h",
+    "}",
+    ")",
+    ",",
+    "6null",
+    "truefalse",
+    "it's",
+    "\u00e9t\u00e9",
+]
+
+
+@settings(
+    max_examples=60 if CI else 300,
+    derandomize=CI,
+    suppress_health_check=[HealthCheck.too_slow],
+    deadline=None,
+)
+@given(
+    pieces=st.lists(st.sampled_from(_TOP_PIECES), max_size=8),
+    gaps=st.lists(st.sampled_from(["", " ", "\n", "\n\n", " \t"]), min_size=8, max_size=8),
+    points=st.lists(st.integers(0, 120), max_size=10),
+    multiple=st.booleans(),
+)
+def test_top_level_text_every_split_gives_the_same_events(
+    pieces: list[str], gaps: list[str], points: list[int], multiple: bool
+) -> None:
+    """Around and between documents: every split gives the same events, and what is emitted is never withdrawn
+    (the events after each chunk begin the whole input's events)."""
+    text = "".join(piece + gap for piece, gap in zip(pieces, gaps))
+
+    def outcome(chunks: list[str]) -> tuple[list[Any], Any]:
+        parser = fs.Parser(lenient=True, multiple=multiple)
+        events: list[fs.Event] = []
+        try:
+            for chunk in chunks:
+                events += parser.feed(chunk)
+            events += parser.close()
+        except fs.FieldstreamError as exc:
+            return normalize(events), (type(exc).__name__, str(exc))
+        return normalize(events), None
+
+    whole = outcome([text])
+    assert outcome(at_splits(text, points)) == whole
+    final = [e for e in whole[0] if e[0] != "delta"]
+    parser = fs.Parser(lenient=True, multiple=multiple)
+    seen: list[Any] = []
+    try:
+        for chunk in at_splits(text, points):
+            seen += [e for e in normalize(parser.feed(chunk)) if e[0] != "delta"]
+            assert seen == final[: len(seen)]
     except fs.FieldstreamError:
         pass
 

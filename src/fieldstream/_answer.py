@@ -360,6 +360,15 @@ def _prepare(
     return provider, built, decoder
 
 
+def _options(lenient: bool, parser_options: dict[str, Any] | None) -> dict[str, Any] | None:
+    # `lenient=` is the typed spelling of parser_options={"lenient": ...}; both may be given if they agree
+    if not lenient:
+        return parser_options
+    if parser_options is not None and not parser_options.get("lenient", True):
+        raise UsageError("lenient=True and parser_options={'lenient': False} disagree: give one of them")
+    return {**(parser_options or {}), "lenient": True}
+
+
 def _answer_tool(built: Request | None, output_type: Any, via: str, name: str | None) -> str | None:
     # The tool whose arguments are the answer: from the built request, or named for a recording.
     if built is not None:
@@ -386,6 +395,7 @@ def stream(
     name: str | None = ...,
     api_key: str | None = ...,
     record_to: str | FilePath | None = ...,
+    lenient: bool = ...,
     parser_options: dict[str, Any] | None = ...,
     **request: Any,
 ) -> AnswerStream[T]: ...
@@ -404,6 +414,7 @@ def stream(
     name: str | None = ...,
     api_key: str | None = ...,
     record_to: str | FilePath | None = ...,
+    lenient: bool = ...,
     parser_options: dict[str, Any] | None = ...,
     **request: Any,
 ) -> AnswerStream[Any]: ...
@@ -421,6 +432,7 @@ def stream(
     name: str | None = None,
     api_key: str | None = None,
     record_to: str | FilePath | None = None,
+    lenient: bool = False,
     parser_options: dict[str, Any] | None = None,
     **request: Any,
 ) -> AnswerStream[Any]:
@@ -438,7 +450,10 @@ def stream(
     ``messages=`` (``input=``, ``contents=``).  ``tools``: models or functions the
     model may call (their calls stream as typed targets).  ``via="tool"`` asks for
     the answer as a forced tool call instead of native structured output.
-    ``record_to``: also save the body and its timing sidecar there.  Everything
+    ``record_to``: also save the body and its timing sidecar there.  ``lenient=True``:
+    read the answer in lenient mode (``docs/lenient.md``), repairing what models
+    write outside JSON, each repair a :class:`Repair` event; strict RFC 8259 by
+    default.  ``parser_options``: other :class:`Parser` options.  Everything
     else (``model=``, ``messages=``, ``temperature=``, ...) goes into the request.
 
     Nothing is sent until the stream is iterated (or :attr:`AnswerStream.final` read).
@@ -446,7 +461,7 @@ def stream(
     if is_async_client(client):
         raise UsageError(f"{type(client).__name__} is async: use fieldstream.astream()")
     provider, built, decoder = _prepare(
-        client, output_type, provider, via, tools, name, prompt, request, parser_options
+        client, output_type, provider, via, tools, name, prompt, request, _options(lenient, parser_options)
     )
     transport = sync_transport(client, provider, built, api_key)
     return AnswerStream(output_type, decoder, built, transport, record_to, _answer_tool(built, output_type, via, name))
@@ -465,6 +480,7 @@ def astream(
     name: str | None = ...,
     api_key: str | None = ...,
     record_to: str | FilePath | None = ...,
+    lenient: bool = ...,
     parser_options: dict[str, Any] | None = ...,
     **request: Any,
 ) -> AsyncAnswerStream[T]: ...
@@ -483,6 +499,7 @@ def astream(
     name: str | None = ...,
     api_key: str | None = ...,
     record_to: str | FilePath | None = ...,
+    lenient: bool = ...,
     parser_options: dict[str, Any] | None = ...,
     **request: Any,
 ) -> AsyncAnswerStream[Any]: ...
@@ -500,6 +517,7 @@ def astream(
     name: str | None = None,
     api_key: str | None = None,
     record_to: str | FilePath | None = None,
+    lenient: bool = False,
     parser_options: dict[str, Any] | None = None,
     **request: Any,
 ) -> AsyncAnswerStream[Any]:
@@ -508,7 +526,7 @@ def astream(
     if client is not None and not isinstance(client, (str, Recording)) and not is_async_client(client):
         raise UsageError(f"{type(client).__name__} is not async: use fieldstream.stream()")
     provider, built, decoder = _prepare(
-        client, output_type, provider, via, tools, name, prompt, request, parser_options
+        client, output_type, provider, via, tools, name, prompt, request, _options(lenient, parser_options)
     )
     transport = async_transport(client, provider, built, api_key)
     answer_tool = _answer_tool(built, output_type, via, name)

@@ -221,7 +221,16 @@ class _PlainView:
 
     @staticmethod
     def _line(event: Any) -> str | None:
-        from . import Fault, StreamCompleted, TargetCompleted, TargetEvent, TargetStarted, ValueCompleted, ValueInvalid
+        from . import (
+            Fault,
+            Repair,
+            StreamCompleted,
+            TargetCompleted,
+            TargetEvent,
+            TargetStarted,
+            ValueCompleted,
+            ValueInvalid,
+        )
 
         if isinstance(event, TargetStarted):
             s = event.source
@@ -230,6 +239,9 @@ class _PlainView:
             return f"{event.source.path} {event.event.path_text} = {short_json(event.event.value)}"
         if isinstance(event, TargetEvent) and isinstance(event.event, ValueInvalid):
             return f"{event.source.path} {event.event.path_text} INVALID: {short_json(event.event.errors, 300)}"
+        if isinstance(event, TargetEvent) and isinstance(event.event, Repair):  # --lenient: as `parse` shows it
+            e = event.event
+            return f"{event.source.path} {e.path_text} repaired: {e.kind} at offset {e.offset}"
         if isinstance(event, TargetCompleted):
             return f"{event.source.path} done: {short_json(event.value)}"
         if isinstance(event, Fault):

@@ -129,6 +129,7 @@ RepairKind = Literal[
     "extra_comma",
     "inner_quote",
     "invalid_escape",
+    "leading_text",
     "mismatched_bracket",
     "missing_bracket",
     "missing_colon",

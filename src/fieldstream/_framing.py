@@ -80,6 +80,7 @@ class Framing:
         "_head",
         "_kept",
         "_sink",
+        "_sink_payload",
         "_sse",
         "broken",
         "fast_loads",
@@ -90,6 +91,7 @@ class Framing:
 
     def __init__(self, sink: FrameSink, max_event_size: int) -> None:
         self._sink = sink
+        self._sink_payload = sink._payload  # (bound once: called per payload)
         self.max_event_size = max_event_size
         self.kind: str | None = None
         self.broken = False  # the wire format failed; later input is ignored
@@ -122,7 +124,7 @@ class Framing:
                     except (ValueError, TypeError, RecursionError):
                         self._sse_message(single[0], single[1], out, _envelope.stdlib_loads)
                         return
-                    self._sink._payload(payload, single[1], out)
+                    self._sink_payload(payload, single[1], out)
                 except FieldstreamError as exc:
                     self._break(exc, out)
                 return
@@ -299,7 +301,7 @@ class Framing:
         except (ValueError, TypeError, RecursionError):
             self._sse_message(value, event, out, _envelope.stdlib_loads)  # json.loads decides what jiter refused
             return
-        self._sink._payload(payload, event, out)
+        self._sink_payload(payload, event, out)
 
     def _sse_message(self, data: str | bytes, event: str, out: list[StreamEvent], loads: Any = None) -> None:
         """One SSE message: its JSON to the sink, ``[DONE]`` as the end marker, else a fault.

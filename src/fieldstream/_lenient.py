@@ -34,7 +34,16 @@ What lenient mode accepts, and how ambiguities are decided (``docs/lenient.md``)
   that lost its ``}`` (a container where its next key should be), text after
   the document;
 * a document cut off at the end: ``close()`` completes the text so far, drops a
-  key that has no value yet, and closes every open container.
+  key that has no value yet, and closes every open container;
+* at the top level (without ``prose``), text that cannot start a value (a fence,
+  prose, ``and`` between fenced blocks) is skipped with a ``leading_text``
+  repair.  A top-level word is read whole (up to a blank or an opener); one that
+  is a number or a literal is *held* in ``scalars``, with the events that go
+  before its completion, until what follows decides: the end of input (or with
+  ``multiple`` a value) makes it a document, a prose word makes it prose too
+  (``3 apples``).  A top-level ``(`` waits for the next character that is not a
+  blank: a value makes it a tuple, anything else prose.  Nothing held is
+  emitted before it is decided.
 
 Internal steps follow the parser's rule: advance ``pos``, stop at the end of
 the buffer with the state kept (``_pending`` holds at most an escape prefix, a
@@ -83,6 +92,7 @@ __all__ = ["LenientScanner"]
 _L_BARE = -1  # an unquoted value; its text so far is in parser._parts
 _L_BAREKEY = -2  # an unquoted key; its text so far is in parser._parts
 _L_COMMENT = -3  # inside a comment; `resume` is the state after it
+_L_PAREN = -4  # a top-level '(': a tuple, or prose, decided by the next character that is not a blank
 
 # Run patterns always match (see _parser._Runner).
 _DQ_RUN: _Runner = re.compile(r'[^"\\\x00-\x1f]*').match
@@ -91,6 +101,7 @@ _CTRL_RUN: _Runner = re.compile(r"[\x00-\x1f]*").match
 _BARE_RUN: _Runner = re.compile(r"[^,\]}\n\r/#\"]*").match
 _BARE_RUN_PAREN: _Runner = re.compile(r"[^,\]})\n\r/#\"]*").match
 _BAREKEY_RUN: _Runner = re.compile(r"[^:,{}\[\]\"'/#]*").match
+_TOP_RUN: _Runner = re.compile(r"[^ \t\n\r{\[(]*").match  # a top-level word ends at a blank or an opener
 _LOOSE_NUMBER = re.compile(r"[+-]?(?:[0-9][0-9_]*\.?[0-9_]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _LOOSE_INT = re.compile(r"[+-]?[0-9][0-9_]*")
 # what may follow a closing quote: a delimiter, another value (a missing comma), a comment; after
@@ -98,6 +109,11 @@ _LOOSE_INT = re.compile(r"[+-]?[0-9][0-9_]*")
 _AFTER_CLOSE = frozenset(",:]}\"'/#{[(`-0123456789")
 _LITERAL_END = frozenset(",]}\n\r")  # not a space: "null null" is one unquoted word
 _VALUE_STOP = frozenset(",]})\n\r \t\"'#")  # what ends a number; anything else makes it a bare word
+# at the top level, what the value scan reads as it reads it inside a container: a number, a comment (with
+# `multiple`, also true/false/null, which may touch the next document: `truefalse`); the rest is a word
+_TOP_SCAN = frozenset("-+.0123456789/#")
+_TOP_SCAN_MULTIPLE = _TOP_SCAN | frozenset("tfn")
+_TUPLE_START = frozenset("\"'{[()-+.0123456789")  # after a top-level '(': a tuple; anything else: prose
 _WORDS: dict[str, tuple[Any, RepairKind | None]] = {
     "true": (True, None),
     "false": (False, None),
@@ -140,10 +156,14 @@ class LenientScanner:
         "ignore_rest",
         "marked",
         "p",
+        "paren_at",
         "parens",
         "quote",
         "resume",
+        "scalars",
+        "skipping",
         "star",
+        "word_long",
     )
 
     def __init__(self, parser: Parser[Any]) -> None:
@@ -159,6 +179,12 @@ class LenientScanner:
         self.marked: set[str] = set()  # repair kinds already reported for the current string
         self.count = 0  # repairs made so far
         self.parens: list[int] = []  # depths of the open arrays written as Python tuples, '(' ... ')'
+        # the top level (docs/lenient.md): numbers and literals held until what follows says whether they
+        # were documents or prose, as (offset, value, the events that go before its completion)
+        self.scalars: list[tuple[int, Any, list[Event]]] = []
+        self.skipping = False  # a run of top-level text is being skipped (one `leading_text` repair for it)
+        self.word_long = False  # the top-level word is too long to be a number or a literal
+        self.paren_at = 0  # offset of a top-level '(' not yet decided
 
     # -- repairs -----------------------------------------------------------
 
@@ -248,6 +274,21 @@ class LenientScanner:
                         if pos == n:
                             break
                     c = buf[pos]
+                    if not stack and not p.prose and state == _S_VALUE:
+                        # the top level: text that cannot start a value is skipped (docs/lenient.md)
+                        if c in "\"'{[":
+                            if self.scalars:  # with `multiple` the numbers and literals before it were documents
+                                state = self._release(events) if p.multiple else self._skip(0, events)
+                                continue
+                            self.skipping = False
+                        elif c == "(":
+                            self.paren_at = base + pos
+                            pos += 1
+                            state = _L_PAREN
+                            continue
+                        elif c not in (_TOP_SCAN_MULTIPLE if p.multiple else _TOP_SCAN):
+                            state = self._open_bare(base + pos)
+                            continue
                     if c == '"' or c == "'":
                         p._started = True
                         if c == "'":
@@ -315,8 +356,12 @@ class LenientScanner:
                         word, value = literal
                         end = pos + len(word)
                         if end < n and buf[end] in _LITERAL_END and buf.startswith(word, pos):
+                            state = (
+                                p._complete_scalar(value, events)
+                                if stack
+                                else self._hold(base + pos, value, [], events)
+                            )
                             pos = end
-                            state = p._complete_scalar(value, events)
                             continue
                         if not stack and p.multiple:  # `truefalse` is two documents there: read as strict mode
                             state = _S_LITERAL
@@ -398,6 +443,17 @@ class LenientScanner:
                     continue
 
                 if state == _L_BARE:
+                    if not stack:  # a top-level word: it ends at a blank or an opener
+                        end = _TOP_RUN(buf, pos).end()
+                        if end > pos and not self.word_long:
+                            p._parts.append(buf[pos:end])
+                            p._length += end - pos
+                            self.word_long = p._length > p.max_number_length
+                        pos = end
+                        if end == n:
+                            break
+                        state = self._complete_bare(events)
+                        continue
                     # inside '(' ... ')' a ')' ends the word too
                     end = (_BARE_RUN_PAREN if self.parens[-1:] == [len(stack)] else _BARE_RUN)(buf, pos).end()
                     if end > pos:
@@ -472,6 +528,13 @@ class LenientScanner:
                     pos, state = self._in_comment(buf, pos, n)
                     continue
 
+                if state == _L_PAREN:
+                    pos = ws(buf, pos).end()
+                    if pos == n:
+                        break
+                    state = self._paren(buf[pos] in _TUPLE_START, events)
+                    continue
+
                 if state == _S_NUMBER:
                     pos, state = self._number(buf, pos, n, events)
                     continue
@@ -480,8 +543,8 @@ class LenientScanner:
                     word, value = _LITERALS[buf[pos]]
                     end = pos + len(word)
                     if buf.startswith(word, pos):
+                        state = self._hold(base + pos, value, [], events)
                         pos = end
-                        state = p._complete_scalar(value, events)
                         continue
                     if end > n and word.startswith(buf[pos:]):
                         p._pending = buf[pos:]
@@ -708,6 +771,7 @@ class LenientScanner:
         p._parts = [prefix] if prefix else []
         p._length = len(prefix)
         self.bare_at = offset
+        self.word_long = False
         return _L_BARE
 
     def _number(self, buf: str, pos: int, n: int, events: list[Event]) -> tuple[int, int]:
@@ -739,7 +803,7 @@ class LenientScanner:
                     p._fail("integer has more digits than Python's int limit", buf, pos, LimitError)
             else:
                 value = float(token)
-            return end, p._complete_scalar(value, events)
+            return end, p._complete_scalar(value, events) if p._stack else self._hold(p._base + pos, value, [], events)
         self._open_bare(p._base + pos, token)
         return end, self._complete_bare(events)
 
@@ -749,9 +813,13 @@ class LenientScanner:
         text = "".join(p._parts).strip()
         p._parts = []
         p._length = 0
+        top = not p._stack
+        if top and self.word_long:
+            return self._skip(self.bare_at, events)
         value: Any
         kind: RepairKind | None
         word = _WORDS.get(text)
+        prose = False
         try:
             if word is not None and word[1] is None:  # true, false, null: valid JSON, as it is
                 value, kind = word
@@ -764,17 +832,88 @@ class LenientScanner:
                     kind = "number_format"
                     value = int(text) if _LOOSE_INT.fullmatch(text) else float(text)
                 else:
-                    value, kind = _unquote(text), "unquoted_string"
+                    value, kind, prose = _unquote(text), "unquoted_string", True
                 # two readings (`None`, `007`): a schema may say the text is meant
                 if kind != "unquoted_string" and p._bare_is_text(tuple(p._path), text, value):
                     value, kind = text, "unquoted_string"
         except ValueError:  # more digits than Python's int limit (max_number_length raised above it)
-            value, kind = text, "unquoted_string"
+            value, kind, prose = text, "unquoted_string", True
+        if top:
+            if prose:  # a word that is no number or literal: prose before (or between) documents
+                return self._skip(self.bare_at, events, fence=text.startswith("```"))
+            out: list[Event] = []  # held with the value: emitted only if it turns out a document
+        else:
+            out = events
         if kind is not None:
-            self.repair(kind, self.bare_at, events)
+            self.repair(kind, self.bare_at, out)
         if p.deltas and type(value) is str and value:
-            events.append(_delta(tuple(p._path), value))
+            out.append(_delta(tuple(p._path), value))
+        if top:
+            return self._hold(self.bare_at, value, out, events)
         return p._complete_scalar(value, events)
+
+    # -- the top level -----------------------------------------------------------
+
+    def _hold(self, offset: int, value: Any, out: list[Event], events: list[Event]) -> int:
+        """A top-level number or literal: held until what follows says whether it is a document.
+
+        Without ``multiple`` it is one only if nothing but blanks and comments follow it; with ``multiple``
+        also if a value follows it (``1 [2]`` is two documents, as in strict mode), never if a word does.
+        """
+        if self.scalars and not self.p.multiple:
+            self._skip(offset, events)
+        self.scalars.append((offset, value, out))
+        self.p._started = False
+        return _S_VALUE
+
+    def _skip(self, offset: int, events: list[Event], fence: bool = False) -> int:
+        """Top-level text that starts no value: skipped, with the numbers and literals held before it
+        (not for a fence: in ```` ```json\n42\n``` ```` the closing fence leaves ``42`` a document)."""
+        scalars = self.scalars
+        if scalars and not fence:
+            offset = scalars[0][0]
+            self.count -= sum(type(e) is Repair for held in scalars for e in held[2])  # never emitted
+            scalars.clear()
+        if not self.skipping:
+            self.skipping = True
+            self.repair("leading_text", offset, events, ())
+        self.p._started = False
+        return _S_VALUE
+
+    def _release(self, events: list[Event]) -> int:
+        """The end of input follows (or with ``multiple``, a value): the held scalars are documents."""
+        p = self.p
+        state = _S_VALUE
+        scalars, self.scalars = self.scalars, []
+        self.skipping = False
+        for _, value, out in scalars:
+            if state == _S_END:  # only with `multiple`: without it at most one is held
+                p._started = False
+            events.extend(out)
+            state = p._complete_scalar(value, events)
+        return state
+
+    def _paren(self, tuple_: bool, events: list[Event]) -> int:
+        """Decide a top-level '(': a tuple (``(1, 2)``) when a value follows it, else prose (``(see below)``)."""
+        p = self.p
+        if not tuple_:
+            return self._skip(self.paren_at, events)
+        if self.scalars:
+            if p.multiple:
+                self._release(events)
+                p._started = False
+            else:
+                self._skip(0, events)
+        self.skipping = False
+        p._started = True
+        self.repair("python_tuple", self.paren_at, events)
+        self.parens.append(1)
+        container: list[Any] = []
+        p._attach(container)
+        p._stack.append(container)
+        p._path.append(0)
+        p._lists += 1
+        return _S_FIRST_ITEM
 
     # -- comments --------------------------------------------------------------
 
@@ -828,6 +967,8 @@ class LenientScanner:
         offset = start + len(pending)  # the end of input
         if state == _L_COMMENT:
             state = self.resume
+        if state == _L_PAREN:  # a '(' at the very end: prose
+            state = self._skip(self.paren_at, events)
         if state == _S_LITERAL:
             state = self._open_bare(start, pending)
         if state == _S_NUMBER:
@@ -843,7 +984,7 @@ class LenientScanner:
                 state = _S_VALUE
         if state == _L_BARE:
             text = "".join(p._parts).strip()
-            word = _PREFIXES.get(text)
+            word = _PREFIXES.get(text) if p._stack else None  # a cut-off top-level word is prose
             if word is not None and not p._bare_is_text(tuple(p._path), text, _WORDS[word][0]):
                 self.repair("truncated", offset, events)
                 p._parts = [word]
@@ -856,6 +997,8 @@ class LenientScanner:
             state = self._close_string(state, events)
         if state == _L_BAREKEY or state == _S_COLON:
             state = _S_AFTER  # a key with no value yet is dropped
+        if self.scalars:  # the end of input follows them: they were documents
+            state = self._release(events)
         if state >= 0 and state <= _S_FIRST_ITEM and not p._stack:
             p._state = state
             return  # nothing started: close() reports it

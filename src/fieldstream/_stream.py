@@ -183,6 +183,7 @@ class StreamDecoder:
         self._format: str | None = None if format == "auto" else format
         self._provider: Any = None if format == "auto" else make_provider(format)
         self._framing = Framing(self, max_event_size)
+        self._feed_framing = self._framing.feed  # (bound once: feed() is the hot path)
         self._payloads = 0  # payloads decoded
         self._recognized = False  # some payload told the provider something beyond model and id
         #: False when the body was one whole (non-streamed) response, decoded as if streamed.
@@ -220,7 +221,7 @@ class StreamDecoder:
         if self._closed:
             raise UsageError("feed() after close(): create a new StreamDecoder for a new stream")
         out: list[StreamEvent] = []
-        self._framing.feed(data, out)
+        self._feed_framing(data, out)
         return out
 
     def feed_payload(self, payload: Any, event: str | None = None) -> list[StreamEvent]:
@@ -350,20 +351,19 @@ class StreamDecoder:
 
     def _payload(self, payload: Any, event: str | None, out: list[StreamEvent]) -> None:
         self._payloads += 1
-        whole = None
+        provider = self._provider
         if self._payloads == 1:  # a whole (non-streamed) response is the one payload of its body
             self._first = payload
             try:
                 whole = unstreamed(payload, self._format)
             except _FOREIGN:
-                pass  # not a whole response's shape after all: the provider reports it
-        if whole is not None:  # a whole response (the request did not ask for a stream)
-            self.streamed = False
-            self._format = self._format or whole[0]
-            for part in whole[1]:
-                self._payload(part, None, out)
-            return
-        provider = self._provider
+                whole = None  # not a whole response's shape after all: the provider reports it
+            if whole is not None:  # a whole response (the request did not ask for a stream)
+                self.streamed = False
+                self._format = self._format or whole[0]
+                for part in whole[1]:
+                    self._payload(part, None, out)
+                return
         if provider is None:
             format = detect(payload, event)
             if format is None:

@@ -258,7 +258,7 @@ class Targets:
             if cls is DocumentCompleted:
                 target._state = _COMPLETED
                 target._value = event.value
-                append(TargetCompleted(source, event.value, target.raw))
+                append(_completed(source, event.value, target.raw, True))
                 return  # anything after the document is kept in `raw` only
             if cls is ItemCompleted and not self._keep_items and _outermost(event.path):
                 target._forget()  # keep_items=False: the text of the items before is not kept either
@@ -323,7 +323,7 @@ class Targets:
         else:
             target._state = _COMPLETED
             target._value = text
-            out.append(TargetCompleted(source, text, text, is_json=False))
+            out.append(_completed(source, text, text, False))
 
     def cut(self, target: Target, fault: Fault, out: list[StreamEvent]) -> None:
         """End ``target`` with ``fault`` (given its snapshot and raw text, if it has none)."""
@@ -365,6 +365,9 @@ _new: Any = object.__new__
 _set_started_source: Any = vars(TargetStarted)["source"].__set__
 _set_event_source: Any = vars(TargetEvent)["source"].__set__
 _set_event_event: Any = vars(TargetEvent)["event"].__set__
+_set_completed: tuple[Any, ...] = tuple(
+    vars(TargetCompleted)[name].__set__ for name in ("source", "value", "raw", "is_json")
+)
 _set_text_source: Any = vars(TextDelta)["source"].__set__
 _set_text_text: Any = vars(TextDelta)["text"].__set__
 
@@ -373,4 +376,14 @@ def _text_delta(source: Source, text: str) -> TextDelta:
     made: TextDelta = _new(TextDelta)
     _set_text_source(made, source)
     _set_text_text(made, text)
+    return made
+
+
+def _completed(source: Source, value: Any, raw: str, is_json: bool) -> TargetCompleted:
+    made: TargetCompleted = _new(TargetCompleted)
+    set_source, set_value, set_raw, set_is_json = _set_completed
+    set_source(made, source)
+    set_value(made, value)
+    set_raw(made, raw)
+    set_is_json(made, is_json)
     return made

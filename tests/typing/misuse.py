@@ -18,6 +18,7 @@ def misuse() -> None:
     fs.Parser(Step, on_invalid="ignore")  # E: call-overload
     fs.Parser(Step, bogus=True)  # E: call-overload
     fs.Parser(prose="yes")  # E: call-overload
+    fs.stream(None, Step, lenient="yes")  # E: call-overload
     result: str = fs.Parser(Step).result  # E: assignment
     fs.Parser(Step).feed(42)  # E: arg-type
     print(result)

@@ -49,6 +49,15 @@ def model() -> None:
     assert_type(fs.Parser(Agent, lenient=True), fs.Parser[Agent])
 
 
+def main_job_lenient() -> None:
+    recording = fs.Recording("answer.ndjson", speed=None)
+    assert_type(fs.stream(recording, Agent, lenient=True), fs.AnswerStream[Agent])
+    assert_type(
+        fs.astream(recording, Agent, lenient=True, parser_options={"max_depth": 8}), fs.AsyncAnswerStream[Agent]
+    )
+    assert_type(fs.stream(recording, list[Search] | None, lenient=False), fs.AnswerStream[Any])
+
+
 def generic_aliases() -> None:
     parser = fs.Parser(list[Search])
     assert_type(parser, fs.Parser[list[Search]])
