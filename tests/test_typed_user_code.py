@@ -235,6 +235,21 @@ def test_base_exceptions_propagate_unchanged(exc: type[BaseException]) -> None:
         fs.Parser(schema).feed(doc)
 
 
+def test_iter_items_and_snapshots_raise_the_schema_error_after_what_came_before() -> None:
+    schema, doc, _ = case("list_item", ZeroDivisionError)
+    items: list[Any] = []
+    item_type = schema.model_fields["c"].annotation  # list[Annotated[int, AfterValidator(...)]]
+    with pytest.raises(fs.SchemaError) as info:
+        for item in fs.iter_items(["[1, ", "2, 3]"], item_type):
+            items.append(item)
+    assert items == [1] and type(info.value.__cause__) is ZeroDivisionError
+    snapshots: list[Any] = []
+    with pytest.raises(fs.SchemaError):
+        for snapshot in fs.iter_snapshots([doc[:12], doc[12:]], schema):
+            snapshots.append(snapshot)
+    assert snapshots and snapshots[-1].a == 1
+
+
 def test_a_raising_discriminator_callable_on_partial_objects_only_means_not_decided_yet() -> None:
     """Called on the keys so far, a callable may fail (``v["kind"]``); pydantic calls it on the whole object."""
 
@@ -363,7 +378,8 @@ def models_with_a_raising_validator(draw: st.DrawFn) -> tuple[Any, str]:
     return schema, json.dumps(value, ensure_ascii=False)
 
 
-@settings(max_examples=60, deadline=None)
+# a longer local run: FIELDSTREAM_TYPED_EXAMPLES=2000 python -m pytest tests/test_typed_user_code.py -k property
+@settings(max_examples=int(os.environ.get("FIELDSTREAM_TYPED_EXAMPLES", "60")), deadline=None)
 @given(models_with_a_raising_validator())
 def test_property_a_raising_validator_anywhere_agrees_with_pydantic(drawn: tuple[Any, str]) -> None:
     schema, doc = drawn
