@@ -32,6 +32,13 @@ A child that fails makes its parents fail too; only the failing value gets a
 :class:`ValueInvalid`, and a failing container the plan reached through a
 union, and the root, are validated whole once more (only then) so that their
 ``ValueInvalid`` carries exactly pydantic's errors.
+
+The schema's own code (a validator, a default factory) may raise anything; what
+pydantic does not make a ``ValidationError`` it propagates.  The few calls into
+pydantic (``_validate``, ``assemble``, ``_rejects``) turn it into ``_Broken``
+(``_Undecided`` while union candidates are ruled out: pydantic then decides on
+the whole object), and ``transform`` raises it as a :class:`SchemaError` whatever
+``on_invalid`` says (see ``_errors``); the ``try`` costs nothing on the way through.
 """
 
 from __future__ import annotations
