@@ -41,6 +41,13 @@ value by parsing its text again (``resolve``) only where pydantic must see it
 whole: a container that failed, a document nested too deep.  With
 ``keep_items=False`` the validated items of an outermost list are delivered and
 dropped, as the core parser drops plain ones.
+
+The schema's own code (a validator, a default factory) may raise anything; what
+pydantic does not make a ``ValidationError`` it propagates.  The few calls into
+pydantic (``_validate``, ``assemble``, ``_rejects``) turn it into ``_Broken``
+(``_Undecided`` while union candidates are ruled out: pydantic then decides on
+the whole object), and ``transform`` raises it as a :class:`SchemaError` whatever
+``on_invalid`` says (see ``_errors``); the ``try`` costs nothing on the way through.
 """
 
 from __future__ import annotations
@@ -49,7 +56,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar, cast, get_origin
 
-from ._errors import ParseError, SchemaError, UsageError
+from ._errors import FieldstreamError, ParseError, SchemaError, UsageError
 from ._events import DocumentCompleted, Event, ItemCompleted, Repair, StringDelta, ValueInvalid, _completed, _delta
 from ._lenient_schema import bare_is_text as _bare_is_text
 from ._paths import Path, format_path
@@ -218,15 +225,17 @@ def plan_for(schema: Any) -> Plan:
     cached = vars(schema).get(_PLAN_ATTR) if isinstance(schema, type) else None
     if cached is not None:
         return cast(Plan, cached)
-    # ``A | B == B | A`` (so are ``list[A | B]`` and ``list[B | A]``), but smart mode breaks ties by
-    # the order of a union: the key holds the schema's repr, which keeps the order
-    key = (schema, repr(schema))
     try:
+        # ``A | B == B | A`` (so are ``list[A | B]`` and ``list[B | A]``), but smart mode breaks ties by
+        # the order of a union: the key holds the schema's repr, which keeps the order
+        key: Any = (schema, repr(schema))
         cached = _plans[key]
         _plans.move_to_end(key)
         return cached
-    except (KeyError, TypeError):  # not cached, or unhashable
+    except KeyError:  # not cached
         pass
+    except Exception:  # noqa: BLE001 - unhashable, or an odd object whose repr/hash/eq raises: no cache
+        key = None
     try:
         # get_origin: on Python 3.10, list[Model] passes isinstance(..., type) but not issubclass
         if isinstance(schema, type) and get_origin(schema) is None and issubclass(schema, BaseModel):
@@ -235,22 +244,27 @@ def plan_for(schema: Any) -> Plan:
             core_schema = schema.__pydantic_core_schema__
         else:
             core_schema = TypeAdapter(schema).core_schema
-    except Exception as exc:  # pydantic raises several kinds for unusable types
-        raise UsageError(f"not a pydantic model or a type pydantic can validate: {schema!r} ({exc})") from exc
-    plan = Plan(dict(core_schema))
+        plan = Plan(dict(core_schema))
+    except Exception as exc:  # noqa: BLE001 - pydantic raises several kinds for unusable types, a model's own code any
+        raise UsageError(f"not a pydantic model or a type pydantic can validate: {_describe(schema)} ({exc})") from exc
     if isinstance(schema, type):
         try:
             type.__setattr__(schema, _PLAN_ATTR, plan)  # past a metaclass's __setattr__ (pydantic's)
             return plan
         except (AttributeError, TypeError):  # a builtin or extension type: the bounded cache
             pass
-    try:
+    if key is not None:
         _plans[key] = plan
         while len(_plans) > MAX_CACHED_PLANS:
             _plans.popitem(last=False)
-    except (KeyError, TypeError):  # unhashable: no cache
-        pass
     return plan
+
+
+def _describe(schema: Any) -> str:
+    try:
+        return repr(schema)
+    except Exception:  # noqa: BLE001 - its own __repr__ raised
+        return f"<{type(schema).__name__} object>"
 
 
 class TypedLayer:
@@ -332,8 +346,33 @@ class TypedLayer:
 
     def transform(self, events: list[Event]) -> list[Event]:
         out: list[Event] = []
-        self._run(events, out)
+        try:
+            self._run(events, out)
+        except (FieldstreamError, MemoryError):
+            raise
+        except _Broken as exc:
+            if isinstance(exc.error, MemoryError):
+                raise exc.error from None
+            raise self._broken(out, exc.path, exc.error, "the schema's own code raised") from exc.error
+        except Exception as exc:  # noqa: BLE001 - user code reached another way (a model's __new__): never leaks
+            raise self._broken(out, (), exc, "typed validation failed with") from exc
         return out
+
+    def _broken(self, out: list[Event], path: Path, error: Exception, what: str) -> SchemaError:
+        """The schema's own code (a validator, a default factory) raised: the parser stops, whatever ``on_invalid``.
+
+        It is a broken schema, not an invalid value (pydantic itself propagates it).  The
+        snapshot drops the failing value and keeps everything validated before it.
+        """
+        depth = len(path)
+        if depth and len(self._frames) >= depth:
+            self._frames[depth - 1].fail(path[-1])
+        name = type(error).__name__
+        entry = {"type": "exception", "loc": (), "msg": f"{name}: {error}", "input": None}
+        exc = SchemaError(f"{what} {name}: {error}", path=format_path(path), errors=[entry])
+        exc.events = out
+        self._raised = exc
+        return exc
 
     def bare_is_text(self, path: Path, text: str, value: Any) -> bool:
         """Lenient mode: whether the schema reads the unquoted ``text`` at ``path`` as text, not as ``value``.
@@ -466,7 +505,10 @@ class TypedLayer:
             done = type(event) is not StringDelta and len(path) == hold + 1
             if done:
                 raw = self._resolve(event.value)  # type: ignore[attr-defined]
-                candidates = [c for c in candidates if not _rejects(c, key, raw)]
+                try:
+                    candidates = [c for c in candidates if not _rejects(c, key, raw)]
+                except _Undecided:
+                    return self._give_up(hold)  # a candidate's own code raised: pydantic decides, on the whole object
                 if race is not None and candidates:
                     race.complete(key, raw, candidates)
             frame.candidates = candidates
@@ -558,7 +600,7 @@ class TypedLayer:
                 if frame.node.kind == TAGGED or frame.node.kind == UNION or frame.repeated:
                     # the branch was never known, or a repeated key: pydantic decides
                     self._hold = None
-                    value, error = _validate(node, self._resolve(raw))
+                    value, error = _validate(node, self._resolve(raw), path)
                 elif frame.invalid:
                     failed = True
                 else:
@@ -568,11 +610,13 @@ class TypedLayer:
                             value = root.wrap(value)
                     except ValidationError as exc:
                         error = exc
+                    except Exception as exc:  # noqa: BLE001 - a model validator, a default factory
+                        raise _Broken(path, exc) from exc
                     if error is not None and frame.node is not node:  # through a union or root model: its errors
-                        value, error = _validate(node, self._resolve(raw))
+                        value, error = _validate(node, self._resolve(raw), path)
             else:
                 del frames[depth:]
-                value, error = _validate(node, self._resolve(raw))
+                value, error = _validate(node, self._resolve(raw), path)
             if error is None and not failed:
                 if parent is None:
                     self._snap = value
@@ -593,7 +637,7 @@ class TypedLayer:
                 continue
             # the root failed: validate the document once more for pydantic's exact errors
             self._root_valid = False
-            value, error = _validate(node, self._resolve(raw))
+            value, error = _validate(node, self._resolve(raw), path)
             if error is not None:
                 self._invalid(out, path, raw, error)
                 continue
@@ -640,11 +684,28 @@ def _rejects(candidate: Node, key: Any, raw: Any) -> bool:
         child.validate(raw)
     except ValidationError:
         return True
+    except Exception as exc:  # noqa: BLE001 - its own code raised: whether pydantic's smart mode gets there is its call
+        raise _Undecided from exc
     return False
 
 
-def _validate(node: Node, raw: Any) -> tuple[Any, ValidationError | None]:
+class _Undecided(Exception):
+    """A union candidate's own code raised while the candidates were being ruled out."""
+
+
+class _Broken(Exception):
+    """The schema's own code raised ``error`` at ``path``: turned into a :class:`SchemaError` by ``transform``."""
+
+    def __init__(self, path: Path, error: Exception) -> None:
+        super().__init__(path, error)
+        self.path = path
+        self.error = error
+
+
+def _validate(node: Node, raw: Any, path: Path) -> tuple[Any, ValidationError | None]:
     try:
         return node.validate(raw), None
     except ValidationError as exc:
         return None, exc
+    except Exception as exc:  # noqa: BLE001 - a validator, default factory or __post_init__ raised
+        raise _Broken(path, exc) from exc
