@@ -118,16 +118,24 @@ def _memory(module: Any, body: Body, context: Any) -> dict[str, float]:
 
 
 def _value_size(body: Body, typed: bool) -> float:
-    """KiB that the final value of a generated answer holds (validated when ``typed``)."""
+    """KiB that the final value of a generated answer holds (validated when ``typed``).
+
+    Typed: what ``model_validate_json`` builds, by the model's core validator with pydantic's
+    process-wide string cache off: with it, a second call returns the first call's string
+    objects, which ``tracemalloc`` would then not count as the value's.
+    """
+    from pydantic_core import SchemaValidator
+
     from .generate import generate
     from .schemas import model_for
 
     text = generate(body.kind or "records", body.answer)
     model = model_for(body.kind)
+    validate = SchemaValidator(model.__pydantic_core_schema__, {"cache_strings": False}).validate_json
     gc.collect()
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
-    value = model.model_validate_json(text) if typed else json.loads(text)
+    value = validate(text) if typed else json.loads(text)
     gc.collect()
     size = tracemalloc.get_traced_memory()[0] - base
     tracemalloc.stop()

@@ -5,6 +5,9 @@
     python benchmarks/memory.py --tracemalloc         # also Python-level peaks (slower)
     python benchmarks/memory.py --stream 100MB        # the array as an OpenAI chat stream through
                                                       # StreamDecoder(keep_items=False), 64-char deltas
+    python benchmarks/memory.py --bounded 1MB,10MB,100MB
+        # keep_items=False at several sizes, plain and typed, tracemalloc peak of each run:
+        # StreamDecoder (64-char deltas) and Parser(list[Item]) (64-char chunks); flat = bounded
 
 The input is a JSON array of ~900-byte items (id, title, an 800-character body,
 three tags, a score), generated on the fly in 64 KiB chunks, so even the 1 GB
@@ -27,6 +30,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "memory.json"
@@ -37,6 +41,20 @@ _BODY = ("Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmo
 _ITEM = (
     '{"id": %d, "title": "Item number %d", "body": "' + _BODY + '", "tags": ["alpha", "beta", "gamma"], "score": 0.5}'
 )
+
+
+def item_model() -> Any:
+    """The pydantic model of one generated item (for the typed runs)."""
+    from pydantic import BaseModel
+
+    class Item(BaseModel):
+        id: int
+        title: str
+        body: str
+        tags: list[str]
+        score: float
+
+    return Item
 
 
 def expected_item(i: int) -> dict[str, object]:
@@ -86,6 +104,12 @@ def worker(mode: str, total: int, chunk: int, trace: bool) -> dict[str, object]:
     sys.path.insert(0, str(ROOT / "src"))
     import fieldstream as fs
 
+    schema: Any = None
+    if mode in ("stream-typed", "parser-typed"):
+        schema = list[item_model()]  # type: ignore[misc]
+        warm = fs.Parser(schema, keep_items=False)  # pydantic, the schema's plan and validators: made once
+        warm.feed("".join(generate(2000)))
+        del warm
     if trace:
         import tracemalloc
 
@@ -95,10 +119,10 @@ def worker(mode: str, total: int, chunk: int, trace: bool) -> dict[str, object]:
     started = time.perf_counter()
     count = 0
     last: object = None
-    if mode == "stream":
+    if mode in ("stream", "stream-typed"):
         # The same array as the content of an OpenAI chat stream, in 64-character deltas,
         # through StreamDecoder(keep_items=False): memory must stay that of one item.
-        decoder = fs.StreamDecoder("openai-chat", keep_items=False)
+        decoder = fs.StreamDecoder("openai-chat", schema=schema, keep_items=False)
         fed = 0
         mark = total / 10
         head = b'data: {"choices":[{"index":0,"delta":{"content":'
@@ -110,6 +134,8 @@ def worker(mode: str, total: int, chunk: int, trace: bool) -> dict[str, object]:
                     if type(inner) is fs.ItemCompleted and inner.path == (count,):
                         count += 1
                         last = inner.value
+                        if schema is not None:
+                            last = last.model_dump()
             fed += len(piece)
             if fed >= mark:
                 samples.append(round(_rss_mb(), 1))
@@ -117,6 +143,24 @@ def worker(mode: str, total: int, chunk: int, trace: bool) -> dict[str, object]:
         decoder.feed(b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n')
         decoder.close()
         assert decoder.targets["choices[0]"].value == []
+    elif mode == "parser-typed":
+        # Parser(list[Item], keep_items=False) fed 64-character chunks: each item is validated,
+        # delivered and dropped.
+        parser = fs.Parser(schema, keep_items=False)
+        fed = 0
+        mark = total / 10
+        for piece in generate(total, chunk):
+            for i in range(0, len(piece), 64):
+                for event in parser.feed(piece[i : i + 64]):
+                    if type(event) is fs.ItemCompleted and len(event.path) == 1:
+                        count += 1
+                        last = event.value.model_dump()
+            fed += len(piece)
+            if fed >= mark:
+                samples.append(round(_rss_mb(), 1))
+                mark += total / 10
+        parser.close()
+        assert parser.result == []
     elif mode == "json.loads":
         value = json.loads("".join(generate(total, chunk)))
         count, last = len(value), value[-1]
@@ -153,6 +197,7 @@ def worker(mode: str, total: int, chunk: int, trace: bool) -> dict[str, object]:
     }
     if trace:
         result["tracemalloc_peak_mb"] = round(tracemalloc.get_traced_memory()[1] / 2**20, 1)
+        result["tracemalloc_peak_kib"] = round(tracemalloc.get_traced_memory()[1] / 2**10)
     return result
 
 
@@ -182,6 +227,12 @@ def main(argv: list[str] | None = None) -> int:
         "--json", type=Path, default=RESULTS, help=f"where to write results ({RESULTS.relative_to(ROOT)})"
     )
     parser.add_argument("--stream", type=_size, default=0, help="only the StreamDecoder run, of this size")
+    parser.add_argument(
+        "--bounded",
+        type=lambda text: [_size(part) for part in text.split(",")],
+        default=None,
+        help="only the keep_items=False runs (StreamDecoder plain and typed, typed Parser) at these sizes, traced",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -193,19 +244,28 @@ def main(argv: list[str] | None = None) -> int:
     if args.stream:
         plan = [("stream", args.stream)]
         args.json = args.json.with_name("memory-stream.json")
+    if args.bounded:
+        plan = [(mode, size) for size in args.bounded for mode in ("stream", "stream-typed", "parser-typed")]
+        args.json = args.json.with_name("memory-bounded.json")
+        args.tracemalloc = True
     results = []
     print(
         f"{'mode':<18}{'input':>8}{'items':>11}{'time s':>9}{'MB/s':>7}{'peak RSS MB':>13}{'growth MB':>11}", flush=True
     )
     for mode, total in plan:
-        result = measure(mode, total, args.chunk, trace=False)
-        if args.tracemalloc and total == args.size:
+        result = measure(mode, total, args.chunk, trace=bool(args.bounded))
+        if args.tracemalloc and total == args.size and not args.bounded:
             result["tracemalloc_peak_mb"] = measure(mode, total, args.chunk, trace=True)["tracemalloc_peak_mb"]
         results.append(result)
         print(
             f"{mode:<18}{result['mb']:>6}MB{result['items']:>11,}{result['seconds']:>9}{result['mb_per_s']:>7}"
             f"{result['rss_peak_mb']:>13}{result['growth_mb']:>11}"
-            + (f"  tracemalloc peak {result['tracemalloc_peak_mb']} MB" if "tracemalloc_peak_mb" in result else ""),
+            + (f"  tracemalloc peak {result['tracemalloc_peak_kib']:,} KiB" if "tracemalloc_peak_kib" in result else "")
+            + (
+                f"  tracemalloc peak {result['tracemalloc_peak_mb']} MB"
+                if "tracemalloc_peak_mb" in result and "tracemalloc_peak_kib" not in result
+                else ""
+            ),
             flush=True,
         )
         if result["rss_samples_mb"]:

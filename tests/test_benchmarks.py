@@ -232,3 +232,22 @@ def test_eventstream_benchmark_runs(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     rows = json.loads(out.read_text("utf-8"))["rows"]
     assert {r["parser"] for r in rows} >= {"fieldstream EventStreamDecoder", "botocore EventStreamBuffer"}
+
+
+def test_memory_bounded_runs(tmp_path: Path) -> None:
+    # keep_items=False at two tiny sizes, plain and typed, each in its own process.
+    out = tmp_path / "bounded.json"
+    result = subprocess.run(
+        [sys.executable, "benchmarks/memory.py", "--bounded", "20KB,40KB", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(out.with_name("memory-bounded.json").read_text("utf-8"))["results"]
+    assert [(r["mode"], r["items"] > 10) for r in rows] == [
+        (mode, True) for _ in range(2) for mode in ("stream", "stream-typed", "parser-typed")
+    ]
+    assert all(r["tracemalloc_peak_kib"] > 0 for r in rows)

@@ -194,6 +194,12 @@ class _AnswerBase:
         if fault is None:
             faults = [f for f in self.decoder.faults if f.source is None or isinstance(f, (Refused, ErrorReceived))]
             fault = faults[0] if faults else None
+        schema_error = getattr(fault, "error", None)  # a Malformed's
+        if fault is not None and isinstance(schema_error, SchemaError):
+            # the schema's own code raised (a validator, a default factory): the typed layer's error, its cause kept
+            schema_error.raw = raw or fault.raw  # type: ignore[attr-defined]
+            schema_error.snapshot = snapshot if fault.snapshot is None else fault.snapshot  # type: ignore[attr-defined]
+            raise schema_error
         if fault is not None:
             raise StreamError(
                 f"no answer: {type(fault).__name__}: {fault.message}",

@@ -23,7 +23,7 @@ from ._cli_common import CommandError, help_text, load_model, positive_float, us
 from ._errors import FieldstreamError
 from ._json_out import dumps, safe_text
 from ._providers import FORMAT_CHOICES
-from ._records import short_json
+from ._records import error_to_json, short_json
 
 __all__ = ["register"]
 
@@ -184,9 +184,17 @@ class _JsonlView:
         from . import stream_event_to_json
 
         for event in events:
-            record = stream_event_to_json(event)
-            record.setdefault("source", None)  # every line names its target (null: the whole stream)
-            self.out.write(dumps(record) + "\n")
+            try:
+                record = stream_event_to_json(event)
+                record.setdefault("source", None)  # every line names its target (null: the whole stream)
+                line = dumps(record)
+            except FieldstreamError as exc:  # a model's serializer raised: an error record ends the output
+                source = getattr(event, "source", None)
+                error = error_to_json(exc, source=None if source is None else str(source), exception=type(exc).__name__)
+                self.out.write(dumps(error) + "\n")
+                self.out.flush()
+                raise
+            self.out.write(line + "\n")
         self.out.flush()
 
 

@@ -5,13 +5,34 @@
     │   ├── IncompleteError           input ended before the document did
     │   └── LimitError                a configured limit (depth, token size, buffer) was exceeded
     ├── UsageError                    the caller used the API wrongly (feed after close, bad option)
-    ├── SchemaError                   a value failed validation against the model (pydantic error as __cause__)
+    ├── SchemaError                   a value failed validation against the model (pydantic error as __cause__),
+    │                                 or the model's own code raised (a validator, default factory, serializer)
     └── StreamError                   the wire/provider side: an error event, a cut stream, a bad status
         └── TransportError            the HTTP layer failed (connect, read timeout, reset)
 
 Input errors leave the parser in an error state; whatever was parsed before the
 fault stays readable through ``parser.snapshot``.  The only exceptions that escape
-the library's public entry points are these.
+the library's public entry points are these, with two kinds of exception left as
+they are: ``BaseException``s that are not ``Exception``s (``KeyboardInterrupt``,
+``SystemExit``, ``GeneratorExit``, ``asyncio.CancelledError``), and ``MemoryError``
+(an ``Exception``, but nothing can be promised once memory is gone, so it propagates
+as it is, from a model's code too).
+
+Code a schema runs (an ``AfterValidator``/``BeforeValidator``/``WrapValidator``/
+``PlainValidator``, a ``field_validator`` or ``model_validator``, a
+``default_factory``, a dataclass's ``__post_init__``, a ``Discriminator``
+callable, a custom type's validator) may raise anything.  Pydantic turns a
+``ValueError``/``AssertionError`` into a ``ValidationError`` (an invalid value:
+``ValueInvalid`` or ``SchemaError`` as ``on_invalid`` says); anything else it
+propagates, and fieldstream makes it a ``SchemaError`` whatever ``on_invalid``
+says: a broken schema, not an invalid value.  Its ``__cause__`` is the original
+exception, ``path`` the value being validated, ``errors`` one entry
+``{"type": "exception", "loc": (), "msg": "<class>: <message>", "input": None}``;
+the parser stops (a later ``feed`` raises ``UsageError``), and the events and the
+snapshot before the fault are kept.  A serializer of the model (``field_serializer``,
+``model_serializer``, ``computed_field``) that raises while a value is written as
+JSON is a ``SchemaError`` too; an unusable schema is a ``UsageError`` at
+construction.
 """
 
 from __future__ import annotations
@@ -80,6 +101,10 @@ class UsageError(FieldstreamError):
 
 class SchemaError(FieldstreamError):
     """A value failed validation against the schema; ``__cause__`` is pydantic's error.
+
+    Or the schema's own code (a validator, a default factory, a serializer) raised
+    something other than ``ValueError``/``AssertionError``: then ``__cause__`` is that
+    exception and ``errors`` holds one entry of type ``"exception"``.
 
     ``path`` is the JSON path in ``$.a[0].b`` form, ``errors`` pydantic's error list.
     ``events`` holds the (validated) events that the failing ``feed()`` completed

@@ -10,6 +10,10 @@ from one:
 * Typed values are JSON, not reprs: pydantic models, dataclasses, enums and
   dates as pydantic's JSON mode writes them (``model_dump(mode="json")``, field
   names not aliases); anything else unknown as its ``str()``.
+* A model's own serialization code (a ``field_serializer``, ``model_serializer``,
+  ``PlainSerializer``, ``computed_field``) that raises makes the write fail with
+  :class:`SchemaError` (the original exception as ``__cause__``): the value is
+  never written some other way, past a serializer that may exist to redact it.
 * A lone surrogate (valid in JSON text, ``"\\ud800"``; providers split emoji
   across deltas) is written as its ``\\uXXXX`` escape, as browsers'
   ``JSON.stringify`` does: lossless, and the text stays valid UTF-8.
@@ -34,7 +38,7 @@ import math
 import re
 from typing import Any
 
-from ._errors import UsageError
+from ._errors import SchemaError, UsageError
 
 __all__ = ["dumps", "plain", "safe_text"]
 
@@ -127,8 +131,26 @@ def _pydantic_plain(value: Any) -> Any:
         return _FAILED
     try:
         return to_jsonable_python(value, by_alias=False, fallback=str)
-    except Exception:  # noqa: BLE001 - any failure here means: convert it the slow way
+    except UnicodeEncodeError:  # a lone surrogate in a key: the slow way
         return _FAILED
+    except ValueError as exc:
+        if exc.__cause__ is None and str(exc).startswith(_LIMITS):  # pydantic-core's own limits: the slow way
+            return _FAILED
+        error: Exception = exc
+    except Exception as exc:  # noqa: BLE001 - a computed field (or a __str__) raised as it is
+        error = exc
+    # the model's own serialization code raised (pydantic-core wraps it, the original as __cause__)
+    cause = error.__cause__ if isinstance(error.__cause__, Exception) else error
+    if isinstance(cause, MemoryError):
+        raise cause
+    name = type(cause).__name__
+    raise SchemaError(
+        f"cannot write a {type(value).__name__} as JSON: its serializer raised {name}: {cause}"
+    ) from cause
+
+
+# the messages of pydantic-core's own limits (not a model's code): nesting depth, a value inside itself
+_LIMITS = ("Maximum serialization depth", "Circular reference")
 
 
 def _typed(value: Any) -> Any:

@@ -306,7 +306,7 @@ class LenientScanner:
                         if len(stack) >= p.max_depth:
                             p._fail(f"nesting deeper than max_depth={p.max_depth}", buf, pos - 1, LimitError)
                         container: Any = {} if c == "{" else []
-                        p._attach(container)
+                        p._attach(container, base + pos - 1)
                         stack.append(container)
                         if c == "{":
                             path.append(None)
@@ -909,7 +909,7 @@ class LenientScanner:
         self.repair("python_tuple", self.paren_at, events)
         self.parens.append(1)
         container: list[Any] = []
-        p._attach(container)
+        p._attach(container, self.paren_at)
         p._stack.append(container)
         p._path.append(0)
         p._lists += 1

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, TypeVar, over
 from ._errors import IncompleteError, LimitError, ParseError, UsageError
 from ._events import DocumentCompleted, Event, ItemCompleted, ValueCompleted, _completed, _delta
 from ._paths import Path, format_path
+from ._textbuf import TextBuffer
 
 if TYPE_CHECKING:
     from ._typed import TypedLayer
@@ -91,6 +92,23 @@ _LITERALS: dict[str, tuple[str, Any]] = {"t": ("true", True), "f": ("false", Fal
 _NUMBER_START = frozenset("-0123456789")
 _NOTHING: Any = object()  # ``result`` before any document completed
 _KEY_MEMO = 1024  # most distinct keys remembered for sharing (then the memo starts over)
+_FAR = 1 << 30  # a stack index no container reaches: "none" for _bare_lo / _keep_from
+_WINDOW = 512  # characters of a container's text parsed again at first (then doubled), see _raw_value
+
+
+class _Bare:
+    """The value of a container a typed parser did not keep: where its text starts.
+
+    A completion event carries it in place of the plain value; the typed layer
+    asks for the value (``Parser._raw_value``) only when pydantic must see it
+    whole (a value that failed validation, a document nested too deep).
+    """
+
+    __slots__ = ("path", "start")
+
+    def __init__(self, start: int, path: Path) -> None:
+        self.start = start
+        self.path = path
 
 
 def _describe(char: str) -> str:
@@ -131,8 +149,11 @@ class Parser(Generic[T]):
         the outermost arrays only (those not inside another array): each of
         their items is delivered whole, nested arrays included, but the outer
         array itself, in the snapshot and in later events, holds only its
-        unfinished item.  No effect with a schema: the validated value needs
-        every item.
+        unfinished item.  With a schema the same holds for the validated
+        value: the items of an outermost streamed list are validated, delivered
+        and dropped, and the list is validated empty at the end; a container the
+        schema validates whole (a tuple, a set, a constrained or after-validated
+        list) keeps its items, since pydantic needs them.
     ``max_depth``, ``max_string_length``, ``max_number_length``
         Limits against hostile input; exceeding one raises :class:`LimitError`.
     ``lenient``
@@ -263,12 +284,29 @@ class Parser(Generic[T]):
         self._last: Any = _NOTHING  # the value of the last completed document
         # With a schema the typed layer transforms the events (every JSON value is valid for ``Any``:
         # that is the plain parser).  It validates arrays whole from their items, so the core keeps them.
+        # A typed parser keeps one copy of the value, the validated one: the containers the
+        # typed layer assembles from validated children are *bare* (nothing is stored in them,
+        # and their completion event carries a ``_Bare``), and the text is kept instead, to parse
+        # a container again in the rare case pydantic must see it whole.  Stack indexes in
+        # [_bare_lo, _keep_from) are bare; from _keep_from down (a subtree the schema validates
+        # whole, a union's object, an unknown key) everything is kept.  Plain parser: none bare.
+        self._bare_lo = _FAR
+        self._keep_from = _FAR
+        self._starts: list[int] | None = None  # a typed parser: absolute offset of each open container
+        self._text: TextBuffer | None = None  # a typed parser: the text that bare containers may need
+        self._own_text: TextBuffer | None = None  # _text when fed here (not a StreamDecoder target's, shared)
         self._typed: TypedLayer | None = None
         if schema is not None and schema is not Any:
             from ._typed import TypedLayer  # lazy: pydantic is an optional extra
 
-            self._typed = TypedLayer(schema, on_invalid, self._unfinished_string)
-            self.keep_items = True
+            self._typed = TypedLayer(
+                schema, on_invalid, self._unfinished_string, keep_items=keep_items, resolve=self._raw_value
+            )
+            self._starts = []
+            self._text = self._own_text = TextBuffer(self._text_needed_from)
+            # keep_items=False: the containers around the outermost arrays are kept as plain
+            # values (whose outermost arrays drop their items), the items are bare.
+            self._bare_lo = 0 if keep_items else _FAR
 
     # -- public API ------------------------------------------------------
 
@@ -342,7 +380,7 @@ class Parser(Generic[T]):
             typed = self._typed
             if typed is None:
                 return self._feed(chunk)
-            return typed.step(self._feed, chunk)
+            return typed.step(self._feed if self._own_text is None else self._feed_typed, chunk)
         finally:
             lock.release()
 
@@ -365,6 +403,13 @@ class Parser(Generic[T]):
             return self._string_path, "".join(self._parts)
         return None
 
+    def _feed_typed(self, chunk: str | bytes | bytearray | memoryview) -> list[Event]:
+        # A typed parser keeps the text it parses (a bytes chunk's, once decoded, in _feed):
+        # here, so that the plain parser's feed pays nothing for it.
+        if type(chunk) is str and (self._decoder is None or not self._decoder.getstate()[0]):
+            self._own_text.append(chunk)  # type: ignore[union-attr]
+        return self._feed(chunk)
+
     def _feed(self, chunk: str | bytes | bytearray | memoryview) -> list[Event]:
         if self._state >= _S_ERROR:
             self._refuse("feed")
@@ -372,6 +417,8 @@ class Parser(Generic[T]):
         try:
             if type(chunk) is not str:
                 chunk = self._decode(chunk, events, final=False)
+                if self._own_text is not None:
+                    self._own_text.append(chunk)
             elif self._decoder is not None and self._decoder.getstate()[0]:
                 raise UsageError("a str chunk was fed while a UTF-8 character from a bytes chunk is unfinished")
             state = self._state
@@ -452,6 +499,8 @@ class Parser(Generic[T]):
         if self._decoder is not None:
             tail = self._decode(b"", events, final=True)
             if tail:
+                if self._own_text is not None:
+                    self._own_text.append(tail)
                 self._run(tail, 0, events)
         if self._lenient is not None:
             self._lenient.finish(events)
@@ -552,7 +601,7 @@ class Parser(Generic[T]):
                         if len(stack) >= self.max_depth:
                             self._fail(f"nesting deeper than max_depth={self.max_depth}", buf, pos - 1, LimitError)
                         container: Any = {} if c == "{" else []
-                        self._attach(container)
+                        self._attach(container, self._base + pos - 1)
                         stack.append(container)
                         if c == "{":
                             path.append(None)
@@ -783,8 +832,22 @@ class Parser(Generic[T]):
         """Lenient mode: whether the unquoted ``text`` at ``path`` is kept as written, not read as ``value``."""
         return self._typed is not None and self._typed.bare_is_text(path, text, value)
 
-    def _attach(self, value: Any) -> None:
+    def _attach(self, value: Any, start: int) -> None:
+        """Attach a container opening at absolute offset ``start`` to its parent."""
         stack = self._stack
+        starts = self._starts
+        if starts is not None:  # a schema: decide whether this container is kept
+            depth = len(stack)
+            starts.append(start)
+            if depth < self._keep_from and self._typed.keeps_raw(tuple(self._path), type(value) is dict):  # type: ignore[union-attr]
+                self._keep_from = depth
+            if self._bare_lo == _FAR and not self.keep_items and not self._lists and type(value) is list:
+                self._bare_lo = depth + 1  # the items of this outermost array are bare
+            if depth and self._bare_lo <= depth - 1 < self._keep_from:
+                top = stack[-1]
+                if not top:  # mark it non-empty (see _close_container)
+                    top.append(0) if type(top) is list else top.__setitem__(0, 0)
+                return
         if not stack:
             self._root = value
             self._started = True
@@ -801,14 +864,18 @@ class Parser(Generic[T]):
             events.append(_completed(ValueCompleted, (), value))
             return self._end_document(events)
         top = stack[-1]
-        if type(top) is list:
+        if self._starts is not None and self._bare_lo <= len(stack) - 1 < self._keep_from:  # bare: nothing stored
+            if not top:  # but it is marked non-empty (see _close_container)
+                top.append(0) if type(top) is list else top.__setitem__(0, 0)
+            events.append(_completed(ItemCompleted if type(top) is list else ValueCompleted, tuple(self._path), value))
+        elif type(top) is list:
             if self._placed:
                 self._placed = False
-                if self.keep_items or self._lists > 1:
+                if self.keep_items or self._lists > 1 or len(stack) > self._keep_from:
                     top[-1] = value
                 else:
                     top.pop()
-            elif self.keep_items or self._lists > 1:
+            elif self.keep_items or self._lists > 1 or len(stack) > self._keep_from:
                 top.append(value)
             events.append(_completed(ItemCompleted, tuple(self._path), value))
         else:
@@ -823,10 +890,30 @@ class Parser(Generic[T]):
         self._path.pop()
         if type(value) is list:
             self._lists -= 1
+        index = len(stack)  # the closed container's
+        if self._starts is not None:
+            start = self._starts.pop()
+            if index == self._keep_from:
+                self._keep_from = _FAR  # kept whole: its event carries the value
+            elif self._bare_lo <= index < self._keep_from and value:
+                # Bare and not empty (an empty one is its own value): the typed layer parses its
+                # text again if it ever needs the value.
+                value = _Bare(start, tuple(self._path))
+            if index + 1 == self._bare_lo and not self.keep_items:
+                self._bare_lo = _FAR  # the outermost array closed
         if stack:
-            if type(stack[-1]) is list:
+            parent = index - 1
+            if self._bare_lo <= parent < self._keep_from:
+                top = stack[-1]
+                if not top:  # mark it non-empty
+                    top.append(0) if type(top) is list else top.__setitem__(0, 0)
+                if type(top) is list:
+                    events.append(_completed(ItemCompleted, tuple(self._path), value))
+                else:
+                    events.append(_completed(ValueCompleted, tuple(self._path), value))
+            elif type(stack[-1]) is list:
                 events.append(_completed(ItemCompleted, tuple(self._path), value))
-                if not self.keep_items and self._lists == 1:
+                if not self.keep_items and self._lists == 1 and parent < self._keep_from:
                     stack[-1].pop()  # it was attached when it opened
             else:
                 events.append(_completed(ValueCompleted, tuple(self._path), value))
@@ -849,6 +936,8 @@ class Parser(Generic[T]):
         stack = self._stack
         if not stack:
             self._root = ""
+        elif self._starts is not None and self._bare_lo <= len(stack) - 1 < self._keep_from:
+            pass  # a bare container: no slot
         elif type(stack[-1]) is list:
             stack[-1].append("")
             self._placed = True
@@ -864,10 +953,75 @@ class Parser(Generic[T]):
         stack = self._stack
         if not stack:
             self._root = text
+        elif self._bare_lo <= len(stack) - 1 < self._keep_from:
+            pass  # a bare container: no slot
         elif type(stack[-1]) is list:
             stack[-1][-1] = text
         else:
             stack[-1][self._path[-1]] = text
+
+    # -- the text a typed parser keeps ------------------------------------
+
+    def _text_needed_from(self) -> int:
+        # Only the text of the open bare containers can still be asked for (events are
+        # transformed within the feed that made them), so what came before may be dropped.
+        lo = self._bare_lo
+        return self._starts[lo] if len(self._stack) > lo else self._base  # type: ignore[index]
+
+    def _share_text(self, text: TextBuffer | None) -> None:
+        """The seam for ``StreamDecoder``: read the text from a target's own buffer, or stop sharing it.
+
+        Shared, its offsets must be this parser's: everything fed here, from the
+        first feed on, and nothing else (``keep_items=True``).  ``None`` copies the
+        text so far here, before this parser is fed text the target does not hold.
+        """
+        if self._text is None:
+            return
+        if text is not None:
+            self._text = text
+            self._own_text = None
+        elif self._own_text is None:
+            mine = TextBuffer(self._text_needed_from)
+            mine.append(self._text.text())
+            self._text = self._own_text = mine
+
+    def _raw_value(self, bare: Any) -> Any:
+        """The plain value of a bare container, parsed again from its text (the typed layer's seam).
+
+        Used only where pydantic must see a container whole: one that failed
+        validation (for its :class:`ValueInvalid` and pydantic's exact errors) or a
+        document nested deeper than pydantic's parser goes.  The text is parsed
+        in growing windows, so this costs O(the container's text).
+        """
+        if type(bare) is not _Bare:
+            return bare
+        text = self._text
+        assert text is not None
+        sub: Parser[Any] = Parser(
+            lenient=self._lenient is not None,
+            deltas=False,
+            max_depth=self.max_depth,
+            max_string_length=self.max_string_length,
+            max_number_length=self.max_number_length,
+        )
+        if self._lenient is not None:
+            prefix = bare.path  # the schema's rule for unquoted words, at the container's place
+            sub._bare_is_text = lambda path, text, value: self._bare_is_text(prefix + path, text, value)  # type: ignore[method-assign]
+        pos, end, size = bare.start, text.end, _WINDOW
+        while True:
+            last = pos >= end
+            try:
+                events = sub.close() if last else sub.feed(text.slice(pos, pos + size))
+            except ParseError as exc:  # what follows the container is not part of it
+                events = exc.events
+                last = True
+            for event in events:
+                if type(event) is DocumentCompleted:
+                    return event.value
+            if last:
+                raise AssertionError("a bare container's text did not parse again")  # pragma: no cover
+            pos += size
+            size *= 2
 
     # -- errors ----------------------------------------------------------
 
@@ -882,6 +1036,8 @@ class Parser(Generic[T]):
             # Parse the valid text before the bad byte first, as a byte-at-a-time feed
             # would: the snapshot and the error's position must not depend on chunking.
             good = bytes(exc.object[: exc.start]).decode("utf-8")
+            if good and self._own_text is not None:
+                self._own_text.append(good)
             if good:
                 pending = self._pending
                 self._pending = ""

@@ -41,7 +41,7 @@ from . import _json_out
 from ._errors import FieldstreamError, UsageError
 from ._events import DocumentCompleted, Event, StringDelta, ValueCompleted, ValueInvalid
 from ._paths import Path
-from ._records import error_to_json, event_to_json, jsonable, stream_event_to_json
+from ._records import error_to_json, event_to_json, jsonable, jsonable_snapshot, stream_event_to_json
 from ._stream_events import StreamCompleted, StreamEvent, TargetCompleted, TargetEvent, TextDelta
 from ._timeline import Timeline
 
@@ -286,7 +286,7 @@ class Framer:
             snapshot = getattr(error, "snapshot", None)
         if snapshot is None:
             snapshot = self.last_value
-        record = error_to_json(error, snapshot=jsonable(snapshot), exception=type(error).__name__, **extra)
+        record = error_to_json(error, snapshot=jsonable_snapshot(snapshot), exception=type(error).__name__, **extra)
         return self.fail(record)
 
     def fail(self, record: dict[str, Any]) -> list[Frame]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._errors import FieldstreamError, ParseError
+from ._errors import FieldstreamError, ParseError, SchemaError
 from ._events import DocumentCompleted, Event, Repair, StringDelta, ValueCompleted, ValueInvalid
 from ._json_out import dumps, plain
 from ._paths import format_path
@@ -38,7 +38,7 @@ from ._stream_events import (
     Truncated,
 )
 
-__all__ = ["error_to_json", "event_to_json", "jsonable", "short_json", "stream_event_to_json"]
+__all__ = ["error_to_json", "event_to_json", "jsonable", "jsonable_snapshot", "short_json", "stream_event_to_json"]
 
 
 def event_to_json(event: Event, **extra: Any) -> dict[str, Any]:
@@ -66,8 +66,13 @@ def event_to_json(event: Event, **extra: Any) -> dict[str, Any]:
 
 
 def error_to_json(error: FieldstreamError, **extra: Any) -> dict[str, Any]:
-    """The JSONL record of an error: ``{"event": "error", "message", "offset", "path"}``."""
+    """The JSONL record of an error: ``{"event": "error", "message", "offset", "path"}``.
+
+    A :class:`SchemaError`'s record has its ``path`` too.
+    """
     record: dict[str, Any] = {"event": "error", "message": str(error)}
+    if isinstance(error, SchemaError):
+        record["path"] = error.path
     if isinstance(error, ParseError):
         record["message"] = error.reason
         record["offset"] = error.offset
@@ -88,6 +93,18 @@ def jsonable(value: Any) -> Any:
     if not _typed_values_possible():  # without pydantic every value is already plain JSON data
         return value
     return plain(value)
+
+
+def jsonable_snapshot(value: Any) -> Any:
+    """:func:`jsonable` for the snapshot an ``error`` record carries: ``None`` when it cannot be written.
+
+    A model whose serializer raises (the fault the record may be reporting) must not
+    stop the record that ends the stream.
+    """
+    try:
+        return jsonable(value)
+    except FieldstreamError:
+        return None
 
 
 def _typed_values_possible() -> bool:
@@ -154,6 +171,6 @@ def _fault(event: Fault, source: str | None) -> dict[str, Any]:
     else:
         record["kind"] = "malformed"
     if event.source is not None:
-        record["snapshot"] = jsonable(event.snapshot)
+        record["snapshot"] = jsonable_snapshot(event.snapshot)
         record["raw"] = event.raw
     return record

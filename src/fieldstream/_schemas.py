@@ -29,7 +29,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from ._errors import UsageError
+from ._errors import FieldstreamError, UsageError
 
 __all__ = ["anthropic_schema", "json_schema", "openai_strict_schema", "schema_name", "tool_type"]
 
@@ -58,9 +58,21 @@ def json_schema(output_type: Any) -> dict[str, Any]:
             schema: dict[str, Any] = output_type.model_json_schema()
         else:
             schema = pydantic.TypeAdapter(output_type).json_schema()
+    except FieldstreamError:
+        raise
     except pydantic.PydanticUserError as exc:  # includes PydanticSchemaGenerationError
-        raise UsageError(f"cannot build a JSON schema for {output_type!r}: {exc}") from None
+        raise UsageError(f"cannot build a JSON schema for {_describe(output_type)}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - the type's own code (json_schema_extra, a custom type) raised
+        name = type(exc).__name__
+        raise UsageError(f"cannot build a JSON schema for {_describe(output_type)}: {name}: {exc}") from exc
     return copy.deepcopy(schema)
+
+
+def _describe(tp: Any) -> str:
+    try:
+        return repr(tp)
+    except Exception:  # noqa: BLE001 - its own __repr__ raised
+        return f"<{type(tp).__name__} object>"
 
 
 def schema_name(output_type: Any) -> str:
@@ -88,14 +100,22 @@ def tool_type(tool: Any) -> tuple[str, str | None, Any]:
 def _arguments_model(function: Callable[..., Any]) -> Any:
     pydantic = _pydantic()
     fields: dict[str, Any] = {}
-    hints = inspect.get_annotations(function, eval_str=True)
+    try:
+        hints = inspect.get_annotations(function, eval_str=True)
+    except Exception as exc:  # noqa: BLE001 - a name the annotations use is not defined, or its code raised
+        name = type(exc).__name__
+        raise UsageError(f"tool {function.__name__}: cannot read its annotations: {name}: {exc}") from exc
     for name, parameter in inspect.signature(function).parameters.items():
         if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
             raise UsageError(f"tool {function.__name__}: *args and **kwargs cannot be described as JSON")
         annotation = hints.get(name, Any)
         default = ... if parameter.default is parameter.empty else parameter.default
         fields[name] = (annotation, default)
-    model: Any = pydantic.create_model(function.__name__, **fields)
+    try:
+        model: Any = pydantic.create_model(function.__name__, **fields)
+    except Exception as exc:  # noqa: BLE001 - pydantic raises several kinds for types it cannot use
+        name = type(exc).__name__
+        raise UsageError(f"tool {function.__name__}: cannot describe its parameters: {name}: {exc}") from exc
     return model
 
 

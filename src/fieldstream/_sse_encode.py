@@ -38,7 +38,7 @@ from typing import Any, overload
 from ._errors import FieldstreamError, UsageError
 from ._events import Event
 from ._protocols import Framer, Protocol, dumps
-from ._records import error_to_json, event_to_json, jsonable, stream_event_to_json
+from ._records import error_to_json, event_to_json, jsonable, jsonable_snapshot, stream_event_to_json
 from ._resume import (
     check_positive,
     check_stream_id,
@@ -159,7 +159,7 @@ class SSEEncoder:
             snapshot = getattr(error, "snapshot", None)
         if snapshot is None:
             snapshot = self.last_value
-        record = error_to_json(error, snapshot=jsonable(snapshot), exception=type(error).__name__)
+        record = error_to_json(error, snapshot=jsonable_snapshot(snapshot), exception=type(error).__name__)
         self.finished = True
         return _frame("error", _dumps(record), self._take_id())
 
@@ -342,6 +342,7 @@ async def _async_frames(
     try:
         for chunk in out(framer.begin()):
             yield chunk
+        frames: list[tuple[str | None, str]] = []  # made from the batch, not sent yet
         try:
             async for batch in source:
                 if batch is _KEEPALIVE:
@@ -349,19 +350,20 @@ async def _async_frames(
                     continue
                 if batch is _END:
                     break
-                frames: list[tuple[str | None, str]] = []
                 for event in batch:
                     frames += framer.event(event)
                     if framer.finished:
                         break
-                for chunk in out(frames):
+                sending, frames = frames, []
+                for chunk in out(sending):
                     yield chunk
                 if framer.finished:
                     return
                 if throttle:
                     await asyncio.sleep(throttle)
         except FieldstreamError as exc:
-            for chunk in out(framer.error(exc, snapshot=snapshot() if snapshot else None)):
+            # the frames of the events before the fault (an event that cannot be written) go first
+            for chunk in out(frames + framer.error(exc, snapshot=snapshot() if snapshot else None)):
                 yield chunk
             return
         for chunk in out(framer.end()):

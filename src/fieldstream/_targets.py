@@ -43,11 +43,11 @@ from ._stream_events import (
     TextDelta,
     Truncated,
 )
+from ._textbuf import TextBuffer
 
 __all__ = ["Target", "Targets"]
 
 _OPEN, _COMPLETED, _FAULTED = 0, 1, 2
-_JOIN = 32  # deltas gathered before they are joined (see Target)
 _PENDING, _JSON, _TEXT = "pending", "json", "text"
 _CONTENT_MODES = {"auto": _PENDING, "json": _JSON, "text": _TEXT}  # content= -> a content target's first mode
 _ENDINGS = {
@@ -65,48 +65,32 @@ class Target:
     or the text so far; ``raw`` the text received; ``value`` the final value once
     ``done``; ``fault`` the fault that ended it, if one did.
 
-    The text is kept in a few pieces, not one string per delta: deltas gather in a
-    short list, which is joined every ``_JOIN`` deltas and pushed on a stack of
-    pieces that merge while the newer is at least as long as the one below (a
-    binary counter), so each character is copied O(log n) times and the stack
-    holds O(log n) pieces: about one byte per ASCII character in all.  With
-    ``keep_items=False`` a JSON target keeps only the text since the last outermost
-    array item completed, so its memory stays bounded by one item.
+    The text is kept in a few pieces, not one string per delta (a
+    :class:`TextBuffer`): about one byte per ASCII character in all.  A typed
+    parser reads the same buffer (it needs the text only to parse a failed
+    container again), so the text is held once.  With ``keep_items=False`` a JSON
+    target keeps only the text since the last outermost array item completed, so
+    its memory stays bounded by one item.
     """
 
-    __slots__ = ("_pieces", "_state", "_tail", "_value", "fault", "mode", "parser", "source")
+    __slots__ = ("_buffer", "_state", "_value", "fault", "mode", "parser", "source")
 
     def __init__(self, source: Source, mode: str) -> None:
         self.source = source
         self.mode = mode  # "pending" (content="auto", nothing but blanks yet), "json" or "text"
         self.parser: Parser[Any] | None = None
         self.fault: Fault | None = None
-        self._pieces: list[str] = []  # joined text, longest first
-        self._tail: list[str] = []  # the latest deltas, not joined yet
+        self._buffer = TextBuffer()
         self._state = _OPEN
         self._value: Any = None
 
-    def _gather(self) -> None:
-        piece = "".join(self._tail)
-        self._tail = []
-        pieces = self._pieces
-        while pieces and len(pieces[-1]) <= len(piece):
-            piece = pieces.pop() + piece
-        pieces.append(piece)
-
     def _forget(self) -> None:
-        self._pieces = []
-        self._tail = []
+        self._buffer.clear()
 
     @property
     def raw(self) -> str:
         """All text the provider sent for this target (with ``keep_items=False``: since the last item)."""
-        if self._tail:
-            self._gather()
-        pieces = self._pieces
-        if len(pieces) > 1:
-            pieces[:] = ["".join(pieces)]
-        return pieces[0] if pieces else ""
+        return self._buffer.text()
 
     @property
     def snapshot(self) -> Any:
@@ -203,6 +187,8 @@ class Targets:
         target = Target(source, mode)
         if mode == _JSON:
             target.parser = self._parser_for(source)
+            if self._keep_items:  # one copy of the text: a typed parser reads the target's
+                target.parser._share_text(target._buffer)
         self.table[source] = target
         started = _new(TargetStarted)  # TargetStarted(source), without the dataclass __init__
         _set_started_source(started, source)
@@ -219,10 +205,7 @@ class Targets:
         """``text`` arrived for ``target`` (kept in ``raw`` even after the target ended)."""
         if not text:
             return
-        tail = target._tail
-        tail.append(text)
-        if len(tail) >= _JOIN:
-            target._gather()
+        target._buffer.append(text)
         if target._state != _OPEN:
             return
         mode = target.mode
@@ -233,6 +216,8 @@ class Targets:
             text = target.raw
             if mode == _JSON:
                 target.parser = self._parser_for(target.source)
+                if self._keep_items:
+                    target.parser._share_text(target._buffer)
         if mode == _TEXT:
             made = _new(TextDelta)  # _text_delta, inlined (a text target's every delta)
             _set_text_source(made, target.source)
@@ -291,6 +276,7 @@ class Targets:
             assert parser is not None
             if not target.raw.strip() and source.kind == "tool_call" and not cut:
                 # A tool called without arguments streams "" (Anthropic) or nothing at all.
+                parser._share_text(None)  # the "{}" is not the target's text
                 try:
                     self._forward(target, parser.feed("{}") + parser.close(), out)
                 except FieldstreamError as exc:

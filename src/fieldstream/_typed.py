@@ -32,6 +32,22 @@ A child that fails makes its parents fail too; only the failing value gets a
 :class:`ValueInvalid`, and a failing container the plan reached through a
 union, and the root, are validated whole once more (only then) so that their
 ``ValueInvalid`` carries exactly pydantic's errors.
+
+Memory: the validated values are the only copy of the value.  The core parser
+keeps plain containers only where this layer reads them (:meth:`TypedLayer.keeps_raw`:
+a subtree validated whole, a union's object, a key the schema does not know);
+elsewhere a container's event carries a bare reference, turned into its plain
+value by parsing its text again (``resolve``) only where pydantic must see it
+whole: a container that failed, a document nested too deep.  With
+``keep_items=False`` the validated items of an outermost list are delivered and
+dropped, as the core parser drops plain ones.
+
+The schema's own code (a validator, a default factory) may raise anything; what
+pydantic does not make a ``ValidationError`` it propagates.  The few calls into
+pydantic (``_validate``, ``assemble``, ``_rejects``) turn it into ``_Broken``
+(``_Undecided`` while union candidates are ruled out: pydantic then decides on
+the whole object), and ``transform`` raises it as a :class:`SchemaError` whatever
+``on_invalid`` says (see ``_errors``); the ``try`` costs nothing on the way through.
 """
 
 from __future__ import annotations
@@ -40,15 +56,29 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar, cast, get_origin
 
-from ._errors import ParseError, SchemaError, UsageError
-from ._events import DocumentCompleted, Event, Repair, StringDelta, ValueInvalid, _completed, _delta
+from ._errors import FieldstreamError, ParseError, SchemaError, UsageError
+from ._events import DocumentCompleted, Event, ItemCompleted, Repair, StringDelta, ValueInvalid, _completed, _delta
 from ._lenient_schema import bare_is_text as _bare_is_text
 from ._paths import Path, format_path
 
 try:
     from pydantic import BaseModel, TypeAdapter, ValidationError
 
-    from ._typed_plan import DATACLASS, DICT, MODEL, OBJECTLIKE, ROOT, SET, TAGGED, TYPEDDICT, UNION, WHOLE, Node, Plan
+    from ._typed_plan import (
+        DATACLASS,
+        DICT,
+        LIST,
+        MODEL,
+        OBJECTLIKE,
+        ROOT,
+        SET,
+        TAGGED,
+        TYPEDDICT,
+        UNION,
+        WHOLE,
+        Node,
+        Plan,
+    )
     from ._typed_race import Race, racing
     from ._typed_tag import UNKNOWN, tag_of
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
@@ -160,6 +190,12 @@ class _Frame:
             self.partial.append(value)
         self.open_key = key
 
+    def drop(self, key: Any) -> None:
+        """``keep_items=False``: a validated item is delivered, not kept; the snapshot stops showing it."""
+        if self.open_key == key:
+            self.partial.pop()
+            self.open_key = None
+
     def fail(self, key: Any) -> None:
         """A child failed: remove whatever of it the snapshot shows; this container fails too."""
         self.invalid = True
@@ -189,15 +225,17 @@ def plan_for(schema: Any) -> Plan:
     cached = vars(schema).get(_PLAN_ATTR) if isinstance(schema, type) else None
     if cached is not None:
         return cast(Plan, cached)
-    # ``A | B == B | A`` (so are ``list[A | B]`` and ``list[B | A]``), but smart mode breaks ties by
-    # the order of a union: the key holds the schema's repr, which keeps the order
-    key = (schema, repr(schema))
     try:
+        # ``A | B == B | A`` (so are ``list[A | B]`` and ``list[B | A]``), but smart mode breaks ties by
+        # the order of a union: the key holds the schema's repr, which keeps the order
+        key: Any = (schema, repr(schema))
         cached = _plans[key]
         _plans.move_to_end(key)
         return cached
-    except (KeyError, TypeError):  # not cached, or unhashable
+    except KeyError:  # not cached
         pass
+    except Exception:  # noqa: BLE001 - unhashable, or an odd object whose repr/hash/eq raises: no cache
+        key = None
     try:
         # get_origin: on Python 3.10, list[Model] passes isinstance(..., type) but not issubclass
         if isinstance(schema, type) and get_origin(schema) is None and issubclass(schema, BaseModel):
@@ -206,22 +244,27 @@ def plan_for(schema: Any) -> Plan:
             core_schema = schema.__pydantic_core_schema__
         else:
             core_schema = TypeAdapter(schema).core_schema
-    except Exception as exc:  # pydantic raises several kinds for unusable types
-        raise UsageError(f"not a pydantic model or a type pydantic can validate: {schema!r} ({exc})") from exc
-    plan = Plan(dict(core_schema))
+        plan = Plan(dict(core_schema))
+    except Exception as exc:  # noqa: BLE001 - pydantic raises several kinds for unusable types, a model's own code any
+        raise UsageError(f"not a pydantic model or a type pydantic can validate: {_describe(schema)} ({exc})") from exc
     if isinstance(schema, type):
         try:
             type.__setattr__(schema, _PLAN_ATTR, plan)  # past a metaclass's __setattr__ (pydantic's)
             return plan
         except (AttributeError, TypeError):  # a builtin or extension type: the bounded cache
             pass
-    try:
+    if key is not None:
         _plans[key] = plan
         while len(_plans) > MAX_CACHED_PLANS:
             _plans.popitem(last=False)
-    except (KeyError, TypeError):  # unhashable: no cache
-        pass
     return plan
+
+
+def _describe(schema: Any) -> str:
+    try:
+        return repr(schema)
+    except Exception:  # noqa: BLE001 - its own __repr__ raised
+        return f"<{type(schema).__name__} object>"
 
 
 class TypedLayer:
@@ -236,9 +279,14 @@ class TypedLayer:
         schema: Any,
         on_invalid: Literal["event", "raise"],
         unfinished: Callable[[], tuple[Path, str] | None],
+        *,
+        keep_items: bool = True,
+        resolve: Callable[[Any], Any] = lambda raw: raw,
     ) -> None:
         self.schema = schema
         self.on_invalid = on_invalid
+        self.keep_items = keep_items
+        self._resolve = resolve  # the plain value of a container the core did not keep
         self.last: Any = _NOTHING  # the validated value of the last valid document
         self._unfinished = unfinished
         self._plan = plan_for(schema)
@@ -298,8 +346,33 @@ class TypedLayer:
 
     def transform(self, events: list[Event]) -> list[Event]:
         out: list[Event] = []
-        self._run(events, out)
+        try:
+            self._run(events, out)
+        except (FieldstreamError, MemoryError):
+            raise
+        except _Broken as exc:
+            if isinstance(exc.error, MemoryError):
+                raise exc.error from None
+            raise self._broken(out, exc.path, exc.error, "the schema's own code raised") from exc.error
+        except Exception as exc:  # noqa: BLE001 - user code reached another way (a model's __new__): never leaks
+            raise self._broken(out, (), exc, "typed validation failed with") from exc
         return out
+
+    def _broken(self, out: list[Event], path: Path, error: Exception, what: str) -> SchemaError:
+        """The schema's own code (a validator, a default factory) raised: the parser stops, whatever ``on_invalid``.
+
+        It is a broken schema, not an invalid value (pydantic itself propagates it).  The
+        snapshot drops the failing value and keeps everything validated before it.
+        """
+        depth = len(path)
+        if depth and len(self._frames) >= depth:
+            self._frames[depth - 1].fail(path[-1])
+        name = type(error).__name__
+        entry = {"type": "exception", "loc": (), "msg": f"{name}: {error}", "input": None}
+        exc = SchemaError(f"{what} {name}: {error}", path=format_path(path), errors=[entry])
+        exc.events = out
+        self._raised = exc
+        return exc
 
     def bare_is_text(self, path: Path, text: str, value: Any) -> bool:
         """Lenient mode: whether the schema reads the unquoted ``text`` at ``path`` as text, not as ``value``.
@@ -308,6 +381,28 @@ class TypedLayer:
         ``Optional[str]`` is stays null.  The rule is in :mod:`fieldstream._lenient_schema`.
         """
         return _bare_is_text(self._plan, path, text, value)
+
+    def keeps_raw(self, path: Path, is_object: bool) -> bool:
+        """Whether the container opening at ``path`` must be kept as a plain value.
+
+        It must where this layer reads plain values: a subtree validated whole,
+        a union's object (held, or its candidates tested), a key the schema does
+        not know.  A walk of the plan along ``path``, as :meth:`_enter` walks it
+        (the container's own key type is its JSON type); where the plan cannot
+        say, it is kept.  Elsewhere the typed layer assembles the value from
+        validated children and the core keeps nothing.
+        """
+        node: Node | None = self._plan.root
+        depth = len(path)
+        for d in range(depth + 1):
+            key: Any = path[d] if d < depth else ("{" if is_object else 0)
+            while node is not None and (node.kind == UNION or node.kind == ROOT):
+                node = node.root() if node.kind == ROOT else node.branch(key)
+            if node is None or node.kind == WHOLE or node.kind == TAGGED or not node.accepts(key):
+                return True
+            if d < depth:
+                node = node.child(key)
+        return False
 
     # -- the transformer -------------------------------------------------
 
@@ -387,10 +482,10 @@ class TypedLayer:
             if type(event) is not StringDelta and len(path) == hold + 1:
                 tag = _NOTHING
                 if node.tag_call is not None:  # the callable, on the keys complete so far
-                    frame.partial[path[-1]] = event.value  # type: ignore[attr-defined]
+                    frame.partial[path[-1]] = self._resolve(event.value)  # type: ignore[attr-defined]
                     tag = tag_of(node.tag_call, frame.partial)
                 elif path[-1] in node.tag_keys:
-                    tag = event.value  # type: ignore[attr-defined]
+                    tag = self._resolve(event.value)  # type: ignore[attr-defined]
                 if tag is not _NOTHING and tag is not UNKNOWN:
                     branch = node.tagged(tag)
                     if branch is None or branch.kind not in OBJECTLIKE:
@@ -409,8 +504,11 @@ class TypedLayer:
                 candidates = [c for c in candidates if c.kind == DICT or key in c.keys or c.extra != "forbid"]
             done = type(event) is not StringDelta and len(path) == hold + 1
             if done:
-                raw = event.value  # type: ignore[attr-defined]
-                candidates = [c for c in candidates if not _rejects(c, key, raw)]
+                raw = self._resolve(event.value)  # type: ignore[attr-defined]
+                try:
+                    candidates = [c for c in candidates if not _rejects(c, key, raw)]
+                except _Undecided:
+                    return self._give_up(hold)  # a candidate's own code raised: pydantic decides, on the whole object
                 if race is not None and candidates:
                     race.complete(key, raw, candidates)
             frame.candidates = candidates
@@ -492,7 +590,7 @@ class TypedLayer:
                     parent.repeated = True
                 parent.seen.add(path[-1])
             if node is None:  # a key the model does not know: pydantic decides at assembly (extra)
-                parent.values[path[-1]] = raw  # type: ignore[union-attr]
+                parent.values[path[-1]] = self._resolve(raw)  # type: ignore[union-attr]
                 continue
             error: ValidationError | None = None
             failed = False
@@ -502,7 +600,7 @@ class TypedLayer:
                 if frame.node.kind == TAGGED or frame.node.kind == UNION or frame.repeated:
                     # the branch was never known, or a repeated key: pydantic decides
                     self._hold = None
-                    value, error = _validate(node, raw)
+                    value, error = _validate(node, self._resolve(raw), path)
                 elif frame.invalid:
                     failed = True
                 else:
@@ -512,27 +610,34 @@ class TypedLayer:
                             value = root.wrap(value)
                     except ValidationError as exc:
                         error = exc
+                    except Exception as exc:  # noqa: BLE001 - a model validator, a default factory
+                        raise _Broken(path, exc) from exc
                     if error is not None and frame.node is not node:  # through a union or root model: its errors
-                        value, error = _validate(node, raw)
+                        value, error = _validate(node, self._resolve(raw), path)
             else:
                 del frames[depth:]
-                value, error = _validate(node, raw)
+                value, error = _validate(node, self._resolve(raw), path)
             if error is None and not failed:
                 if parent is None:
                     self._snap = value
                     self._root_valid = True
+                elif not self.keep_items and cls is ItemCompleted and _droppable(parent.node) and _outermost(path):
+                    parent.drop(path[-1])  # delivered by its event, not kept (as the core drops plain items)
                 else:
                     parent.put(path[-1], value)
                 out.append(_completed(cls, path, value))  # type: ignore[arg-type]
                 continue
             if parent is not None:
-                parent.fail(path[-1])
+                if not self.keep_items and cls is ItemCompleted and _droppable(parent.node) and _outermost(path):
+                    parent.drop(path[-1])  # reported by its ValueInvalid and dropped: the list does not fail
+                else:
+                    parent.fail(path[-1])
                 if error is not None:
                     self._invalid(out, path, raw, error)
                 continue
             # the root failed: validate the document once more for pydantic's exact errors
             self._root_valid = False
-            value, error = _validate(node, raw)
+            value, error = _validate(node, self._resolve(raw), path)
             if error is not None:
                 self._invalid(out, path, raw, error)
                 continue
@@ -542,6 +647,7 @@ class TypedLayer:
             out.append(_completed(cls, path, value))  # type: ignore[arg-type]
 
     def _invalid(self, out: list[Event], path: Path, raw: Any, error: ValidationError) -> None:
+        raw = self._resolve(raw)
         errors = error.errors()
         if self.on_invalid == "raise":
             exc = SchemaError(
@@ -553,6 +659,22 @@ class TypedLayer:
         out.append(ValueInvalid(path, raw, errors, error))
 
 
+def _droppable(node: Node) -> bool:
+    """``keep_items=False``: whether a list may drop its validated items (its assembly does not read them).
+
+    Not a tuple or a set, nor a list with a length constraint: validated empty, they would fail.
+    """
+    return node.kind == LIST and "min_length" not in node.container and "max_length" not in node.container
+
+
+def _outermost(path: Path) -> bool:
+    """Whether the item at ``path`` is one of an outermost array (the only index in ``path`` is its own)."""
+    for key in path[:-1]:
+        if type(key) is int:
+            return False
+    return True
+
+
 def _rejects(candidate: Node, key: Any, raw: Any) -> bool:
     """Whether ``candidate`` fails on the complete value ``raw`` at ``key`` (so it cannot be the branch)."""
     child = candidate.child(key)
@@ -562,11 +684,28 @@ def _rejects(candidate: Node, key: Any, raw: Any) -> bool:
         child.validate(raw)
     except ValidationError:
         return True
+    except Exception as exc:  # noqa: BLE001 - its own code raised: whether pydantic's smart mode gets there is its call
+        raise _Undecided from exc
     return False
 
 
-def _validate(node: Node, raw: Any) -> tuple[Any, ValidationError | None]:
+class _Undecided(Exception):
+    """A union candidate's own code raised while the candidates were being ruled out."""
+
+
+class _Broken(Exception):
+    """The schema's own code raised ``error`` at ``path``: turned into a :class:`SchemaError` by ``transform``."""
+
+    def __init__(self, path: Path, error: Exception) -> None:
+        super().__init__(path, error)
+        self.path = path
+        self.error = error
+
+
+def _validate(node: Node, raw: Any, path: Path) -> tuple[Any, ValidationError | None]:
     try:
         return node.validate(raw), None
     except ValidationError as exc:
         return None, exc
+    except Exception as exc:  # noqa: BLE001 - a validator, default factory or __post_init__ raised
+        raise _Broken(path, exc) from exc

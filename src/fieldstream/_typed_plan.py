@@ -164,7 +164,9 @@ class Plan:
         schema = self.strip(schema)
         if self.def_list:
             schema = {"type": "definitions", "schema": schema, "definitions": list(self.def_list)}
-        return SchemaValidator(schema, cast(Any, config) or None)
+        # No process-wide cache of the leaf strings validated one by one (pydantic's default
+        # caches every string it reads): it would hold text that belongs to no stream.
+        return SchemaValidator(schema, cast(Any, {"cache_strings": "keys", **config}))
 
     def json_types(self, schema: dict[str, Any], seen: frozenset[int] = frozenset()) -> frozenset[str]:
         """Which JSON types (``o``, ``a``, ``s``) a value for ``schema`` may have; all three if unsure."""
