@@ -192,6 +192,13 @@ class Framing:
         except FieldstreamError as exc:
             self._break(exc, out)
 
+    def detach(self) -> None:
+        """Forget the sink once its decoder is closed (nothing reaches it after ``close``): the
+        decoder and its framing refer to each other, and without this cycle a closed stream is
+        freed by reference counting at once, not later by the cycle collector (whose passes over
+        every stream's objects cost ~2-4% of a short stream's time)."""
+        del self._sink, self._sink_payload
+
     # -- choosing ----------------------------------------------------------
 
     def _choose(self, data: bytes, final: bool = False) -> bool:

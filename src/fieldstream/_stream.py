@@ -313,6 +313,7 @@ class StreamDecoder:
             usage_estimate=None if complete and _counts_output(self.usage) else self._usage_estimate(),
         )
         out.append(self._result)
+        self._framing.detach()
         return out
 
     def _usage_estimate(self) -> dict[str, Any]:
