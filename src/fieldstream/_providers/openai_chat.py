@@ -16,7 +16,7 @@ from .._stream_events import Source
 from ._steps import ENDED, Finish, Meta, Open, Step, Text, Usage, error_step
 
 _CUT = frozenset({"length", "content_filter"})
-# The delta keys of a text-only chunk (see OpenAIChat._delta).
+# The delta keys of a text-only chunk (see OpenAIChat.step).
 _TEXT_KEYS = frozenset({"content", "reasoning_content", "reasoning", "role", "channel"})
 # A Text step made without the named tuple's Python-level __new__ (the hot path: one per chunk).
 _new_text = tuple.__new__
@@ -61,7 +61,51 @@ class OpenAIChat:
                 self._meta = meta
                 steps.append(Meta(*meta))
         choices = payload.get("choices")
-        if not (choices.__class__ is list and len(choices) == 1 and self._delta(choices[0], steps)):
+        # The commonest chunks, for targets already seen (the format's hot path, inline): text
+        # only (``content`` and ``reasoning_content``/``reasoning`` as ``_choice`` reads them;
+        # ``role`` and ``channel`` are not read) or one delta of tool-call arguments.  Subscripts
+        # in a ``try`` cost less than ``get`` and a type check per level; every lookup comes
+        # before the first append, so any shape that does not fit appends nothing here and
+        # ``_choice`` reads it.
+        done = False
+        if choices.__class__ is list and len(choices) == 1:
+            choice = choices[0]
+            try:
+                delta = choice["delta"]
+                index = choice.get("index", 0)
+                if delta.__class__ is dict and index.__class__ is int and not choice.get("finish_reason"):
+                    if "tool_calls" in delta:
+                        calls = delta["tool_calls"]
+                        if len(delta) == 1 and calls.__class__ is list and len(calls) == 1:
+                            call = calls[0]
+                            number = call.get("index", 0)
+                            arguments = call["function"]["arguments"]
+                            # (a float 0.0 would find the int 0's target: another one)
+                            if number.__class__ is int and arguments.__class__ is str:
+                                source = self._call_sources[index][number]
+                                if arguments:
+                                    steps.append(_new_text(Text, (source, arguments)))
+                                done = True
+                    elif delta.keys() <= _TEXT_KEYS:
+                        content = delta.get("content")
+                        reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+                        if (content is None or content.__class__ is str) and (
+                            reasoning is None or reasoning.__class__ is str
+                        ):
+                            if reasoning:
+                                thinking = self._reasoning[index]
+                                if content:
+                                    source = self._content[index]
+                                    steps.append(_new_text(Text, (thinking, reasoning)))
+                                    steps.append(_new_text(Text, (source, content)))
+                                else:
+                                    steps.append(_new_text(Text, (thinking, reasoning)))
+                            elif content:
+                                steps.append(_new_text(Text, (self._content[index], content)))
+                            done = True
+            except (AttributeError, KeyError, TypeError):
+                done = False
+        if not done:
             for choice in choices or ():
                 self._choice(choice, steps)
         if payload.get("usage"):
@@ -69,53 +113,6 @@ class OpenAIChat:
         if payload.get("error") or event == "error":
             steps.append(error_step(payload))
         return steps
-
-    def _delta(self, choice: Any, steps: list[Step]) -> bool:
-        """The commonest chunks, for targets already seen: their steps, and ``True``; ``False``
-        (nothing appended) for any other shape, which ``_choice`` reads.
-
-        Either text only (``content`` and ``reasoning_content``/``reasoning``, as ``_choice``
-        reads them; ``role`` and ``channel`` are not read) or one delta of tool-call arguments.
-        Subscripts in a ``try`` cost less than ``get`` and a type check per level; every lookup
-        comes before the first append, so a shape that does not fit appends nothing.
-        """
-        try:
-            delta = choice["delta"]
-            index = choice.get("index", 0)
-            if delta.__class__ is not dict or index.__class__ is not int or choice.get("finish_reason"):
-                return False
-            if delta.keys() <= _TEXT_KEYS:
-                content = delta.get("content")
-                reasoning = delta.get("reasoning_content") or delta.get("reasoning")
-                if not (content is None or content.__class__ is str) or not (
-                    reasoning is None or reasoning.__class__ is str
-                ):
-                    return False
-                if reasoning:
-                    thinking = self._reasoning[index]
-                    if content:
-                        source = self._content[index]
-                        steps.append(_new_text(Text, (thinking, reasoning)))
-                        steps.append(_new_text(Text, (source, content)))
-                        return True
-                    steps.append(_new_text(Text, (thinking, reasoning)))
-                elif content:
-                    steps.append(_new_text(Text, (self._content[index], content)))
-                return True
-            calls = delta["tool_calls"]
-            if len(delta) != 1 or calls.__class__ is not list or len(calls) != 1:
-                return False
-            call = calls[0]
-            number = call.get("index", 0)
-            arguments = call["function"]["arguments"]
-            if number.__class__ is not int or arguments.__class__ is not str:
-                return False  # (a float 0.0 would find the int 0's target: another one)
-            source = self._call_sources[index][number]
-        except (AttributeError, KeyError, TypeError):
-            return False
-        if arguments:
-            steps.append(_new_text(Text, (source, arguments)))
-        return True
 
     def _choice(self, choice: dict[str, Any], steps: list[Step]) -> None:
         index = choice.get("index", 0)
