@@ -89,17 +89,16 @@ def test_typed_snapshot_from_another_thread() -> None:
 
 
 def test_a_second_thread_feeding_at_once_is_refused() -> None:
-    parser = fs.Parser()
     inside = threading.Event()
     release = threading.Event()
-    original = parser._feed
 
-    def slow_feed(chunk: Any) -> Any:  # holds the first feeder inside feed() while the others try
-        inside.set()
-        release.wait(10)
-        return original(chunk)
+    class SlowParser(fs.Parser[Any]):
+        def _feed(self, chunk: Any) -> Any:  # holds the first feeder inside feed() while the others try
+            inside.set()
+            release.wait(10)
+            return super()._feed(chunk)
 
-    parser._feed = slow_feed  # type: ignore[method-assign]
+    parser = SlowParser()
     results: list[Any] = []
     first = threading.Thread(target=lambda: results.append(parser.feed('{"a": ')))
     first.start()
@@ -123,7 +122,6 @@ def test_a_second_thread_feeding_at_once_is_refused() -> None:
     for t in others:
         t.join(10)
     assert len(refused) == 2 and all("another thread was feeding" in str(e) for e in refused)
-    parser._feed = original  # type: ignore[method-assign]
     assert parser.feed("1}")[-1] == fs.DocumentCompleted({"a": 1})  # the refused calls changed nothing
 
 

@@ -171,6 +171,50 @@ class Parser(Generic[T]):
     ``Parser(typing.Any)`` is the plain parser.
     """
 
+    # No per-instance __dict__: an open stream holds one parser per target (memory per open stream).
+    __slots__ = (
+        "_bare_lo",
+        "_base",
+        "_decoder",
+        "_documents",
+        "_error",
+        "_error_in_string",
+        "_keep_from",
+        "_keys",
+        "_last",
+        "_length",
+        "_lenient",
+        "_line_start",
+        "_lines",
+        "_lists",
+        "_lock",
+        "_own_text",
+        "_parts",
+        "_path",
+        "_pending",
+        "_placed",
+        "_plain_string",
+        "_root",
+        "_run",
+        "_stack",
+        "_started",
+        "_starts",
+        "_state",
+        "_string_path",
+        "_text",
+        "_typed",
+        "_words",
+        "deltas",
+        "keep_items",
+        "max_depth",
+        "max_number_length",
+        "max_string_length",
+        "multiple",
+        "on_invalid",
+        "prose",
+        "schema",
+    )
+
     @overload
     def __init__(
         self: Parser[Any],
@@ -275,11 +319,13 @@ class Parser(Generic[T]):
         self._lock = threading.Lock()  # held by feed()/close(), and by snapshot while it writes the string
         self._plain_string = True  # feed()'s fast path for plain string text applies
         self._lenient: Any = None
+        self._words: Callable[[Path, str, Any], bool] | None = None  # see _bare_is_text
+        self._run: Callable[[str, int, list[Event]], None] = self._scan  # the scan loop (lenient mode's own)
         if lenient:
             from ._lenient import LenientScanner  # its own module: strict parsing never loads it
 
             self._lenient = LenientScanner(self)
-            self._run = self._lenient.run  # type: ignore[method-assign]
+            self._run = self._lenient.run
         self._error_in_string = False  # the error came inside a string value (its text stays readable)
         self._last: Any = _NOTHING  # the value of the last completed document
         # With a schema the typed layer transforms the events (every JSON value is valid for ``Any``:
@@ -524,7 +570,7 @@ class Parser(Generic[T]):
 
     # -- scanning --------------------------------------------------------
 
-    def _run(self, buf: str, new: int, events: list[Event]) -> None:
+    def _scan(self, buf: str, new: int, events: list[Event]) -> None:
         """Scan ``buf`` (the pending prefix plus a new chunk starting at ``new``)."""
         n = len(buf)
         pos = 0
@@ -830,6 +876,8 @@ class Parser(Generic[T]):
 
     def _bare_is_text(self, path: Path, text: str, value: Any) -> bool:
         """Lenient mode: whether the unquoted ``text`` at ``path`` is kept as written, not read as ``value``."""
+        if self._words is not None:  # a parser re-reading a container: its owner's rule, at the container's place
+            return self._words(path, text, value)
         return self._typed is not None and self._typed.bare_is_text(path, text, value)
 
     def _attach(self, value: Any, start: int) -> None:
@@ -1006,7 +1054,7 @@ class Parser(Generic[T]):
         )
         if self._lenient is not None:
             prefix = bare.path  # the schema's rule for unquoted words, at the container's place
-            sub._bare_is_text = lambda path, text, value: self._bare_is_text(prefix + path, text, value)  # type: ignore[method-assign]
+            sub._words = lambda path, text, value: self._bare_is_text(prefix + path, text, value)
         pos, end, size = bare.start, text.end, _WINDOW
         while True:
             last = pos >= end
