@@ -345,31 +345,7 @@ def _stream_events(data: bytes, chunks: Sequence[bytes], options: dict[str, Any]
         events += decoder.feed(chunk)  # faults are events: nothing may raise here
     events += decoder.close()
     _check_stream(events, decoder)
-    out: list[Any] = []
-    for e in events:
-        if isinstance(e, fs.TextDelta):
-            if out and out[-1][0] == "text" and out[-1][1] == e.source.path:
-                out[-1] = ("text", e.source.path, out[-1][2] + e.text)
-                continue
-            out.append(("text", e.source.path, e.text))
-        elif isinstance(e, fs.TargetEvent):
-            inner = _normalize([e.event])[0]
-            if (
-                inner[0] == "delta"
-                and out
-                and out[-1][:3] == ("event", e.source.path, "delta")
-                and out[-1][3] == inner[1]
-            ):
-                out[-1] = (*out[-1][:4], out[-1][4] + inner[2])
-                continue
-            out.append(("event", e.source.path, *inner))
-        elif isinstance(e, fs.StreamCompleted):
-            out.append(("completed", e.complete, _dump(e.values), _dump(e.usage), _dump(e.finish_reasons)))
-        elif isinstance(e, fs.Fault):
-            out.append((type(e).__name__, e.source and e.source.path, _dump(e.snapshot)))
-        else:
-            out.append((type(e).__name__, e.source and e.source.path, repr(e)))
-    return out
+    return _shape(events, lambda event: _normalize([event])[0], _dump, raw=False)
 
 
 def _check_stream(events: Sequence[Any], decoder: Any) -> None:
@@ -787,6 +763,16 @@ def _from_payloads(objects: list[tuple[str | None, Any]], options: dict[str, Any
 def _comparable(events: Sequence[Any], decoder: Any) -> list[Any]:
     _check_stream(events, decoder)
     _check_not_contradicted(events, decoder)
+    return _shape(events, _inner, _dump_any, raw=True)
+
+
+def _shape(
+    events: Sequence[Any], inner_of: Callable[[Any], tuple[Any, ...]], dump: Callable[[Any], str], *, raw: bool
+) -> list[Any]:
+    """A stream's events in a form that does not depend on the chunking (adjacent deltas merged).
+
+    ``inner_of`` and ``dump`` render a target's event and a value; ``raw``: a fault says whether it kept its text.
+    """
     out: list[Any] = []
     for e in events:
         if isinstance(e, fs.TextDelta):
@@ -795,7 +781,7 @@ def _comparable(events: Sequence[Any], decoder: Any) -> list[Any]:
                 continue
             out.append(("text", e.source.path, e.text))
         elif isinstance(e, fs.TargetEvent):
-            inner = _inner(e.event)
+            inner = inner_of(e.event)
             if (
                 inner[0] == "delta"
                 and out
@@ -806,9 +792,10 @@ def _comparable(events: Sequence[Any], decoder: Any) -> list[Any]:
                 continue
             out.append(("event", e.source.path, *inner))
         elif isinstance(e, fs.StreamCompleted):
-            out.append(("completed", e.complete, _dump_any(e.values), _dump_any(e.usage), _dump_any(e.finish_reasons)))
+            out.append(("completed", e.complete, dump(e.values), dump(e.usage), dump(e.finish_reasons)))
         elif isinstance(e, fs.Fault):
-            out.append((type(e).__name__, e.source and e.source.path, _dump_any(e.snapshot), e.raw is not None))
+            fault = (type(e).__name__, e.source and e.source.path, dump(e.snapshot))
+            out.append((*fault, e.raw is not None) if raw else fault)
         else:
             out.append((type(e).__name__, e.source and e.source.path, repr(e)))
     return out

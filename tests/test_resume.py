@@ -341,6 +341,38 @@ def test_options_are_checked() -> None:
     run(taken())
 
 
+# Last-Event-ID comes from the client: anything may arrive in it.
+HOSTILE_EVENT_IDS: list[Any] = [
+    "",
+    " ",
+    "17",
+    "a:",
+    ":1",
+    "a:-1",
+    "a:1.5",
+    "a:1e3",
+    "a:1:2",
+    "a b:1",
+    "a\x00:1",
+    "a:1\r\nid: b:2",
+    "\u00e4:1",
+    "a" * 129 + ":1",
+    "a:" + "9" * 19,
+    "a:" + "9" * 5000,
+    "*:1",
+    None,
+    17,
+    b"a:1",
+]
+
+
+@pytest.mark.parametrize("event_id", HOSTILE_EVENT_IDS)
+def test_a_hostile_last_event_id_is_a_usage_error(event_id: Any) -> None:
+    assert fs.parse_event_id(event_id) is None
+    with pytest.raises(fs.UsageError, match="resumable event id"):
+        fs.resume_sse(fs.MemoryStore(), event_id)
+
+
 def test_without_a_store_a_slow_client_does_not_stall_the_generation() -> None:
     events = events_of(DOC, piece=1)
 

@@ -457,12 +457,7 @@ class LenientScanner:
                     # inside '(' ... ')' a ')' ends the word too
                     end = (_BARE_RUN_PAREN if self.parens[-1:] == [len(stack)] else _BARE_RUN)(buf, pos).end()
                     if end > pos:
-                        text = buf[pos:end]
-                        room = p.max_string_length - p._length
-                        if len(text) > room:
-                            p._fail_limit_string(buf, pos + room)
-                        p._parts.append(text)
-                        p._length += len(text)
+                        self._take_word(buf, pos, end)
                     pos = end
                     if end == n:
                         break
@@ -491,12 +486,7 @@ class LenientScanner:
                 if state == _L_BAREKEY:
                     end = _BAREKEY_RUN(buf, pos).end()
                     if end > pos:
-                        text = buf[pos:end]
-                        room = p.max_string_length - p._length
-                        if len(text) > room:
-                            p._fail_limit_string(buf, pos + room)
-                        p._parts.append(text)
-                        p._length += len(text)
+                        self._take_word(buf, pos, end)
                     pos = end
                     if end == n:
                         break
@@ -806,6 +796,15 @@ class LenientScanner:
             return end, p._complete_scalar(value, events) if p._stack else self._hold(p._base + pos, value, [], events)
         self._open_bare(p._base + pos, token)
         return end, self._complete_bare(events)
+
+    def _take_word(self, buf: str, pos: int, end: int) -> None:
+        """Add ``buf[pos:end]`` to the unquoted word or key being read, within ``max_string_length``."""
+        p = self.p
+        room = p.max_string_length - p._length
+        if end - pos > room:
+            p._fail_limit_string(buf, pos + room)
+        p._parts.append(buf[pos:end])
+        p._length += end - pos
 
     def _complete_bare(self, events: list[Event]) -> int:
         """Resolve the unquoted value in ``_parts`` and complete it; return the next state."""

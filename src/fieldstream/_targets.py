@@ -186,20 +186,20 @@ class Targets:
             mode = _TEXT
         target = Target(source, mode)
         if mode == _JSON:
-            target.parser = self._parser_for(source)
-            if self._keep_items:  # one copy of the text: a typed parser reads the target's
-                target.parser._share_text(target._buffer)
+            target.parser = self._parser_for(target)
         self.table[source] = target
         started = _new(TargetStarted)  # TargetStarted(source), without the dataclass __init__
         _set_started_source(started, source)
         out.append(started)
         return target
 
-    def _parser_for(self, source: Source) -> Parser[Any]:
+    def _parser_for(self, target: Target) -> Parser[Any]:
+        source = target.source
         schema = self.schema if source.kind == "content" else self.tools.get(source.name or "")
-        if schema is None:
-            return Parser(**self.parser_options)
-        return Parser(schema, **self.parser_options)
+        parser: Parser[Any] = Parser(**self.parser_options) if schema is None else Parser(schema, **self.parser_options)
+        if self._keep_items:  # one copy of the text: a typed parser reads the target's
+            parser._share_text(target._buffer)
+        return parser
 
     def text(self, target: Target, text: str, out: list[StreamEvent]) -> None:
         """``text`` arrived for ``target`` (kept in ``raw`` even after the target ended)."""
@@ -215,9 +215,7 @@ class Targets:
             mode = target.mode = _JSON if text.lstrip()[0] in "{[" else _TEXT
             text = target.raw
             if mode == _JSON:
-                target.parser = self._parser_for(target.source)
-                if self._keep_items:
-                    target.parser._share_text(target._buffer)
+                target.parser = self._parser_for(target)
         if mode == _TEXT:
             made = _new(TextDelta)  # _text_delta, inlined (a text target's every delta)
             _set_text_source(made, target.source)
