@@ -40,12 +40,15 @@ from ._eventstream import EVENTSTREAM_CONTENT_TYPE, EventStreamDecoder, EventStr
 from ._ndjson import NDJSONDecoder
 from ._parser import Parser
 from ._providers import Error, Step, error_step
+from ._repeat import Repeat, learn
 from ._sse import SSEDecoder
 from ._stream_events import Fault, Malformed, StreamEvent
 
 __all__ = ["FrameSink", "Framing"]
 
 _WHITESPACE = b" \t\r\n"
+# Envelopes learned as repeats beyond those repeated, after which a stream stops learning.
+_LEARN = 8
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -55,7 +58,11 @@ class FrameSink(Protocol):
     status_code: int | None
     content_type: str | None
 
-    def _payload(self, payload: Any, event: str | None, out: list[StreamEvent]) -> None: ...
+    def _payload(self, payload: Any, event: str | None, out: list[StreamEvent]) -> bool: ...
+
+    def _repeat(self, source: Any, text: str, out: list[StreamEvent]) -> bool: ...
+
+    def _leaf(self, payload: Any, event: str | None) -> tuple[Any, str, str | None] | None: ...
 
     def _apply(self, step: Step, out: list[StreamEvent]) -> None: ...
 
@@ -79,8 +86,11 @@ class Framing:
         "_framer",
         "_head",
         "_kept",
+        "_learned",
+        "_repeat",
         "_sink",
         "_sink_payload",
+        "_sink_repeat",
         "_sse",
         "broken",
         "fast_loads",
@@ -92,6 +102,10 @@ class Framing:
     def __init__(self, sink: FrameSink, max_event_size: int) -> None:
         self._sink = sink
         self._sink_payload = sink._payload  # (bound once: called per payload)
+        self._sink_repeat = sink._repeat
+        #: The envelope the SSE messages repeat (see ``_repeat``), once learned.
+        self._repeat: Repeat | None = None
+        self._learned = 0  # envelopes learned less those repeated: learning stops past a few
         self.max_event_size = max_event_size
         self.kind: str | None = None
         self.broken = False  # the wire format failed; later input is ignored
@@ -113,18 +127,9 @@ class Framing:
         if sse is not None and sse._between and type(data) is bytes:
             # The hot path: whole SSE messages cut straight from the bytes (see SSEDecoder._fast).
             single = sse._single(data)
-            if single is not None:  # the commonest read: one whole message (_message, inlined)
-                fast = self.fast_loads
+            if single is not None:  # the commonest read: one whole message
                 try:
-                    if fast is None or single[0] == b"[DONE]":
-                        self._sse_message(single[0], single[1], out)
-                        return
-                    try:
-                        payload = fast(single[0])
-                    except (ValueError, TypeError, RecursionError):
-                        self._sse_message(single[0], single[1], out, _envelope.stdlib_loads)
-                        return
-                    self._sink_payload(payload, single[1], out)
+                    self._message(single[0], single[1], out)
                 except FieldstreamError as exc:
                     self._break(exc, out)
                 return
@@ -298,9 +303,17 @@ class Framing:
         self._sink._fault(Malformed(None, message, error=exc), out)
 
     def _message(self, value: bytes, event: str, out: list[StreamEvent]) -> None:
-        """One SSE message from the fast path (UTF-8 ``bytes``): jiter first, ``_sse_message`` for what it refuses."""
+        """One SSE message from the fast path (UTF-8 ``bytes``): a repeat of the envelope learned
+        before, else parsed (jiter first, ``_sse_message`` for what it refuses)."""
+        repeat = self._repeat
+        if repeat is not None and event == repeat.event:
+            text = repeat.text(value)
+            if text is not None and self._sink_repeat(repeat.source, text, out):
+                if self._learned:
+                    self._learned -= 1
+                return
         fast = self.fast_loads
-        if fast is None:
+        if fast is None or value == b"[DONE]":
             self._sse_message(value, event, out)
             return
         try:
@@ -308,7 +321,25 @@ class Framing:
         except (ValueError, TypeError, RecursionError):
             self._sse_message(value, event, out, _envelope.stdlib_loads)  # json.loads decides what jiter refused
             return
-        self._sink_payload(payload, event, out)
+        if self._sink_payload(payload, event, out) and self._learned < _LEARN:
+            self._learn(value, event, payload)
+
+    def _learn(self, value: bytes, event: str, payload: Any) -> None:
+        # The payload's one step was text for the last target: learn its envelope if the provider
+        # says it is a repeat.  A stream whose envelopes never repeat (choices interleaved, a
+        # field that changes every time) stops trying after a few.
+        self._learned += 1
+        leaf = self._sink._leaf(payload, event)
+        if leaf is not None:
+            self._repeat = learn(value, event, *leaf, lambda probe: self._probe(probe, event))
+
+    def _probe(self, data: bytes, event: str) -> Any:
+        # The provider's reading of a probe envelope (see _repeat.learn), if it is JSON at all.
+        try:
+            payload = self.loads(data)
+        except (ValueError, RecursionError):
+            return None
+        return self._sink._leaf(payload, event)
 
     def _sse_message(self, data: str | bytes, event: str, out: list[StreamEvent], loads: Any = None) -> None:
         """One SSE message: its JSON to the sink, ``[DONE]`` as the end marker, else a fault.
@@ -338,7 +369,8 @@ class Framing:
             else:
                 sink._fault(Malformed(None, f"SSE data is not JSON: {data[:200]!r}", None, data), out)
             return
-        sink._payload(payload, event, out)
+        if sink._payload(payload, event, out) and type(data) is bytes and self._learned < _LEARN:
+            self._learn(data, event, payload)
 
     def _event_message(self, message: EventStreamMessage, out: list[StreamEvent]) -> None:
         # One binary message as a payload in boto3's shape: {event type: decoded JSON payload}.

@@ -350,7 +350,9 @@ class StreamDecoder:
         self.faults.append(fault)
         out.append(fault)
 
-    def _payload(self, payload: Any, event: str | None, out: list[StreamEvent]) -> None:
+    def _payload(self, payload: Any, event: str | None, out: list[StreamEvent]) -> bool:
+        """Apply one payload; ``True`` when its one step was text for the target of the step
+        before (the framing may then learn it as a repeat: see ``_repeat``)."""
         self._payloads += 1
         provider = self._provider
         if self._payloads == 1:  # a whole (non-streamed) response is the one payload of its body
@@ -364,7 +366,7 @@ class StreamDecoder:
                 self._format = self._format or whole[0]
                 for part in whole[1]:
                     self._payload(part, None, out)
-                return
+                return False
         if provider is None:
             format = detect(payload, event)
             if format is None:
@@ -372,7 +374,7 @@ class StreamDecoder:
                     "error" in payload or payload.get("type") == "error" or event == "error"
                 ):
                     self._apply_safely(error_step(payload), payload, out)
-                return  # a ping or keep-alive before the first telling payload
+                return False  # a ping or keep-alive before the first telling payload
             self._format = format
             provider = self._provider = make_provider(format)
         try:
@@ -380,7 +382,15 @@ class StreamDecoder:
         except _FOREIGN as exc:
             # Providers read untrusted JSON: a payload of the wrong shape is reported, not raised.
             self._unexpected(payload, exc, out)
-            return
+            return False
+        if len(steps) == 1:  # the commonest payload: text for the target of the step before
+            step = steps[0]
+            if type(step) is Text:
+                source, text = step
+                last, target = self._last
+                if source is last and target is not None and type(text) is str:
+                    self._text(target, text, out)
+                    return True
         for step in steps:
             cls = type(step)
             if cls is Text:  # the commonest step: text for the target of the step before
@@ -395,6 +405,22 @@ class StreamDecoder:
                 _APPLY[cls](self, step, out)
             except _FOREIGN as exc:
                 self._unexpected(payload, exc, out)
+        return False
+
+    def _repeat(self, source: Source, text: str, out: list[StreamEvent]) -> bool:
+        """A payload that repeats a learned one with ``text`` (see ``_repeat``), as ``_payload``
+        would apply it; ``False`` (nothing done) when ``source`` is no longer the last target."""
+        last, target = self._last
+        if source is not last or target is None:
+            return False
+        self._payloads += 1
+        self._text(target, text, out)
+        return True
+
+    def _leaf(self, payload: Any, event: str | None) -> tuple[Source, str, str | None] | None:
+        """The provider's ``leaf(payload, event)``: whether a payload may be learned as a repeat."""
+        leaf = getattr(self._provider, "leaf", None)
+        return leaf(payload, event) if leaf is not None else None
 
     def _apply_safely(self, step: Step, payload: Any, out: list[StreamEvent]) -> None:
         # One step of a wrong shape (a list where a name or usage belongs) is reported and

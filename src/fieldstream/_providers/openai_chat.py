@@ -114,6 +114,47 @@ class OpenAIChat:
             steps.append(error_step(payload))
         return steps
 
+    def leaf(self, payload: Any, event: str | None) -> tuple[Source, str, str | None] | None:
+        """``(source, text, "obfuscation")`` when ``payload`` is a repeat (see ``_repeat``): its one step
+        is ``Text(source, text)`` from one string leaf, for a target seen before, and ``step`` changes
+        no state (model and id are the last ones); the same holds with that leaf holding any other
+        non-empty string, and with any plain string as the unread ``obfuscation`` at the end."""
+        if type(payload) is not dict or payload.get("usage") or payload.get("error") or event == "error":
+            return None
+        if payload.get("model") != self._model or payload.get("id") != self._id:
+            return None
+        choices = payload.get("choices")
+        if type(choices) is not list or len(choices) != 1 or type(choices[0]) is not dict:
+            return None
+        choice = choices[0]
+        delta = choice.get("delta")
+        index = choice.get("index", 0)
+        if type(delta) is not dict or type(index) is not int or choice.get("finish_reason"):
+            return None
+        source: Source | None
+        if "tool_calls" in delta:
+            calls = delta["tool_calls"]
+            if len(delta) != 1 or type(calls) is not list or len(calls) != 1 or type(calls[0]) is not dict:
+                return None
+            number = calls[0].get("index", 0)
+            function = calls[0].get("function")
+            text = function.get("arguments") if type(function) is dict else None
+            source = self._call_sources.get(index, {}).get(number) if type(number) is int else None
+        elif delta.keys() <= _TEXT_KEYS:
+            content = delta.get("content")
+            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+            if not (content is None or type(content) is str) or not (reasoning is None or type(reasoning) is str):
+                return None
+            if content and reasoning:
+                return None  # two steps
+            text = content or reasoning
+            source = (self._content if content else self._reasoning).get(index)
+        else:
+            return None
+        if source is None or type(text) is not str or not text:
+            return None
+        return source, text, "obfuscation"
+
     def _choice(self, choice: dict[str, Any], steps: list[Step]) -> None:
         index = choice.get("index", 0)
         scope = self._scopes.get(index) if type(index) is int else None
