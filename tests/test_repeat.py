@@ -48,23 +48,23 @@ def reads(body: bytes, how: str) -> list[bytes]:
 def decode(chunks: list[bytes], **options: Any) -> tuple[list[Any], int]:
     """The stream's events, and how many envelopes were read as repeats."""
     hits = 0
-    text = _repeat.Repeat.text
+    text = _repeat.Repeat._text
 
-    def counted(self: _repeat.Repeat, data: bytes) -> str | None:
+    def counted(self: _repeat.Repeat, data: bytes, start: int, stop: int) -> str | None:
         nonlocal hits
-        found = text(self, data)
+        found = text(self, data, start, stop)
         hits += found is not None
         return found
 
     decoder = fs.StreamDecoder(**options)
     events: list[Any] = []
-    _repeat.Repeat.text = counted  # type: ignore[method-assign]
+    _repeat.Repeat._text = counted  # type: ignore[method-assign]
     try:
         for chunk in chunks:
             events += decoder.feed(chunk)
         events += decoder.close()
     finally:
-        _repeat.Repeat.text = text  # type: ignore[method-assign]
+        _repeat.Repeat._text = text  # type: ignore[method-assign]
     return events, hits
 
 
@@ -200,12 +200,27 @@ def framed(messages: list[bytes], event: str | None) -> list[bytes]:
     return [name + b"data: " + m + b"\n\n" for m in messages]
 
 
+def regroup(chunks: list[bytes], how: str) -> list[bytes]:
+    """One message per read, or some reads of several (the multi-message fast path), or some
+    messages ended by CR LF (the general path), or one message cut in two."""
+    if how == "three":
+        return [b"".join(chunks[:3]), *chunks[3:]]
+    if how == "pairs":
+        return [b"".join(chunks[i : i + 2]) for i in range(0, len(chunks), 2)]
+    if how == "crlf":
+        return [c.replace(b"\n", b"\r\n") if i % 2 else c for i, c in enumerate(chunks)]
+    if how == "cut":
+        return [*chunks[:-1], chunks[-1][:-3], chunks[-1][-3:]]
+    return chunks
+
+
+SPLITS = st.sampled_from(["single", "three", "pairs", "crlf", "cut"])
+
+
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
-@given(stream=chat_stream(), together=st.booleans(), schema=st.booleans())
-def test_hostile_chat_envelopes(stream: list[bytes], together: bool, schema: bool) -> None:
-    chunks = framed(stream, None)
-    if together:  # several messages per read: the multi-message fast path
-        chunks = [b"".join(chunks[:3]), *chunks[3:]]
+@given(stream=chat_stream(), how=SPLITS, schema=st.booleans())
+def test_hostile_chat_envelopes(stream: list[bytes], how: str, schema: bool) -> None:
+    chunks = regroup(framed(stream, None), how)
     options: dict[str, Any] = {"format": "openai-chat"}
     if schema:
         options["tools"] = {"f": dict[str, Any]}
@@ -217,10 +232,11 @@ def test_hostile_chat_envelopes(stream: list[bytes], together: bool, schema: boo
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
-@given(stream=anthropic_stream())
-def test_hostile_anthropic_envelopes(stream: list[bytes]) -> None:
+@given(stream=anthropic_stream(), how=SPLITS)
+def test_hostile_anthropic_envelopes(stream: list[bytes], how: str) -> None:
     chunks = framed(stream, "content_block_delta")
     chunks[0] = chunks[0].replace(b"content_block_delta", b"content_block_start", 1)
+    chunks = regroup(chunks, how)
     found, _ = decode(chunks, format="anthropic")
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(_framing, "_LEARN", 0)

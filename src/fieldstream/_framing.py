@@ -126,6 +126,19 @@ class Framing:
         sse = self._sse
         if sse is not None and sse._between and type(data) is bytes:
             # The hot path: whole SSE messages cut straight from the bytes (see SSEDecoder._fast).
+            repeat = self._repeat
+            if repeat is not None:  # the hottest: one message repeating the envelope learned
+                text = repeat.message(data)
+                if text is not None and len(data) <= sse._fast_limit and data.isascii():
+                    try:
+                        if self._sink_repeat(repeat.source, text, out):
+                            sse._offset += len(data)  # (as SSEDecoder._single counts what it takes)
+                            if self._learned:
+                                self._learned -= 1
+                            return
+                    except FieldstreamError as exc:
+                        self._break(exc, out)
+                        return
             single = sse._single(data)
             if single is not None:  # the commonest read: one whole message
                 try:

@@ -426,7 +426,14 @@ class Parser(Generic[T]):
             typed = self._typed
             if typed is None:
                 return self._feed(chunk)
-            return typed.step(self._feed if self._own_text is None else self._feed_typed, chunk)
+            if typed._raised is not None:  # (TypedLayer.step, inlined: a call less per chunk)
+                typed.check()
+            try:
+                events = self._feed(chunk) if self._own_text is None else self._feed_typed(chunk)
+            except ParseError as exc:
+                typed.failed(exc)
+                raise
+            return typed.transform(events) if events else events
         finally:
             lock.release()
 

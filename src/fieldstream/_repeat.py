@@ -33,6 +33,7 @@ already open, and that change none of its state; see :mod:`._providers`.
 from __future__ import annotations
 
 import json.decoder
+import json.encoder
 from collections.abc import Callable
 from typing import Any
 
@@ -40,6 +41,9 @@ __all__ = ["Repeat", "learn"]
 
 # json.loads's own string scanner (the C one when built): (text, index after the closing quote).
 _scanstring: Any = getattr(json.decoder, "scanstring")  # (not in the stubs)
+# json.dumps of a str, without its Python-level checks (the C encoders when built).
+_written: Any = getattr(json.encoder, "encode_basestring")
+_escaped: Any = getattr(json.encoder, "encode_basestring_ascii")
 # A probe in the leaf's place (see learn), and what comes right before a value token.
 _PROBE = b'"\\u0000"'
 _BEFORE_VALUE = frozenset(b":,[ \t\r\n")
@@ -51,50 +55,69 @@ class Repeat:
     """The envelope an event repeats: ``head`` (up to the text's opening quote) and ``tail``
     (after its closing quote), for ``source`` (SSE event name ``event``)."""
 
-    __slots__ = ("closers", "event", "head", "source", "tail", "varying")
+    __slots__ = ("closers", "event", "framed", "head", "source", "tail", "varying")
 
     def __init__(self, event: Any, head: bytes, tail: bytes, source: Any, varying: tuple[bytes, bytes] | None) -> None:
         self.event = event
         self.head = head
         self.tail = tail
         self.source = source
-        #: The tail is only closing brackets and blanks: blanks may differ.
-        self.closers = tail.translate(None, _BLANKS) if not tail.strip(b"}] \t\r\n") else None
+        #: The head as a read that is one SSE message starts (its data line, after its event line).
+        self.framed = b"data: " + head if event == "message" else f"event: {event}\ndata: ".encode() + head
+        #: The tail is only closing brackets and blanks: the blanks may differ (spaces and tabs;
+        #: a line end would end the SSE data line).
+        self.closers = tail.translate(None, b" \t") if not tail.strip(b"}] \t") else None
         #: (before, after) the value of the unread member at the end, when there is one.
         self.varying = varying
 
     def text(self, data: bytes) -> str | None:
-        """The text of ``data`` if it repeats this envelope (a non-empty string); else ``None``."""
-        head = self.head
-        if not data.startswith(head):
+        """The text of envelope ``data`` if it repeats this one (a non-empty string); else ``None``."""
+        return self._text(data, len(self.head), len(data)) if data.startswith(self.head) else None
+
+    def message(self, data: bytes) -> str | None:
+        """The same for a read that is exactly one SSE message of one data line (``data: ...\\n\\n``)."""
+        if data.startswith(self.framed) and data.endswith(b"\n\n"):
+            return self._text(data, len(self.framed), len(data) - 2)
+        return None
+
+    def _text(self, data: bytes, start: int, stop: int) -> str | None:
+        # data[start:stop] must be the rest of one string token (from after its opening quote),
+        # then a tail this envelope allows.  The tail is found from the end, then the token is
+        # decoded alone: as it is when it holds no escape, no quote but its last and no control
+        # character (so no line end either); else by json.loads's own scanner, which must end
+        # exactly at the tail.
+        tail = self.tail
+        end = stop - len(tail)
+        if not data.startswith(tail, end):
+            end = self._tail_start(data, start, stop)
+        if end <= start + 1:
+            return None  # no tail, or an empty string: a provider may mean more by "" (a first chunk)
+        token = data[start:end].decode("utf-8", "replace")
+        last = len(token) - 1
+        if token.find('"') == last and "\\" not in token and token.isprintable():
+            return token[:last]
+        try:
+            text, at = _scanstring(token, 0, True)
+        except ValueError:  # not one string token: the whole path says what it is
             return None
-        start = len(head)
-        close = data.find(b'"', start)
-        text = data[start:close].decode("utf-8", "replace")
-        if close > start and "\\" not in text and text.isprintable():
-            tail = data[close + 1 :]  # (no escape, no control character: the token is its bytes)
-        else:  # json.loads's own scanner reads the token (that quote may be escaped)
-            rest = data[start:].decode("utf-8", "replace")
-            try:
-                text, end = _scanstring(rest, 0, True)
-            except ValueError:  # not one string token: the whole path says what it is
-                return None
-            if not text:
-                return None  # an empty delta may mean something else to a provider (a first chunk)
-            tail = data[start + end :] if len(rest) == len(data) - start else rest[end:].encode("utf-8", "replace")
-        if tail == self.tail:
-            return text
+        return text if at == len(token) and text else None
+
+    def _tail_start(self, data: bytes, start: int, stop: int) -> int:
+        # Where a tail that differs from the one learned (only where it cannot change the
+        # document) starts in data[start:stop]; -1 if it does not end so.
         closers = self.closers
         if closers is not None:
-            return text if tail.translate(None, _BLANKS) == closers else None
+            end = start + len(data[start:stop].rstrip(b"}] \t"))
+            return end if data[end:stop].translate(None, b" \t") == closers else -1
         varying = self.varying
         if varying is not None:
             before, after = varying
-            if tail.startswith(before) and tail.endswith(after):
-                value = tail[len(before) : len(tail) - len(after)]
-                if not value or value.isalnum():  # (OpenAI's are: any other takes the whole path)
-                    return text
-        return None
+            if data.endswith(after, start, stop):
+                at = data.rfind(before, start, stop - len(after))
+                value = data[at + len(before) : stop - len(after)]
+                if at >= 0 and (not value or value.isalnum()):  # (OpenAI's are: any other takes the whole path)
+                    return at
+        return -1
 
 
 def learn(
@@ -112,8 +135,10 @@ def learn(
     ``None`` when no token passes (the text escaped otherwise, say).
     ``varying``: the key of a member at the end whose value the provider never reads.
     """
-    written = json.dumps(text, ensure_ascii=False)  # the token as encoders write it: as is, or
-    escaped = json.dumps(text)  # with every non-ASCII character escaped
+    if b"\n" in data or b"\r" in data:
+        return None  # blanks that end SSE lines: not one data line
+    written = _written(text)  # the token as encoders write it: as is, or
+    escaped = _escaped(text)  # with every non-ASCII character escaped
     for token in (written,) if written == escaped else (written, escaped):
         try:
             plain = token.encode()

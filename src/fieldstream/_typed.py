@@ -297,21 +297,30 @@ class TypedLayer:
         self._snap: Any = None
         self._root_valid = False
         self._raised: SchemaError | None = None
+        self._live: Path | None = None  # the path of the live string whose deltas pass as they are
 
     def step(self, run: Callable[[A], list[Event]], arg: A) -> list[Event]:
         """Run one ``feed``/``close`` of the core parser and transform its events.
 
         A :class:`ParseError` leaves with its ``events`` transformed and the typed snapshot.
         """
-        if self._raised is not None:
-            raise UsageError(f"the parser stopped at a schema error ({self._raised}): create a new Parser")
+        self.check()
         try:
             events = run(arg)
         except ParseError as exc:
-            exc.events = self.transform(exc.events)
-            exc.snapshot = self.snapshot()
+            self.failed(exc)
             raise
         return self.transform(events)
+
+    def check(self) -> None:
+        """Refuse more input after a schema error was raised (``on_invalid="raise"``)."""
+        if self._raised is not None:
+            raise UsageError(f"the parser stopped at a schema error ({self._raised}): create a new Parser")
+
+    def failed(self, exc: ParseError) -> None:
+        """The core parser raised ``exc``: its events transformed, and the typed snapshot."""
+        exc.events = self.transform(exc.events)
+        exc.snapshot = self.snapshot()
 
     def result(self) -> Any:
         """The validated value of the last valid document."""
@@ -345,6 +354,13 @@ class TypedLayer:
         return self._snap
 
     def transform(self, events: list[Event]) -> list[Event]:
+        """The core's events as typed events."""
+        if not events:
+            return events  # (most chunks complete nothing)
+        if len(events) == 1:  # the next piece of the live string of the chunk before: as it is
+            event = events[0]
+            if event.__class__ is StringDelta and event.path is self._live:  # type: ignore[attr-defined]
+                return events
         out: list[Event] = []
         try:
             self._run(events, out)
@@ -551,13 +567,20 @@ class TypedLayer:
         for event in events:
             cls = type(event)
             if cls is StringDelta:
-                node = self._enter(event.path)
+                path = event.path
+                depth = len(path)
+                if 0 < depth <= len(frames) and self._skip is None and self._hold is None:
+                    node = frames[depth - 1].node.child(path[-1])  # (_enter, when no frame opens)
+                else:
+                    node = self._enter(path)
                 if type(node) is Node:
                     if node.live:
                         out.append(event)
+                        self._live = event.path  # (one tuple per string: its later deltas pass as they are)
                 elif node is _HELD:
                     self._held(event, out)
                 continue
+            self._live = None
             if cls is Repair:  # lenient mode: passed on as is
                 out.append(event)
                 continue
@@ -574,8 +597,11 @@ class TypedLayer:
             depth = len(path)
             skip = self._skip
             if skip is not None and depth <= skip:
-                self._skip = None
-            node = self._enter(path)
+                self._skip = skip = None
+            if 0 < depth <= len(frames) and skip is None and self._hold is None:
+                node = frames[depth - 1].node.child(path[-1])  # (_enter, when no frame opens)
+            else:
+                node = self._enter(path)
             if node is _SKIPPED:
                 continue
             if node is _HELD:
@@ -616,7 +642,16 @@ class TypedLayer:
                         value, error = _validate(node, self._resolve(raw), path)
             else:
                 del frames[depth:]
-                value, error = _validate(node, self._resolve(raw), path)
+                exact = node.exact
+                if (
+                    exact is not None
+                    and raw.__class__ in exact
+                    and (raw.__class__ is not str or raw.isascii())
+                    and (raw.__class__ is not float or raw - raw == 0.0)
+                ):
+                    value = raw  # as pydantic would give it back (see Node.exact): most leaves
+                else:
+                    value, error = _validate(node, self._resolve(raw), path)
             if error is None and not failed:
                 if parent is None:
                     self._snap = value
@@ -625,7 +660,8 @@ class TypedLayer:
                     parent.drop(path[-1])  # delivered by its event, not kept (as the core drops plain items)
                 else:
                     parent.put(path[-1], value)
-                out.append(_completed(cls, path, value))  # type: ignore[arg-type]
+                # (a value validated to itself: the core's event says it already)
+                out.append(event if value is raw else _completed(cls, path, value))  # type: ignore[arg-type]
                 continue
             if parent is not None:
                 if not self.keep_items and cls is ItemCompleted and _droppable(parent.node) and _outermost(path):

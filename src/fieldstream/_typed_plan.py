@@ -50,6 +50,10 @@ OBJECTLIKE = (MODEL, TYPEDDICT, DICT, DATACLASS)
 _STR_CONSTRAINTS = frozenset(
     ("pattern", "max_length", "min_length", "strip_whitespace", "to_lower", "to_upper", "coerce_numbers_to_str")
 )
+# Scalar schemas that give a JSON value of their own type back unchanged, when they have no
+# other keys (no constraint) and no config changes strings (see Node.validate).
+_EXACT: dict[str, type] = {"str": str, "int": int, "bool": bool, "float": float}
+_EXACT_KEYS = frozenset(("type", "strict", "metadata", "ref"))
 _STR_CONFIG = (
     "str_strip_whitespace",
     "str_to_lower",
@@ -226,6 +230,7 @@ class Node:
         "cls",
         "config",
         "container",
+        "exact",
         "extra",
         "field_names",
         "keys",
@@ -246,6 +251,11 @@ class Node:
         self.config = config
         self.kind = WHOLE
         self.live = False
+        #: The JSON types whose values this node validates to themselves, if any: an unconstrained
+        #: scalar gives back a JSON value of its own type as it is (pydantic's JSON parser refuses a
+        #: string with a lone surrogate, and a float must be finite: those it decides; see
+        #: TypedLayer._run).
+        self.exact: frozenset[type] | None = None
         self.container: dict[str, Any] = {}
         self.child_config = config
         self.keys: dict[str, tuple[str, dict[str, Any]]] = {}  # JSON key -> (field name, field schema)
@@ -269,6 +279,7 @@ class Node:
         cur = self.schema
         at_top = True
         after = False
+        nullable = False
         while True:
             metadata = cur.get("metadata")
             if marker is None and metadata:
@@ -284,6 +295,7 @@ class Node:
                 continue
             at_top = False
             if kind == "nullable":
+                nullable = True
                 cur = cur["schema"]
                 continue
             if kind == "function-after":
@@ -295,6 +307,9 @@ class Node:
             break
         if marker == "whole":
             return
+        if kind in _EXACT and not after and marker is None and cur.keys() <= _EXACT_KEYS:
+            if kind != "str" or not any(self.config.get(key) for key in _STR_CONFIG):
+                self.exact = frozenset((_EXACT[kind], type(None)) if nullable else (_EXACT[kind],))
         if kind == "str":
             self.live = marker == "live" or (
                 not after
