@@ -279,7 +279,7 @@ def envelope(delta: bytes, before: bytes = b'{"model":"m","choices":[{"delta":{'
     ],
 )
 def test_learn_finds_the_leaf(data: bytes, text: str, head: bytes | None) -> None:
-    found = _repeat.learn(data, "message", SOURCE, text, None, leaf_reader(SOURCE))
+    found = _repeat.learn(data, "message", SOURCE, text, (), leaf_reader(SOURCE))
     assert found is not None
     if head is not None:
         assert found.head == head
@@ -291,24 +291,24 @@ def test_learn_finds_the_leaf(data: bytes, text: str, head: bytes | None) -> Non
 def test_learn_refuses_a_text_it_cannot_place() -> None:
     # written with an escape nobody writes (and no other token): not found, nothing learned
     data = envelope(b'"content":"\\u0068i"')
-    assert _repeat.learn(data, "message", SOURCE, "hi", None, leaf_reader(SOURCE)) is None
+    assert _repeat.learn(data, "message", SOURCE, "hi", (), leaf_reader(SOURCE)) is None
     # a provider that reads nothing from the probe
     data = envelope(b'"content":"hi"')
-    assert _repeat.learn(data, "message", SOURCE, "hi", None, lambda probe: None) is None
+    assert _repeat.learn(data, "message", SOURCE, "hi", (), lambda probe: None) is None
 
 
 def test_learn_takes_the_leaf_the_provider_reads() -> None:
     # The same text in another member after it, and in a duplicate key before it (the last one
     # is read): the probe tells them apart.
     data = envelope(b'"content":"hi","content":"hi","other":"hi"')
-    found = _repeat.learn(data, "message", SOURCE, "hi", None, leaf_reader(SOURCE))
+    found = _repeat.learn(data, "message", SOURCE, "hi", (), leaf_reader(SOURCE))
     assert found is not None
     assert found.head == envelope(b'"content":"hi","content":"')[:-4]
 
 
 def test_a_repeat_is_only_the_same_envelope() -> None:
     data = envelope(b'"content":"hi"')
-    found = _repeat.learn(data, "message", SOURCE, "hi", None, leaf_reader(SOURCE))
+    found = _repeat.learn(data, "message", SOURCE, "hi", (), leaf_reader(SOURCE))
     assert found is not None
     assert found.text(envelope(b'"content":"yo"')) == "yo"
     for other in [
@@ -330,8 +330,65 @@ def _pairs() -> Iterator[tuple[bytes, bytes]]:
 @pytest.mark.parametrize(("tail", "other"), list(_pairs()))
 def test_the_unread_member_at_the_end_may_differ(tail: bytes, other: bytes) -> None:
     data = b'{"model":"m","choices":[{"delta":{"content":"hi"' + tail
-    found = _repeat.learn(data, "message", SOURCE, "hi", "obfuscation", leaf_reader(SOURCE))
+    found = _repeat.learn(data, "message", SOURCE, "hi", ("obfuscation",), leaf_reader(SOURCE))
     assert found is not None
     assert found.text(b'{"model":"m","choices":[{"delta":{"content":"yo"' + other) == "yo"
     for bad in [b'}}],"obfuscation":"a\\"b"}', b'}}],"obfuscation":"a","x":"b"}', b'}}],"obfuscatio":"a"}']:
         assert found.text(b'{"model":"m","choices":[{"delta":{"content":"yo"' + bad) is None
+
+
+RESP_HEAD = b'{"type":"response.output_text.delta","sequence_number":'
+RESP_MID = b',"item_id":"msg_1","output_index":0,"content_index":0,"delta":'
+
+
+@st.composite
+def responses_stream(draw: st.DrawFn) -> list[bytes]:
+    added = {"type": "response.output_item.added", "output_index": 0, "item": {"id": "msg_1", "type": "message"}}
+    messages = [json.dumps(added).encode()]
+    numbers = st.one_of(
+        st.integers(0, 10**25).map(lambda n: str(n).encode()),
+        st.sampled_from([b"007", b"-1", b"1.5", b"1e3", b" 4", b"", b'"4"', b"null", b"00"]),
+    )
+    ends = st.one_of(
+        st.just(b',"logprobs":[]}'),
+        obfuscation().map(lambda o: b',"logprobs":[],"obfuscation":"' + o + b'"}'),
+    )
+    usual = draw(ends)
+    for _ in range(draw(st.integers(1, 12))):
+        token = draw(tokens())
+        end = draw(st.one_of(st.just(usual), st.just(usual), ends))
+        messages.append(RESP_HEAD + draw(numbers) + RESP_MID + token + end)
+    return messages
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(stream=responses_stream(), how=SPLITS)
+def test_hostile_responses_envelopes(stream: list[bytes], how: str) -> None:
+    chunks = framed(stream, "response.output_text.delta")
+    chunks[0] = chunks[0].replace(b"response.output_text.delta", b"response.output_item.added", 1)
+    chunks = regroup(chunks, how)
+    found, _ = decode(chunks, format="openai-responses")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_framing, "_LEARN", 0)
+        parsed, _ = decode(chunks, format="openai-responses")
+    assert shape(found) == shape(parsed)
+
+
+def test_responses_repeat_with_their_sequence_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+    added = {"type": "response.output_item.added", "output_index": 0, "item": {"id": "msg_1", "type": "message"}}
+    messages = [json.dumps(added).encode()]
+    for n, text in enumerate(["a", "b", "c", "d", "e"], start=2):
+        messages.append(
+            RESP_HEAD
+            + str(n * 7).encode()
+            + RESP_MID
+            + f'"{text}"'.encode()
+            + b',"obfuscation":"x'
+            + str(n).encode()
+            + b'"}'
+        )
+    chunks = framed(messages, "response.output_text.delta")
+    chunks[0] = chunks[0].replace(b"response.output_text.delta", b"response.output_item.added", 1)
+    found, parsed, hits = both(chunks, monkeypatch, format="openai-responses")
+    assert found == parsed
+    assert hits == 3  # the first delta opens the target, the second is learned

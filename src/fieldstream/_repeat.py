@@ -55,15 +55,26 @@ class Repeat:
     """The envelope an event repeats: ``head`` (up to the text's opening quote) and ``tail``
     (after its closing quote), for ``source`` (SSE event name ``event``)."""
 
-    __slots__ = ("closers", "event", "framed", "head", "source", "tail", "varying")
+    __slots__ = ("closers", "event", "frame", "head", "number", "source", "tail", "varying")
 
-    def __init__(self, event: Any, head: bytes, tail: bytes, source: Any, varying: tuple[bytes, bytes] | None) -> None:
+    def __init__(
+        self,
+        event: Any,
+        head: bytes,
+        tail: bytes,
+        source: Any,
+        varying: tuple[bytes, bytes] | None = None,
+        number: bytes | None = None,
+    ) -> None:
         self.event = event
         self.head = head
+        #: The rest of the head after an unread number in it (``head`` ends with its key).
+        self.number = number
         self.tail = tail
         self.source = source
-        #: The head as a read that is one SSE message starts (its data line, after its event line).
-        self.framed = b"data: " + head if event == "message" else f"event: {event}\ndata: ".encode() + head
+        #: What comes before the head in a read that is one SSE message (its event line, and
+        #: its data line's name).
+        self.frame = b"data: " if event == "message" else f"event: {event}\ndata: ".encode()
         #: The tail is only closing brackets and blanks: the blanks may differ (spaces and tabs;
         #: a line end would end the SSE data line).
         self.closers = tail.translate(None, b" \t") if not tail.strip(b"}] \t") else None
@@ -72,13 +83,32 @@ class Repeat:
 
     def text(self, data: bytes) -> str | None:
         """The text of envelope ``data`` if it repeats this one (a non-empty string); else ``None``."""
-        return self._text(data, len(self.head), len(data)) if data.startswith(self.head) else None
+        start = self._start(data, 0)
+        return self._text(data, start, len(data)) if start >= 0 else None
 
     def message(self, data: bytes) -> str | None:
         """The same for a read that is exactly one SSE message of one data line (``data: ...\\n\\n``)."""
-        if data.startswith(self.framed) and data.endswith(b"\n\n"):
-            return self._text(data, len(self.framed), len(data) - 2)
+        frame = self.frame
+        if data.startswith(frame) and data.endswith(b"\n\n"):
+            start = self._start(data, len(frame))
+            if start >= 0:
+                return self._text(data, start, len(data) - 2)
         return None
+
+    def _start(self, data: bytes, at: int) -> int:
+        # Where the text token starts (after its opening quote) if the head is at `at`; else -1.
+        head = self.head
+        if not data.startswith(head, at):
+            return -1
+        at += len(head)
+        rest = self.number
+        if rest is None:
+            return at
+        end = data.find(rest[:1], at, at + 20)  # the digits of an unread number, then the rest
+        digits = data[at:end]
+        if end < 0 or not digits.isdigit() or (digits[0] == 48 and len(digits) > 1):  # (no leading zero)
+            return -1
+        return end + len(rest) if data.startswith(rest, end) else -1
 
     def _text(self, data: bytes, start: int, stop: int) -> str | None:
         # data[start:stop] must be the rest of one string token (from after its opening quote),
@@ -121,7 +151,7 @@ class Repeat:
 
 
 def learn(
-    data: bytes, event: Any, source: Any, text: str, varying: str | None, leaf: Callable[[bytes], Any]
+    data: bytes, event: Any, source: Any, text: str, unread: tuple[str, ...], leaf: Callable[[bytes], Any]
 ) -> Repeat | None:
     """The :class:`Repeat` of envelope ``data``, whose one step was ``text`` for ``source``.
 
@@ -133,7 +163,8 @@ def learn(
     the provider does not read makes it read other text: only the leaf passes,
     and then any string token there makes the same envelope with that text.
     ``None`` when no token passes (the text escaped otherwise, say).
-    ``varying``: the key of a member at the end whose value the provider never reads.
+    ``unread``: keys the provider never reads, whose values may differ: a plain
+    string as the last member of the envelope, or a number before the text.
     """
     if b"\n" in data or b"\r" in data:
         return None  # blanks that end SSE lines: not one data line
@@ -155,19 +186,36 @@ def learn(
             tail = data[at + len(plain) :]
             found = leaf(data[:at] + _PROBE + tail)
             if found is not None and found[0] is source and found[1] == "\x00":
-                return Repeat(event, data[: at + 1], tail, source, _varying(tail, varying))
+                head, number = _number(data[: at + 1], unread)
+                return Repeat(event, head, tail, source, _varying(tail, unread), number)
     return None
 
 
-def _varying(tail: bytes, key: str | None) -> tuple[bytes, bytes] | None:
-    # The member `key` with a plain string value, last in the envelope: (the tail up to the
+def _number(head: bytes, keys: tuple[str, ...]) -> tuple[bytes, bytes | None]:
+    # An unread member with a number value in the head (Responses' sequence_number): the head up
+    # to its value, and after it.  After "," or "{" its quote opens a key (see _varying).
+    for key in keys:
+        name = f'"{key}":'.encode()
+        at = head.find(name)
+        if at > 0 and head[at - 1] in b",{":
+            start = end = at + len(name)
+            while head[end : end + 1].isdigit():
+                end += 1
+            if end > start and head[end : end + 1] == b",":
+                return head[:start], head[end:]
+    return head, None
+
+
+def _varying(tail: bytes, keys: tuple[str, ...]) -> tuple[bytes, bytes] | None:
+    # An unread member with a plain string value, last in the envelope: (the tail up to the
     # value, the tail after it).  Its quote after "," or "{" opens a token (a quote inside a string
     # comes after a backslash), so it is a key of the root object that the final "}" closes.
-    if key is None:
-        return None
-    name = f'"{key}":"'.encode()
-    at = tail.rfind(name)
     close = tail.rfind(b'"')
-    if at <= 0 or tail[at - 1] not in b",{" or tail[close:].strip(_BLANKS) != b'"}':
+    if tail[close:].strip(_BLANKS) != b'"}':
         return None
-    return tail[: at + len(name)], tail[close:]
+    for key in keys:
+        name = f'"{key}":"'.encode()
+        at = tail.rfind(name)
+        if at > 0 and tail[at - 1] in b",{" and at + len(name) <= close:
+            return tail[: at + len(name)], tail[close:]
+    return None

@@ -402,6 +402,7 @@ class StreamDecoder:
             try:  # _apply_safely, inlined
                 if cls is not Meta:
                     self._recognized = True
+                    self._first = None  # (kept only to name a stream that nothing matched)
                 _APPLY[cls](self, step, out)
             except _FOREIGN as exc:
                 self._unexpected(payload, exc, out)
@@ -417,7 +418,7 @@ class StreamDecoder:
         self._text(target, text, out)
         return True
 
-    def _leaf(self, payload: Any, event: str | None) -> tuple[Source, str, str | None] | None:
+    def _leaf(self, payload: Any, event: str | None) -> tuple[Source, str, tuple[str, ...]] | None:
         """The provider's ``leaf(payload, event)``: whether a payload may be learned as a repeat."""
         leaf = getattr(self._provider, "leaf", None)
         return leaf(payload, event) if leaf is not None else None
@@ -439,6 +440,7 @@ class StreamDecoder:
     def _apply(self, step: Step, out: list[StreamEvent]) -> None:
         if type(step) is not Meta:
             self._recognized = True
+            self._first = None
         _APPLY[type(step)](self, step, out)
 
     def _on_text(self, step: Text, out: list[StreamEvent]) -> None:

@@ -359,7 +359,7 @@ class TypedLayer:
             return events  # (most chunks complete nothing)
         if len(events) == 1:  # the next piece of the live string of the chunk before: as it is
             event = events[0]
-            if event.__class__ is StringDelta and event.path is self._live:  # type: ignore[attr-defined]
+            if event.__class__ is StringDelta and event.path is self._live:
                 return events
         out: list[Event] = []
         try:

@@ -72,8 +72,8 @@ class AnthropicMessages:
             return [error_step(payload)]
         return []  # ping and event types added later
 
-    def leaf(self, payload: Any, event: str | None) -> tuple[Source, str, str | None] | None:
-        """``(source, text, None)`` when ``payload`` is a repeat (see ``_repeat``): a delta of a block
+    def leaf(self, payload: Any, event: str | None) -> tuple[Source, str, tuple[str, ...]] | None:
+        """``(source, text, ())`` when ``payload`` is a repeat (see ``_repeat``): a delta of a block
         seen before, whose one step is ``Text(source, text)`` from one string leaf (with that leaf
         holding any other non-empty string, too); deltas change no state."""
         if type(payload) is not dict or (payload.get("type") or event) != "content_block_delta":
@@ -86,7 +86,7 @@ class AnthropicMessages:
         text = delta.get("text") or delta.get("partial_json") or delta.get("thinking")
         if source is None or type(text) is not str:
             return None
-        return source, text, None
+        return source, text, ()
 
     def _start(self, index: Any, block: dict[str, Any]) -> list[Step]:
         kind = block.get("type")

@@ -18,6 +18,8 @@ from ._steps import ENDED, Finish, Meta, Open, Step, Text, Usage, error_step
 _CUT = frozenset({"length", "content_filter"})
 # The delta keys of a text-only chunk (see OpenAIChat.step).
 _TEXT_KEYS = frozenset({"content", "reasoning_content", "reasoning", "role", "channel"})
+# Members no step reads, whose values differ from chunk to chunk (see leaf).
+_UNREAD = ("obfuscation",)
 # A Text step made without the named tuple's Python-level __new__ (the hot path: one per chunk).
 _new_text = tuple.__new__
 
@@ -114,8 +116,8 @@ class OpenAIChat:
             steps.append(error_step(payload))
         return steps
 
-    def leaf(self, payload: Any, event: str | None) -> tuple[Source, str, str | None] | None:
-        """``(source, text, "obfuscation")`` when ``payload`` is a repeat (see ``_repeat``): its one step
+    def leaf(self, payload: Any, event: str | None) -> tuple[Source, str, tuple[str, ...]] | None:
+        """``(source, text, unread keys)`` when ``payload`` is a repeat (see ``_repeat``): its one step
         is ``Text(source, text)`` from one string leaf, for a target seen before, and ``step`` changes
         no state (model and id are the last ones); the same holds with that leaf holding any other
         non-empty string, and with any plain string as the unread ``obfuscation`` at the end."""
@@ -153,7 +155,7 @@ class OpenAIChat:
             return None
         if source is None or type(text) is not str or not text:
             return None
-        return source, text, "obfuscation"
+        return source, text, _UNREAD
 
     def _choice(self, choice: dict[str, Any], steps: list[Step]) -> None:
         index = choice.get("index", 0)

@@ -33,6 +33,8 @@ _TEXTS = {
 }
 # The events above by their full type, so the hot path (one per delta) splits no name.
 _TEXT_EVENTS = {f"response.{name}.{phase}": (name, phase) for name in _TEXTS for phase in ("delta", "done")}
+# Members no step reads, whose values differ from event to event (see leaf).
+_UNREAD = ("obfuscation", "sequence_number")
 # A Text step made without the named tuple's Python-level __new__.
 _new_text = tuple.__new__
 
@@ -109,6 +111,32 @@ class OpenAIResponses:
         if source.path not in self._seen and isinstance(full, str) and full:
             return [Text(source, full), End(source)]
         return [Open(source), End(source)] if kind == "tool_call" else [End(source)]
+
+    def leaf(self, payload: Any, event: str | None) -> tuple[Source, str, tuple[str, ...]] | None:
+        """``(source, text, unread keys)`` when ``payload`` is a repeat (see ``_repeat``): a delta of
+        a target that had one before, whose one step is ``Text(source, text)`` from its ``delta``
+        string, and that changes no state (with any other non-empty ``delta``, any number as its
+        ``sequence_number`` and any plain string as its ``obfuscation``, too)."""
+        if type(payload) is not dict:
+            return None
+        kind = payload.get("type") or event or ""
+        found = _TEXT_EVENTS.get(kind) if type(kind) is str else None
+        delta = payload.get("delta")
+        if found is None or found[1] != "delta" or type(delta) is not str or not delta:
+            return None
+        what, sub, _ = _TEXTS[found[0]]
+        try:
+            index = self._index(payload)
+            if sub is None:
+                source = self._calls.get(index)
+            else:
+                part = payload.get("summary_index" if sub == "summary" else "content_index", 0)
+                source = self._texts.get((f"{self._prefix}output[{index}].{sub}[{part}]", what))
+        except TypeError:  # an unhashable index
+            return None
+        if source is None or source.path not in self._seen:
+            return None
+        return source, delta, _UNREAD
 
     def _finished(self, kind: str, response: dict[str, Any]) -> list[Step]:
         steps: list[Step] = [Meta(response.get("model"), response.get("id"))]
