@@ -83,6 +83,7 @@ class Framing:
         "_array_parser",
         "_body",
         "_body_size",
+        "_again",
         "_framer",
         "_head",
         "_kept",
@@ -106,6 +107,7 @@ class Framing:
         #: The envelope the SSE messages repeat (see ``_repeat``), once learned.
         self._repeat: Repeat | None = None
         self._learned = 0  # envelopes learned less those repeated: learning stops past a few
+        self._again = False  # the last payload read whole was text for the last target
         self.max_event_size = max_event_size
         self.kind: str | None = None
         self.broken = False  # the wire format failed; later input is ignored
@@ -129,10 +131,11 @@ class Framing:
             repeat = self._repeat
             if repeat is not None:  # the hottest: one message repeating the envelope learned
                 text = repeat.message(data)
-                if text is not None and len(data) <= sse._fast_limit and data.isascii():
+                if text is not None and len(data) <= sse._fast_limit:
                     try:
                         if self._sink_repeat(repeat.source, text, out):
-                            sse._offset += len(data)  # (as SSEDecoder._single counts what it takes)
+                            # (characters, as SSEDecoder counts what it takes)
+                            sse._offset += len(data) if data.isascii() else len(data.decode("utf-8", "replace"))
                             if self._learned:
                                 self._learned -= 1
                             return
@@ -334,13 +337,22 @@ class Framing:
         except (ValueError, TypeError, RecursionError):
             self._sse_message(value, event, out, _envelope.stdlib_loads)  # json.loads decides what jiter refused
             return
-        if self._sink_payload(payload, event, out) and self._learned < _LEARN:
+        self._after(self._sink_payload(payload, event, out), value, event, payload)
+
+    def _after(self, text: bool, value: bytes, event: str, payload: Any) -> None:
+        # A payload read whole was applied; `text`: its one step was text for the last target.
+        # The second such payload in a row is learned (see _repeat) if the provider says it is
+        # a repeat: a block of one or two deltas is not worth learning.  A stream whose
+        # envelopes never repeat (choices interleaved, a field that changes every time) stops
+        # trying after a few.
+        if not text:
+            self._again = False
+        elif not self._again:
+            self._again = True
+        elif self._learned < _LEARN:
             self._learn(value, event, payload)
 
     def _learn(self, value: bytes, event: str, payload: Any) -> None:
-        # The payload's one step was text for the last target: learn its envelope if the provider
-        # says it is a repeat.  A stream whose envelopes never repeat (choices interleaved, a
-        # field that changes every time) stops trying after a few.
         self._learned += 1
         leaf = self._sink._leaf(payload, event)
         if leaf is not None:
@@ -382,8 +394,9 @@ class Framing:
             else:
                 sink._fault(Malformed(None, f"SSE data is not JSON: {data[:200]!r}", None, data), out)
             return
-        if sink._payload(payload, event, out) and type(data) is bytes and self._learned < _LEARN:
-            self._learn(data, event, payload)
+        applied = sink._payload(payload, event, out)
+        if type(data) is bytes:
+            self._after(applied, data, event, payload)
 
     def _event_message(self, message: EventStreamMessage, out: list[StreamEvent]) -> None:
         # One binary message as a payload in boto3's shape: {event type: decoded JSON payload}.

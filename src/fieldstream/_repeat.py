@@ -55,7 +55,7 @@ class Repeat:
     """The envelope an event repeats: ``head`` (up to the text's opening quote) and ``tail``
     (after its closing quote), for ``source`` (SSE event name ``event``)."""
 
-    __slots__ = ("closers", "event", "frame", "head", "number", "source", "tail", "varying")
+    __slots__ = ("closers", "event", "frame", "head", "number", "source", "tail", "tail_number", "varying")
 
     def __init__(
         self,
@@ -65,6 +65,7 @@ class Repeat:
         source: Any,
         varying: tuple[bytes, bytes] | None = None,
         number: bytes | None = None,
+        unread: tuple[str, ...] = (),
     ) -> None:
         self.event = event
         self.head = head
@@ -80,6 +81,8 @@ class Repeat:
         self.closers = tail.translate(None, b" \t") if not tail.strip(b"}] \t") else None
         #: (before, after) the value of the unread member at the end, when there is one.
         self.varying = varying
+        #: (before, after) an unread number in the tail, when there is one and no ``varying``.
+        self.tail_number = None if varying is not None else _split_number(tail, unread)
 
     def text(self, data: bytes) -> str | None:
         """The text of envelope ``data`` if it repeats this one (a non-empty string); else ``None``."""
@@ -89,11 +92,15 @@ class Repeat:
     def message(self, data: bytes) -> str | None:
         """The same for a read that is exactly one SSE message of one data line (``data: ...\\n\\n``)."""
         frame = self.frame
-        if data.startswith(frame) and data.endswith(b"\n\n"):
-            start = self._start(data, len(frame))
-            if start >= 0:
-                return self._text(data, start, len(data) - 2)
-        return None
+        if not data.startswith(frame) or not data.endswith(b"\n\n"):
+            return None
+        if self.number is None:  # (_start, inlined for the commonest head)
+            head = self.head
+            if not data.startswith(head, len(frame)):
+                return None
+            return self._text(data, len(frame) + len(head), len(data) - 2)
+        start = self._start(data, len(frame))
+        return self._text(data, start, len(data) - 2) if start >= 0 else None
 
     def _start(self, data: bytes, at: int) -> int:
         # Where the text token starts (after its opening quote) if the head is at `at`; else -1.
@@ -104,7 +111,7 @@ class Repeat:
         rest = self.number
         if rest is None:
             return at
-        end = data.find(rest[:1], at, at + 20)  # the digits of an unread number, then the rest
+        end = data.find(rest[0], at, at + 20)  # the digits of an unread number, then the rest
         digits = data[at:end]
         if end < 0 or not digits.isdigit() or (digits[0] == 48 and len(digits) > 1):  # (no leading zero)
             return -1
@@ -116,12 +123,38 @@ class Repeat:
         # decoded alone: as it is when it holds no escape, no quote but its last and no control
         # character (so no line end either); else by json.loads's own scanner, which must end
         # exactly at the tail.
-        tail = self.tail
-        end = stop - len(tail)
-        if not data.startswith(tail, end):
-            end = self._tail_start(data, start, stop)
+        varying = self.varying
+        if varying is not None:  # its value differs every time: no use comparing the whole tail
+            before, after = varying
+            if not data.endswith(after, start, stop):
+                return None
+            end = data.rfind(before, start, stop - len(after))
+            value = data[end + len(before) : stop - len(after)]
+            if end < 0 or (value and not value.isalnum()):  # (OpenAI's are: any other takes the whole path)
+                return None
+        elif self.tail_number is not None:  # (before, after) around digits that differ every time
+            before, after = self.tail_number
+            if not data.endswith(after, start, stop):
+                return None
+            at = data.rfind(b":", start, stop - len(after)) + 1
+            digits = data[at : stop - len(after)]
+            if not at or not digits.isdigit() or (digits[0] == 48 and len(digits) > 1):
+                return None
+            end = at - len(before)
+            if not data.startswith(before, end):
+                return None
+        else:
+            tail = self.tail
+            end = stop - len(tail)
+            if not data.startswith(tail, end):
+                closers = self.closers
+                if closers is None:
+                    return None
+                end = start + len(data[start:stop].rstrip(b"}] \t"))
+                if data[end:stop].translate(None, b" \t") != closers:
+                    return None
         if end <= start + 1:
-            return None  # no tail, or an empty string: a provider may mean more by "" (a first chunk)
+            return None  # an empty string: a provider may mean more by "" (a first chunk)
         token = data[start:end].decode("utf-8", "replace")
         last = len(token) - 1
         if token.find('"') == last and "\\" not in token and token.isprintable():
@@ -131,23 +164,6 @@ class Repeat:
         except ValueError:  # not one string token: the whole path says what it is
             return None
         return text if at == len(token) and text else None
-
-    def _tail_start(self, data: bytes, start: int, stop: int) -> int:
-        # Where a tail that differs from the one learned (only where it cannot change the
-        # document) starts in data[start:stop]; -1 if it does not end so.
-        closers = self.closers
-        if closers is not None:
-            end = start + len(data[start:stop].rstrip(b"}] \t"))
-            return end if data[end:stop].translate(None, b" \t") == closers else -1
-        varying = self.varying
-        if varying is not None:
-            before, after = varying
-            if data.endswith(after, start, stop):
-                at = data.rfind(before, start, stop - len(after))
-                value = data[at + len(before) : stop - len(after)]
-                if at >= 0 and (not value or value.isalnum()):  # (OpenAI's are: any other takes the whole path)
-                    return at
-        return -1
 
 
 def learn(
@@ -186,24 +202,24 @@ def learn(
             tail = data[at + len(plain) :]
             found = leaf(data[:at] + _PROBE + tail)
             if found is not None and found[0] is source and found[1] == "\x00":
-                head, number = _number(data[: at + 1], unread)
-                return Repeat(event, head, tail, source, _varying(tail, unread), number)
+                head, number = _split_number(data[: at + 1], unread) or (data[: at + 1], None)
+                return Repeat(event, head, tail, source, _varying(tail, unread), number, unread)
     return None
 
 
-def _number(head: bytes, keys: tuple[str, ...]) -> tuple[bytes, bytes | None]:
-    # An unread member with a number value in the head (Responses' sequence_number): the head up
-    # to its value, and after it.  After "," or "{" its quote opens a key (see _varying).
+def _split_number(text: bytes, keys: tuple[str, ...]) -> tuple[bytes, bytes] | None:
+    # An unread member with a number value (Responses' sequence_number): `text` up to its value,
+    # and after it.  After "," or "{" its quote opens a key (see _varying).
     for key in keys:
         name = f'"{key}":'.encode()
-        at = head.find(name)
-        if at > 0 and head[at - 1] in b",{":
+        at = text.find(name)
+        if at > 0 and text[at - 1] in b",{":
             start = end = at + len(name)
-            while head[end : end + 1].isdigit():
+            while text[end : end + 1].isdigit():
                 end += 1
-            if end > start and head[end : end + 1] == b",":
-                return head[:start], head[end:]
-    return head, None
+            if end > start and text[end : end + 1] in (b",", b"}"):
+                return text[:start], text[end:]
+    return None
 
 
 def _varying(tail: bytes, keys: tuple[str, ...]) -> tuple[bytes, bytes] | None:
