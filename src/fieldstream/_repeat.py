@@ -55,7 +55,7 @@ class Repeat:
     """The envelope an event repeats: ``head`` (up to the text's opening quote) and ``tail``
     (after its closing quote), for ``source`` (SSE event name ``event``)."""
 
-    __slots__ = ("closers", "event", "frame", "head", "number", "source", "tail", "tail_number", "varying")
+    __slots__ = ("after", "before", "closers", "event", "frame", "head", "number", "source", "tail", "tail_number")
 
     def __init__(
         self,
@@ -79,8 +79,10 @@ class Repeat:
         #: The tail is only closing brackets and blanks: the blanks may differ (spaces and tabs;
         #: a line end would end the SSE data line).
         self.closers = tail.translate(None, b" \t") if not tail.strip(b"}] \t") else None
-        #: (before, after) the value of the unread member at the end, when there is one.
-        self.varying = varying
+        #: Around the value of the unread member at the end, when there is one: the tail before it
+        #: and after it.
+        self.before: bytes | None = varying[0] if varying is not None else None
+        self.after = varying[1] if varying is not None else b""
         #: (before, after) an unread number in the tail, when there is one and no ``varying``.
         self.tail_number = None if varying is not None else _split_number(tail, unread)
 
@@ -123,13 +125,14 @@ class Repeat:
         # decoded alone: as it is when it holds no escape, no quote but its last and no control
         # character (so no line end either); else by json.loads's own scanner, which must end
         # exactly at the tail.
-        varying = self.varying
-        if varying is not None:  # its value differs every time: no use comparing the whole tail
-            before, after = varying
+        before = self.before
+        if before is not None:  # its value differs every time: no use comparing the whole tail
+            after = self.after
             if not data.endswith(after, start, stop):
                 return None
-            end = data.rfind(before, start, stop - len(after))
-            value = data[end + len(before) : stop - len(after)]
+            cut = stop - len(after)
+            end = data.rfind(before, start, cut)
+            value = data[end + len(before) : cut]
             if end < 0 or (value and not value.isalnum()):  # (OpenAI's are: any other takes the whole path)
                 return None
         elif self.tail_number is not None:  # (before, after) around digits that differ every time
