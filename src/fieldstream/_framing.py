@@ -24,6 +24,12 @@ the rest of the body.
 
 Envelopes are parsed by jiter when it is installed, with ``json.loads`` deciding
 whatever jiter refuses (:mod:`._envelope`): the payloads are ``json.loads``'s.
+
+An SSE message that repeats the envelope learned before but for its text
+(:mod:`._repeat`) is not parsed: its text goes to the sink's ``_repeat(source,
+text, out)``.  The sink's ``_payload`` says when a payload was one text step for
+its last target, and its ``_leaf(payload, event)`` (the provider's) whether the
+envelope may be learned.
 """
 
 from __future__ import annotations

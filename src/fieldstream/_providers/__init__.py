@@ -41,7 +41,9 @@ __all__ = [
 # below if it can be told from a payload, and its name in StreamFormat (a type checker
 # needs the names written out; a test keeps the two equal).  StreamDecoder, its option
 # check and the CLI's choices read these.  A new wire framing (bytes -> payloads) is
-# fieldstream._framing's.
+# fieldstream._framing's.  Optionally, ``leaf(payload, event)``: which payloads are one
+# text leaf, so that the SSE envelopes repeating them are read without a parse (see
+# fieldstream._repeat; OpenAI chat, Responses and Anthropic have one).
 
 #: Format name -> "module:Class".
 FORMATS = {
