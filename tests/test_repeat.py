@@ -392,3 +392,27 @@ def test_responses_repeat_with_their_sequence_numbers(monkeypatch: pytest.Monkey
     found, parsed, hits = both(chunks, monkeypatch, format="openai-responses")
     assert found == parsed
     assert hits == 2  # the first delta opens the target; the third is learned (the second in a row)
+
+
+def test_a_closed_stream_is_freed_at_once() -> None:
+    # The framing holds the decoder's methods (the repeat path among them) until close() lets
+    # go of them: then nothing refers back to the decoder, and reference counting frees it
+    # without the cycle collector.
+    import gc
+    import weakref
+
+    body = (CORPUS / "openai_chat_completions" / "oai_py_json_object_mode.sse").read_bytes()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        decoder = fs.StreamDecoder("openai-chat")
+        for chunk in reads(body, "events"):
+            decoder.feed(chunk)
+        assert decoder._framing._repeat is not None  # the repeat path was taken
+        decoder.close()
+        ref = weakref.ref(decoder)
+        del decoder
+        assert ref() is None
+    finally:
+        if enabled:
+            gc.enable()

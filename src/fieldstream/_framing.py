@@ -224,7 +224,7 @@ class Framing:
         decoder and its framing refer to each other, and without this cycle a closed stream is
         freed by reference counting at once, not later by the cycle collector (whose passes over
         every stream's objects cost ~2-4% of a short stream's time)."""
-        del self._sink, self._sink_payload
+        del self._sink, self._sink_payload, self._sink_repeat
 
     # -- choosing ----------------------------------------------------------
 
