@@ -68,9 +68,10 @@ def decode(chunks: list[bytes], **options: Any) -> tuple[list[Any], int]:
     return events, hits
 
 
-def both(chunks: list[bytes], monkeypatch: pytest.MonkeyPatch, **options: Any) -> tuple[list[Any], list[Any], int]:
+def both(chunks: list[bytes], **options: Any) -> tuple[list[Any], list[Any], int]:
+    """The stream's events with repeats and without (the oracle), and the repeats read."""
     found, hits = decode(chunks, **options)
-    with monkeypatch.context() as patch:
+    with pytest.MonkeyPatch.context() as patch:
         patch.setattr(_framing, "_LEARN", 0)
         parsed, none = decode(chunks, **options)
     assert none == 0
@@ -79,18 +80,18 @@ def both(chunks: list[bytes], monkeypatch: pytest.MonkeyPatch, **options: Any) -
 
 @pytest.mark.parametrize("path", STREAMS, ids=lambda p: p.stem)
 @pytest.mark.parametrize("how", ["events", "pairs", "whole", "random-1"])
-def test_corpus_streams_repeat_exactly(path: Path, how: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_corpus_streams_repeat_exactly(path: Path, how: str) -> None:
     body = path.read_bytes()
-    found, parsed, _ = both(reads(body, how), monkeypatch)
+    found, parsed, _ = both(reads(body, how))
     assert found == parsed
 
 
-def test_repeats_are_read_in_real_streams(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_repeats_are_read_in_real_streams() -> None:
     # Most deltas of OpenAI chat and Anthropic streams are repeats (else this path is dead code).
     for name in ("openai_chat_completions/oai_py_json_object_mode.sse", "anthropic_messages/pai_thinking_text.sse"):
         body = (CORPUS / name).read_bytes()
         chunks = reads(body, "events")
-        found, parsed, hits = both(chunks, monkeypatch)
+        found, parsed, hits = both(chunks)
         assert found == parsed
         assert hits >= len(chunks) // 2, (name, hits, len(chunks))
 
@@ -195,9 +196,14 @@ def anthropic_stream(draw: st.DrawFn) -> list[bytes]:
     return messages
 
 
-def framed(messages: list[bytes], event: str | None) -> list[bytes]:
-    name = b"event: " + event.encode() + b"\n" if event else b""
-    return [name + b"data: " + m + b"\n\n" for m in messages]
+def framed(messages: list[bytes], event: str | None, first: str | None = None) -> list[bytes]:
+    """SSE messages named ``event`` (the first one ``first``, when given)."""
+    names = [event] * len(messages)
+    if first is not None:
+        names[0] = first
+    return [
+        (f"event: {name}\n".encode() if name else b"") + b"data: " + m + b"\n\n" for name, m in zip(names, messages)
+    ]
 
 
 def regroup(chunks: list[bytes], how: str) -> list[bytes]:
@@ -224,24 +230,16 @@ def test_hostile_chat_envelopes(stream: list[bytes], how: str, schema: bool) -> 
     options: dict[str, Any] = {"format": "openai-chat"}
     if schema:
         options["tools"] = {"f": dict[str, Any]}
-    found, _ = decode(chunks, **options)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_framing, "_LEARN", 0)
-        parsed, _ = decode(chunks, **options)
-    assert shape(found) == shape(parsed)
+    found, parsed, _ = both(chunks, **options)
+    assert found == parsed
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(stream=anthropic_stream(), how=SPLITS)
 def test_hostile_anthropic_envelopes(stream: list[bytes], how: str) -> None:
-    chunks = framed(stream, "content_block_delta")
-    chunks[0] = chunks[0].replace(b"content_block_delta", b"content_block_start", 1)
-    chunks = regroup(chunks, how)
-    found, _ = decode(chunks, format="anthropic")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_framing, "_LEARN", 0)
-        parsed, _ = decode(chunks, format="anthropic")
-    assert shape(found) == shape(parsed)
+    chunks = regroup(framed(stream, "content_block_delta", first="content_block_start"), how)
+    found, parsed, _ = both(chunks, format="anthropic")
+    assert found == parsed
 
 
 # -- learning ------------------------------------------------------------------------
@@ -364,17 +362,12 @@ def responses_stream(draw: st.DrawFn) -> list[bytes]:
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(stream=responses_stream(), how=SPLITS)
 def test_hostile_responses_envelopes(stream: list[bytes], how: str) -> None:
-    chunks = framed(stream, "response.output_text.delta")
-    chunks[0] = chunks[0].replace(b"response.output_text.delta", b"response.output_item.added", 1)
-    chunks = regroup(chunks, how)
-    found, _ = decode(chunks, format="openai-responses")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_framing, "_LEARN", 0)
-        parsed, _ = decode(chunks, format="openai-responses")
-    assert shape(found) == shape(parsed)
+    chunks = regroup(framed(stream, "response.output_text.delta", first="response.output_item.added"), how)
+    found, parsed, _ = both(chunks, format="openai-responses")
+    assert found == parsed
 
 
-def test_responses_repeat_with_their_sequence_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_responses_repeat_with_their_sequence_numbers() -> None:
     added = {"type": "response.output_item.added", "output_index": 0, "item": {"id": "msg_1", "type": "message"}}
     messages = [json.dumps(added).encode()]
     for n, text in enumerate(["a", "b", "c", "d", "e"], start=2):
@@ -387,9 +380,8 @@ def test_responses_repeat_with_their_sequence_numbers(monkeypatch: pytest.Monkey
             + str(n).encode()
             + b'"}'
         )
-    chunks = framed(messages, "response.output_text.delta")
-    chunks[0] = chunks[0].replace(b"response.output_text.delta", b"response.output_item.added", 1)
-    found, parsed, hits = both(chunks, monkeypatch, format="openai-responses")
+    chunks = framed(messages, "response.output_text.delta", first="response.output_item.added")
+    found, parsed, hits = both(chunks, format="openai-responses")
     assert found == parsed
     assert hits == 2  # the first delta opens the target; the third is learned (the second in a row)
 

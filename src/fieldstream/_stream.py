@@ -383,14 +383,7 @@ class StreamDecoder:
             # Providers read untrusted JSON: a payload of the wrong shape is reported, not raised.
             self._unexpected(payload, exc, out)
             return False
-        if len(steps) == 1:  # the commonest payload: text for the target of the step before
-            step = steps[0]
-            if type(step) is Text:
-                source, text = step
-                last, target = self._last
-                if source is last and target is not None and type(text) is str:
-                    self._text(target, text, out)
-                    return True
+        direct = 0  # text steps for the target of the step before
         for step in steps:
             cls = type(step)
             if cls is Text:  # the commonest step: text for the target of the step before
@@ -398,6 +391,7 @@ class StreamDecoder:
                 last, target = self._last
                 if source is last and target is not None and type(text) is str:
                     self._text(target, text, out)
+                    direct += 1
                     continue
             try:  # _apply_safely, inlined
                 if cls is not Meta:
@@ -406,7 +400,7 @@ class StreamDecoder:
                 _APPLY[cls](self, step, out)
             except _FOREIGN as exc:
                 self._unexpected(payload, exc, out)
-        return False
+        return direct == 1 == len(steps)
 
     def _repeat(self, source: Source, text: str, out: list[StreamEvent]) -> bool:
         """A payload that repeats a learned one with ``text`` (see ``_repeat``), as ``_payload``

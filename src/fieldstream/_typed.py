@@ -567,12 +567,7 @@ class TypedLayer:
         for event in events:
             cls = type(event)
             if cls is StringDelta:
-                path = event.path
-                depth = len(path)
-                if 0 < depth <= len(frames) and self._skip is None and self._hold is None:
-                    node = frames[depth - 1].node.child(path[-1])  # (_enter, when no frame opens)
-                else:
-                    node = self._enter(path)
+                node = self._enter(event.path)
                 if type(node) is Node:
                     if node.live:
                         out.append(event)
@@ -597,11 +592,8 @@ class TypedLayer:
             depth = len(path)
             skip = self._skip
             if skip is not None and depth <= skip:
-                self._skip = skip = None
-            if 0 < depth <= len(frames) and skip is None and self._hold is None:
-                node = frames[depth - 1].node.child(path[-1])  # (_enter, when no frame opens)
-            else:
-                node = self._enter(path)
+                self._skip = None
+            node = self._enter(path)
             if node is _SKIPPED:
                 continue
             if node is _HELD:
