@@ -92,6 +92,12 @@ _LITERALS: dict[str, tuple[str, Any]] = {"t": ("true", True), "f": ("false", Fal
 _NUMBER_START = frozenset("-0123456789")
 _NOTHING: Any = object()  # ``result`` before any document completed
 _KEY_MEMO = 1024  # most distinct keys remembered for sharing (then the memo starts over)
+_KEY_MEMO_LENGTH = 64  # longest key remembered (as pydantic's string cache: a hostile key is not kept)
+# Keys seen by any parser, so that repeated keys share one object: json.loads has such a memo per
+# call, pydantic a process-wide string cache.  Process-wide here too: an open stream holds no memo
+# of its own, and every stream of one schema shares its key objects.  Bounded in count and in key
+# length; dict reads and writes are atomic, and a lost race only means a key is not shared.
+_KEYS: dict[str, str] = {}
 _FAR = 1 << 30  # a stack index no container reaches: "none" for _bare_lo / _keep_from
 _WINDOW = 512  # characters of a container's text parsed again at first (then doubled), see _raw_value
 
@@ -180,7 +186,6 @@ class Parser(Generic[T]):
         "_error",
         "_error_in_string",
         "_keep_from",
-        "_keys",
         "_last",
         "_length",
         "_lenient",
@@ -304,7 +309,6 @@ class Parser(Generic[T]):
         self._path: list[Any] = []  # key or index of the current value in each container
         self._pending = ""  # unfinished token prefix (number, literal, escape)
         self._parts: list[str] = []  # decoded text of the current string or key
-        self._keys: dict[str, str] = {}  # keys seen (bounded), so repeated keys share one object
         self._length = 0  # characters in _parts
         self._string_path: Path = ()  # path of the current string value
         self._placed = False  # the open string holds its list's last slot (attached when it opened)
@@ -338,7 +342,10 @@ class Parser(Generic[T]):
         # whole, a union's object, an unknown key) everything is kept.  Plain parser: none bare.
         self._bare_lo = _FAR
         self._keep_from = _FAR
-        self._starts: list[int] | None = None  # a typed parser: absolute offset of each open container
+        # A typed parser: the absolute offset of each open container; a bare container is never
+        # written to, so once it holds a child its offset is stored as ~offset (negative), which
+        # is how its close knows it is not empty.
+        self._starts: list[int] | None = None
         self._text: TextBuffer | None = None  # a typed parser: the text that bare containers may need
         self._own_text: TextBuffer | None = None  # _text when fed here (not a StreamDecoder target's, shared)
         self._typed: TypedLayer | None = None
@@ -700,11 +707,13 @@ class Parser(Generic[T]):
                     if not closed:
                         break
                     key = pieces[0] if len(pieces) == 1 else "".join(pieces)
-                    known = self._keys.get(key)
-                    if known is None:  # one object per distinct key, as json.loads's memo does
-                        if len(self._keys) >= _KEY_MEMO:
-                            self._keys.clear()
-                        known = self._keys[key] = key
+                    known = _KEYS.get(key)
+                    if known is None:  # one object per distinct key (see _KEYS)
+                        known = key
+                        if len(key) <= _KEY_MEMO_LENGTH:
+                            if len(_KEYS) >= _KEY_MEMO:
+                                _KEYS.clear()
+                            _KEYS[key] = key
                     path[-1] = known
                     self._parts = []
                     self._length = 0
@@ -899,9 +908,8 @@ class Parser(Generic[T]):
             if self._bare_lo == _FAR and not self.keep_items and not self._lists and type(value) is list:
                 self._bare_lo = depth + 1  # the items of this outermost array are bare
             if depth and self._bare_lo <= depth - 1 < self._keep_from:
-                top = stack[-1]
-                if not top:  # mark it non-empty (see _close_container)
-                    top.append(0) if type(top) is list else top.__setitem__(0, 0)
+                if starts[-2] >= 0:
+                    starts[-2] = ~starts[-2]  # the parent holds a child (see _starts)
                 return
         if not stack:
             self._root = value
@@ -919,9 +927,10 @@ class Parser(Generic[T]):
             events.append(_completed(ValueCompleted, (), value))
             return self._end_document(events)
         top = stack[-1]
-        if self._starts is not None and self._bare_lo <= len(stack) - 1 < self._keep_from:  # bare: nothing stored
-            if not top:  # but it is marked non-empty (see _close_container)
-                top.append(0) if type(top) is list else top.__setitem__(0, 0)
+        starts = self._starts
+        if starts is not None and self._bare_lo <= len(stack) - 1 < self._keep_from:  # bare: nothing stored
+            if starts[-1] >= 0:
+                starts[-1] = ~starts[-1]  # but it holds a child (see _starts)
             events.append(_completed(ItemCompleted if type(top) is list else ValueCompleted, tuple(self._path), value))
         elif type(top) is list:
             if self._placed:
@@ -946,23 +955,23 @@ class Parser(Generic[T]):
         if type(value) is list:
             self._lists -= 1
         index = len(stack)  # the closed container's
-        if self._starts is not None:
-            start = self._starts.pop()
+        starts = self._starts
+        if starts is not None:
+            start = starts.pop()
             if index == self._keep_from:
                 self._keep_from = _FAR  # kept whole: its event carries the value
-            elif self._bare_lo <= index < self._keep_from and value:
+            elif start < 0 and self._bare_lo <= index < self._keep_from:
                 # Bare and not empty (an empty one is its own value): the typed layer parses its
                 # text again if it ever needs the value.
-                value = _Bare(start, tuple(self._path))
+                value = _Bare(~start, tuple(self._path))
             if index + 1 == self._bare_lo and not self.keep_items:
                 self._bare_lo = _FAR  # the outermost array closed
         if stack:
             parent = index - 1
             if self._bare_lo <= parent < self._keep_from:
-                top = stack[-1]
-                if not top:  # mark it non-empty
-                    top.append(0) if type(top) is list else top.__setitem__(0, 0)
-                if type(top) is list:
+                if starts[-1] >= 0:  # type: ignore[index]
+                    starts[-1] = ~starts[-1]  # type: ignore[index]  # the parent holds a child (see _starts)
+                if type(stack[-1]) is list:
                     events.append(_completed(ItemCompleted, tuple(self._path), value))
                 else:
                     events.append(_completed(ValueCompleted, tuple(self._path), value))
@@ -1021,7 +1030,10 @@ class Parser(Generic[T]):
         # Only the text of the open bare containers can still be asked for (events are
         # transformed within the feed that made them), so what came before may be dropped.
         lo = self._bare_lo
-        return self._starts[lo] if len(self._stack) > lo else self._base  # type: ignore[index]
+        if len(self._stack) <= lo:
+            return self._base
+        start: int = self._starts[lo]  # type: ignore[index]
+        return ~start if start < 0 else start
 
     def _share_text(self, text: TextBuffer | None) -> None:
         """The seam for ``StreamDecoder``: read the text from a target's own buffer, or stop sharing it.

@@ -53,11 +53,21 @@ the whole object), and ``transform`` raises it as a :class:`SchemaError` whateve
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Literal, TypeVar, cast, get_origin
 
 from ._errors import FieldstreamError, ParseError, SchemaError, UsageError
-from ._events import DocumentCompleted, Event, ItemCompleted, Repair, StringDelta, ValueInvalid, _completed, _delta
+from ._events import (
+    DocumentCompleted,
+    Event,
+    ItemCompleted,
+    Repair,
+    StringDelta,
+    ValueCompleted,
+    ValueInvalid,
+    _completed,
+    _delta,
+)
 from ._lenient_schema import bare_is_text as _bare_is_text
 from ._paths import Path, format_path
 
@@ -129,7 +139,7 @@ class _Frame:
         # A union's object whose branch is not known yet: the events it holds.
         kind = node.kind
         self.values: Any = {} if kind in OBJECTLIKE else []
-        self.candidates: list[Node] = []  # a plain union's object candidates not ruled out yet
+        self.candidates: Sequence[Node] = ()  # a plain union's object candidates not ruled out yet
         self.race: Race | None = None  # ... and what the keys seen say of smart mode's choice among them
         self.key: Any = None  # the key whose events are being held now
         # keys completed so far, in a container reached through a union (``None`` elsewhere): a
@@ -169,6 +179,17 @@ class _Frame:
             else:
                 self.partial.append(value)
         self.open_key = None
+
+    def complete(self) -> Any:
+        """The container's value, built from its validated children."""
+        node = self.node
+        full = node.full
+        if full >= 0 and len(self.values) == full and len(self.partial.__pydantic_fields_set__) == full:
+            # Every field arrived and no other key: pydantic, given these validated values, builds
+            # a model equal to the partial (the same dict, the same fields set; an extra key or a
+            # missing field goes to pydantic).  The partial becomes the value: no second model.
+            return self.partial
+        return node.assemble(self.values)
 
     def place(self, key: Any, value: Any) -> None:
         """Show an unfinished child (a partial container, live text) in the snapshot."""
@@ -566,12 +587,40 @@ class TypedLayer:
         frames = self._frames
         for event in events:
             cls = type(event)
+            # The commonest events first, where nothing is held or skipped and the frames are
+            # open down to the event's parent: the first delta of a string, a scalar leaf of a
+            # type pydantic gives back unchanged (see Node.exact).  The same as below, fewer steps.
+            path = event.path
+            depth = len(path)
+            if depth and depth == len(frames) and self._hold is None and self._skip is None:
+                top = frames[-1]
+                if cls is StringDelta:
+                    node = top.node.child(path[-1])
+                    if node is not None and node.live:
+                        out.append(event)
+                        self._live = path  # (one tuple per string: its later deltas pass as they are)
+                    continue
+                if (cls is ValueCompleted or (cls is ItemCompleted and self.keep_items)) and top.seen is None:
+                    node = top.node.child(path[-1])
+                    exact = None if node is None else node.exact
+                    raw = event.value  # type: ignore[attr-defined]
+                    if (
+                        exact is not None
+                        and raw.__class__ in exact
+                        and (raw.__class__ is not str or raw.isascii())
+                        and (raw.__class__ is not float or raw - raw == 0.0)
+                        and depth <= _PYDANTIC_DEPTH
+                    ):
+                        self._live = None
+                        top.put(path[-1], raw)
+                        out.append(event)
+                        continue
             if cls is StringDelta:
-                node = self._enter(event.path)
+                node = self._enter(path)
                 if type(node) is Node:
                     if node.live:
                         out.append(event)
-                        self._live = event.path  # (one tuple per string: its later deltas pass as they are)
+                        self._live = path
                 elif node is _HELD:
                     self._held(event, out)
                 continue
@@ -588,8 +637,6 @@ class TypedLayer:
                 self._skip = self._hold = None
                 self._deep = False
                 continue
-            path = event.path
-            depth = len(path)
             skip = self._skip
             if skip is not None and depth <= skip:
                 self._skip = None
@@ -623,7 +670,7 @@ class TypedLayer:
                     failed = True
                 else:
                     try:
-                        value = frame.node.assemble(frame.values)
+                        value = frame.complete()
                         for root in reversed(frame.roots):
                             value = root.wrap(value)
                     except ValidationError as exc:

@@ -233,6 +233,7 @@ class Node:
         "exact",
         "extra",
         "field_names",
+        "full",
         "keys",
         "kind",
         "live",
@@ -261,6 +262,9 @@ class Node:
         self.keys: dict[str, tuple[str, dict[str, Any]]] = {}  # JSON key -> (field name, field schema)
         self.names: dict[str, str] = {}
         self.field_names: frozenset[str] = frozenset()
+        #: A model: its number of fields if, once every field has arrived and no other key, its
+        #: partial is the model pydantic builds (one JSON key per field, extra not "allow"); else -1.
+        self.full = -1
         self.required: frozenset[str] = frozenset()  # the keys of required fields
         self.race: Any = None  # a plain union of models: what its races share (see _typed_race), False: none
         self.extra = "ignore"
@@ -416,6 +420,8 @@ class Node:
         self.field_names = frozenset(schema["fields"])
         self.extra = schema.get("extra_behavior") or config.get("extra_fields_behavior") or "ignore"
         self.kind = kind
+        if kind == MODEL and self.extra != "allow" and len(keys) == len(schema["fields"]):
+            self.full = len(keys)
 
     # -- children --------------------------------------------------------
 

@@ -32,6 +32,7 @@ not cover leaves the object held, and then pydantic decides at its end.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from ._typed_plan import DATACLASS, MODEL, TYPEDDICT, Node
@@ -141,7 +142,7 @@ class Race:
         self.high = dict(self.low)  # ... and at most
         self.seen: set[str] = set()
 
-    def complete(self, key: Any, raw: Any, live: list[Node]) -> None:
+    def complete(self, key: Any, raw: Any, live: Sequence[Node]) -> None:
         """A value at ``key`` of the held object is complete and every candidate in ``live`` accepted it."""
         self.seen.add(key)
         entrants = self.entrants
@@ -157,7 +158,7 @@ class Race:
                     ej, ek = entrants[id(j)], entrants[id(k)]
                     self.gap[id(j), id(k)] += (ek.most(key, raw) if key in ek.keys else 0) - (key in ej.keys)
 
-    def winner(self, live: list[Node], opening: Any = None) -> Node | None:
+    def winner(self, live: Sequence[Node], opening: Any = None) -> Node | None:
         """The candidate pydantic will choose whatever follows, if one is certain.
 
         ``opening``: the key of a string value whose first characters just arrived.
@@ -167,7 +168,7 @@ class Race:
                 return j
         return None
 
-    def _certain(self, j: Node, live: list[Node], opening: Any) -> bool:
+    def _certain(self, j: Node, live: Sequence[Node], opening: Any) -> bool:
         entrants, seen = self.entrants, self.seen
         ej = entrants[id(j)]
         if opening is not None and opening not in ej.text:
