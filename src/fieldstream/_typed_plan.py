@@ -37,9 +37,26 @@ from __future__ import annotations
 import json
 from typing import Any, cast
 
+from pydantic import BaseModel
 from pydantic_core import SchemaValidator
 
 __all__ = ["Node", "Plan"]
+
+# A model instance is made as pydantic-core's model validator makes it: no __init__, its four
+# slots written directly (through BaseModel's own slot descriptors: no attribute lookup each).
+_SET_DICT = BaseModel.__dict__["__dict__"].__set__
+_SET_FIELDS_SET = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_SET_EXTRA = BaseModel.__dict__["__pydantic_extra__"].__set__
+_SET_PRIVATE = BaseModel.__dict__["__pydantic_private__"].__set__
+
+
+def _model(cls: Any, fields: dict[str, Any], fields_set: set[str], extra: Any) -> Any:
+    obj = cls.__new__(cls)
+    _SET_DICT(obj, fields)
+    _SET_FIELDS_SET(obj, fields_set)
+    _SET_EXTRA(obj, extra)
+    _SET_PRIVATE(obj, None)
+    return obj
 
 ANY: dict[str, Any] = {"type": "any"}
 # Node kinds.
@@ -222,6 +239,7 @@ class Node:
 
     __slots__ = (
         "_assembler",
+        "_blank",
         "_branches",
         "_children",
         "_item",
@@ -275,6 +293,7 @@ class Node:
         self._item: Node | None = None
         self._validator: SchemaValidator | None = None
         self._assembler: SchemaValidator | None = None
+        self._blank: dict[str, None] | None = None  # a model's partial __dict__, copied for each
         self._branches: dict[Any, Node | None] = {}
         self._analyze()
 
@@ -467,13 +486,7 @@ class Node:
 
     def wrap(self, value: Any) -> Any:
         """A root model holding ``value``, made the way its validator makes it."""
-        cls = self.cls
-        obj = cls.__new__(cls)
-        object.__setattr__(obj, "__dict__", {"root": value})
-        object.__setattr__(obj, "__pydantic_fields_set__", {"root"})
-        object.__setattr__(obj, "__pydantic_extra__", None)
-        object.__setattr__(obj, "__pydantic_private__", None)
-        return obj
+        return _model(self.cls, {"root": value}, {"root"}, None)
 
     def branch(self, key: Any) -> Node | None:
         """A plain union: the one candidate that accepts an array (int key), an object (str key), a string ("")."""
@@ -549,13 +562,7 @@ class Node:
         # pydantic-core reuses a model class's own validator for any schema naming that
         # class, so the instance is made here the way its model validator makes it
         fields, extra, fields_set = assembler.validate_python(values)
-        cls = self.cls
-        obj = cls.__new__(cls)
-        object.__setattr__(obj, "__dict__", fields)
-        object.__setattr__(obj, "__pydantic_extra__", extra)
-        object.__setattr__(obj, "__pydantic_fields_set__", fields_set)
-        object.__setattr__(obj, "__pydantic_private__", None)
-        return obj
+        return _model(self.cls, fields, fields_set, extra)
 
     def _build_assembler(self) -> SchemaValidator:
         container = self.container
@@ -585,13 +592,10 @@ class Node:
     def new_partial(self) -> Any:
         kind = self.kind
         if kind == MODEL:
-            cls = self.cls
-            obj = cls.__new__(cls)
-            object.__setattr__(obj, "__dict__", dict.fromkeys(cls.__pydantic_fields__))
-            object.__setattr__(obj, "__pydantic_fields_set__", set())
-            object.__setattr__(obj, "__pydantic_extra__", {} if self.extra == "allow" else None)
-            object.__setattr__(obj, "__pydantic_private__", None)
-            return obj
+            blank = self._blank
+            if blank is None:
+                blank = self._blank = dict.fromkeys(self.cls.__pydantic_fields__)
+            return _model(self.cls, blank.copy(), set(), {} if self.extra == "allow" else None)
         if kind == DATACLASS:
             obj = self.cls.__new__(self.cls)
             obj.__dict__.update(dict.fromkeys(self.field_names))
