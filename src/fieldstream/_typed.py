@@ -78,6 +78,7 @@ try:
         DATACLASS,
         DICT,
         LIST,
+        LISTLIKE,
         MODEL,
         OBJECTLIKE,
         ROOT,
@@ -134,11 +135,14 @@ class _Frame:
         self.shown = self.partial  # what the parent shows: the partial, inside its root models
         for root in reversed(roots):
             self.shown = root.wrap(self.shown)
-        # The validated children, apart from the partial: reading the snapshot (perhaps from
-        # another thread) places live text in the partial and must never reach the final value.
-        # A union's object whose branch is not known yet: the events it holds.
+        # The validated children the value is built from.  A list's or a dict's are its partial
+        # itself: what a snapshot reader places there for an unfinished child (see place) is
+        # replaced by the child's value when it completes, or removed when it fails, so once the
+        # container completes its partial holds its validated children only.  A model's (and a
+        # typed dict's, a dataclass's) are apart: by JSON key, unknown keys too.  A union's object
+        # whose branch is not known yet: the events it holds.
         kind = node.kind
-        self.values: Any = {} if kind in OBJECTLIKE else []
+        self.values: Any = self.partial if kind == DICT or kind in LISTLIKE else {} if kind in OBJECTLIKE else []
         self.candidates: Sequence[Node] = ()  # a plain union's object candidates not ruled out yet
         self.race: Race | None = None  # ... and what the keys seen say of smart mode's choice among them
         self.key: Any = None  # the key whose events are being held now
@@ -170,11 +174,9 @@ class _Frame:
             if name is not None:
                 self.partial[name] = value
         elif kind == DICT:
-            self.values[key] = value
-            self.partial[key] = value
+            self.partial[key] = value  # (its values)
         else:
-            self.values.append(value)
-            if self.open_key == key:
+            if self.open_key == key:  # (a list's values are its partial)
                 self.partial[-1] = value
             else:
                 self.partial.append(value)
@@ -353,9 +355,9 @@ class TypedLayer:
         """The typed partial value: every completed value, validated, plus live text.
 
         Reading it only places the text so far of a live string in the partial
-        value; it opens no frame and never touches the validated values the
-        final value is built from, so a reader in another thread cannot change
-        the result.
+        value; it opens no frame, and what it places is replaced by the string's
+        value when it completes (or removed when it fails) before its container
+        can complete, so a reader in another thread cannot change the result.
         """
         unfinished = self._unfinished()
         if unfinished is not None:

@@ -58,6 +58,7 @@ def _model(cls: Any, fields: dict[str, Any], fields_set: set[str], extra: Any) -
     _SET_PRIVATE(obj, None)
     return obj
 
+
 ANY: dict[str, Any] = {"type": "any"}
 # Node kinds.
 WHOLE, MODEL, TYPEDDICT, LIST, DICT, TUPLE, SET, TAGGED, UNION, ROOT, DATACLASS = range(11)
