@@ -138,11 +138,19 @@ class _Frame:
         # The validated children the value is built from.  A list's or a dict's are its partial
         # itself: what a snapshot reader places there for an unfinished child (see place) is
         # replaced by the child's value when it completes, or removed when it fails, so once the
-        # container completes its partial holds its validated children only.  A model's (and a
-        # typed dict's, a dataclass's) are apart: by JSON key, unknown keys too.  A union's object
-        # whose branch is not known yet: the events it holds.
+        # container completes its partial holds its validated children only; so does a model's
+        # with one JSON key per field (Node.full), whose values here are only the keys it does
+        # not know (``None`` until one comes).  Another model's (a typed dict's, a dataclass's)
+        # are apart: by JSON key, unknown keys too.  A union's object whose branch is not known
+        # yet: the events it holds.
         kind = node.kind
-        self.values: Any = self.partial if kind == DICT or kind in LISTLIKE else {} if kind in OBJECTLIKE else []
+        self.values: Any
+        if kind == DICT or kind in LISTLIKE:
+            self.values = self.partial
+        elif node.full >= 0:
+            self.values = None
+        else:
+            self.values = {} if kind in OBJECTLIKE else []
         self.candidates: Sequence[Node] = ()  # a plain union's object candidates not ruled out yet
         self.race: Race | None = None  # ... and what the keys seen say of smart mode's choice among them
         self.key: Any = None  # the key whose events are being held now
@@ -158,11 +166,11 @@ class _Frame:
         node = self.node
         kind = node.kind
         if kind == MODEL:
-            self.values[key] = value
-            name = node.names.get(key)
-            if name is not None:
-                self.partial.__dict__[name] = value
-                self.partial.__pydantic_fields_set__.add(name)
+            field = node.names[key]  # (a key the model knows: its node is this one's child)
+            if node.full < 0:
+                self.values[key] = value
+            self.partial.__dict__[field] = value
+            self.partial.__pydantic_fields_set__.add(field)
         elif kind == DATACLASS:
             self.values[key] = value
             name = node.names.get(key)
@@ -182,16 +190,30 @@ class _Frame:
                 self.partial.append(value)
         self.open_key = None
 
+    def unknown(self, key: Any, raw: Any) -> None:
+        """A key the schema does not know, with its plain value: pydantic decides at assembly (extra)."""
+        if self.values is None:
+            self.values = {}
+        self.values[key] = raw
+
     def complete(self) -> Any:
         """The container's value, built from its validated children."""
         node = self.node
         full = node.full
-        if full >= 0 and len(self.values) == full and len(self.partial.__pydantic_fields_set__) == full:
+        if full < 0:
+            return node.assemble(self.values)
+        fields_set = self.partial.__pydantic_fields_set__
+        if self.values is None and len(fields_set) == full:
             # Every field arrived and no other key: pydantic, given these validated values, builds
-            # a model equal to the partial (the same dict, the same fields set; an extra key or a
-            # missing field goes to pydantic).  The partial becomes the value: no second model.
+            # a model equal to the partial (the same dict, the same fields set).  The partial
+            # becomes the value: no second model.
             return self.partial
-        return node.assemble(self.values)
+        # A missing field or an unknown key: pydantic assembles it from the values by JSON key.
+        fields = self.partial.__dict__
+        values = {key: fields[name] for key, name in node.names.items() if name in fields_set}
+        if self.values:
+            values.update(self.values)
+        return node.assemble(values)
 
     def place(self, key: Any, value: Any) -> None:
         """Show an unfinished child (a partial container, live text) in the snapshot."""
@@ -657,7 +679,7 @@ class TypedLayer:
                     parent.repeated = True
                 parent.seen.add(path[-1])
             if node is None:  # a key the model does not know: pydantic decides at assembly (extra)
-                parent.values[path[-1]] = self._resolve(raw)  # type: ignore[union-attr]
+                parent.unknown(path[-1], self._resolve(raw))  # type: ignore[union-attr]
                 continue
             error: ValidationError | None = None
             failed = False
