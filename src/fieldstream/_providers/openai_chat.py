@@ -10,6 +10,7 @@ as an ``event: error`` message or as a top-level ``"error"`` in a chunk.
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 from .._stream_events import Source
@@ -22,6 +23,11 @@ _TEXT_KEYS = frozenset({"content", "reasoning_content", "reasoning", "role", "ch
 _UNREAD = ("obfuscation",)
 # A Text step made without the named tuple's Python-level __new__ (the hot path: one per chunk).
 _new_text = tuple.__new__
+# The scopes of the first choices, made once for every stream.
+_SCOPES = tuple(f"choices[{i}]" for i in range(16))
+# What a table of this state holds until its first entry: most streams never write to three of
+# them, and an empty dict per table per open stream adds up.  Read-only: a write replaces it first.
+_NONE: Any = MappingProxyType({})
 
 
 class OpenAIChat:
@@ -33,10 +39,9 @@ class OpenAIChat:
         self._model: Any = None  # the last model and id as sent
         self._id: Any = None
         self._content: dict[int, Source] = {}  # choice index -> its content target, once seen
-        self._reasoning: dict[int, Source] = {}  # choice index -> its reasoning target, once seen
-        self._scopes: dict[int, str] = {}  # choice index -> "choices[i]"
-        self._open_calls: dict[str, dict[Any, Source]] = {}  # scope -> call index -> source, once seen
-        self._call_sources: dict[int, dict[int, Source]] = {}  # the same for int indexes, by choice index
+        self._reasoning: dict[int, Source] = _NONE  # choice index -> its reasoning target, once seen
+        self._open_calls: dict[str, dict[Any, Source]] = _NONE  # scope -> call index -> source, once seen
+        self._call_sources: dict[int, dict[int, Source]] = _NONE  # the same for int indexes, by choice index
 
     def _source(self, path: str, kind: Any, id: Any = None, name: Any = None) -> Source:
         source = self._sources.get(path)
@@ -159,11 +164,7 @@ class OpenAIChat:
 
     def _choice(self, choice: dict[str, Any], steps: list[Step]) -> None:
         index = choice.get("index", 0)
-        scope = self._scopes.get(index) if type(index) is int else None
-        if scope is None:
-            scope = f"choices[{index}]"
-            if type(index) is int:
-                self._scopes[index] = scope
+        scope = _SCOPES[index] if type(index) is int and 0 <= index < len(_SCOPES) else f"choices[{index}]"
         delta = choice.get("delta") or {}
         if len(delta) == 1 and not choice.get("finish_reason"):  # the commonest chunks: one content delta ...
             content = delta.get("content")
@@ -197,6 +198,8 @@ class OpenAIChat:
         if isinstance(reasoning, str) and reasoning:
             reasoning_source = self._source(scope + ".reasoning", "reasoning")
             if type(index) is int:
+                if self._reasoning is _NONE:
+                    self._reasoning = {}
                 self._reasoning[index] = reasoning_source
             steps.append(Text(reasoning_source, reasoning))
         if content:
@@ -224,8 +227,12 @@ class OpenAIChat:
                 source = self._source(path, "tool_call", call.get("id"), function.get("name"))
                 steps.append(Open(source))
                 number = call.get("index", 0)
+                if self._open_calls is _NONE:
+                    self._open_calls = {}
                 self._open_calls.setdefault(scope, {})[number] = source
                 if type(index) is int and type(number) is int:
+                    if self._call_sources is _NONE:
+                        self._call_sources = {}
                     self._call_sources.setdefault(index, {})[number] = source
             if function.get("arguments"):
                 steps.append(Text(source, function["arguments"]))
