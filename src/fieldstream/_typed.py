@@ -84,6 +84,7 @@ try:
         ROOT,
         SET,
         TAGGED,
+        TUPLE,
         TYPEDDICT,
         UNION,
         WHOLE,
@@ -100,6 +101,7 @@ __all__ = ["MAX_CACHED_PLANS", "MAX_HELD_EVENTS", "TypedLayer", "plan_for"]
 #: Events (values and strings) a union's object may hold before its branch is
 #: known; beyond, that object is validated whole when it completes.
 MAX_HELD_EVENTS = 1000
+_MAX_SHAPES = 1024  # path shapes a plan remembers keeps_raw's answer for (then it starts over)
 # Safely below the nesting at which pydantic's own JSON parser gives up (about 200 levels):
 # a document with values this deep is validated whole at the root, so the verdict is pydantic's.
 _PYDANTIC_DEPTH = 150
@@ -452,18 +454,34 @@ class TypedLayer:
         (the container's own key type is its JSON type); where the plan cannot
         say, it is kept.  Elsewhere the typed layer assembles the value from
         validated children and the core keeps nothing.
+
+        The plan remembers the answer by the path's shape (its indexes as 0), which
+        decides it unless a tuple's index is on the way: one walk per shape.
         """
+        shapes = self._plan.keeps
+        shape = (tuple([0 if type(key) is int else key for key in path]), is_object)
+        known = shapes.get(shape)
+        if known is not None:
+            return known
         node: Node | None = self._plan.root
         depth = len(path)
+        keeps = False
+        by_index = False  # a tuple's item on the way: its index decides, not the shape
         for d in range(depth + 1):
             key: Any = path[d] if d < depth else ("{" if is_object else 0)
             while node is not None and (node.kind == UNION or node.kind == ROOT):
                 node = node.root() if node.kind == ROOT else node.branch(key)
             if node is None or node.kind == WHOLE or node.kind == TAGGED or not node.accepts(key):
-                return True
+                keeps = True
+                break
             if d < depth:
+                by_index = by_index or node.kind == TUPLE
                 node = node.child(key)
-        return False
+        if not by_index:
+            if len(shapes) >= _MAX_SHAPES:
+                shapes.clear()  # (a dict's keys are part of the shape: no stream grows it for ever)
+            shapes[shape] = keeps
+        return keeps
 
     # -- the transformer -------------------------------------------------
 

@@ -160,6 +160,8 @@ class Plan:
     def __init__(self, schema: dict[str, Any]) -> None:
         self.defs: dict[str, Any] = {}
         self.def_list: list[Any] = []
+        #: TypedLayer.keeps_raw's answers by path shape (shared by every parser of this plan).
+        self.keeps: dict[tuple[Any, bool], bool] = {}
         self.root = Node(self, self.strip(schema), {})
 
     def strip(self, schema: dict[str, Any]) -> dict[str, Any]:
