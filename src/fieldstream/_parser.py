@@ -39,7 +39,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, TypeVar, overload
 
 from ._errors import IncompleteError, LimitError, ParseError, UsageError
-from ._events import DocumentCompleted, Event, ItemCompleted, ValueCompleted, _completed, _delta
+from ._events import DocumentCompleted, Event, ItemCompleted, StringDelta, ValueCompleted, _completed, _delta
 from ._paths import Path, format_path
 from ._textbuf import TextBuffer
 
@@ -440,7 +440,9 @@ class Parser(Generic[T]):
             except ParseError as exc:
                 typed.failed(exc)
                 raise
-            return typed.transform(events) if events else events
+            if not events or (len(events) == 1 and events[0].path is typed._live and type(events[0]) is StringDelta):
+                return events  # nothing completed, or the next piece of the live string (as transform says)
+            return typed.transform(events)
         finally:
             lock.release()
 
@@ -952,6 +954,7 @@ class Parser(Generic[T]):
         stack = self._stack
         value = stack.pop()
         self._path.pop()
+        path = tuple(self._path)  # the closed container's (its event's, and a bare one's)
         if type(value) is list:
             self._lists -= 1
         index = len(stack)  # the closed container's
@@ -963,7 +966,7 @@ class Parser(Generic[T]):
             elif start < 0 and self._bare_lo <= index < self._keep_from:
                 # Bare and not empty (an empty one is its own value): the typed layer parses its
                 # text again if it ever needs the value.
-                value = _Bare(~start, tuple(self._path))
+                value = _Bare(~start, path)
             if index + 1 == self._bare_lo and not self.keep_items:
                 self._bare_lo = _FAR  # the outermost array closed
         if stack:
@@ -972,18 +975,18 @@ class Parser(Generic[T]):
                 if starts[-1] >= 0:  # type: ignore[index]
                     starts[-1] = ~starts[-1]  # type: ignore[index]  # the parent holds a child (see _starts)
                 if type(stack[-1]) is list:
-                    events.append(_completed(ItemCompleted, tuple(self._path), value))
+                    events.append(_completed(ItemCompleted, path, value))
                 else:
-                    events.append(_completed(ValueCompleted, tuple(self._path), value))
+                    events.append(_completed(ValueCompleted, path, value))
             elif type(stack[-1]) is list:
-                events.append(_completed(ItemCompleted, tuple(self._path), value))
+                events.append(_completed(ItemCompleted, path, value))
                 if not self.keep_items and self._lists == 1 and parent < self._keep_from:
                     stack[-1].pop()  # it was attached when it opened
             else:
-                events.append(_completed(ValueCompleted, tuple(self._path), value))
+                events.append(_completed(ValueCompleted, path, value))
             self._state = _S_AFTER
             return _S_AFTER
-        events.append(_completed(ValueCompleted, (), value))
+        events.append(_completed(ValueCompleted, path, value))
         return self._end_document(events)
 
     def _end_document(self, events: list[Event]) -> int:
