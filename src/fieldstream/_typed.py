@@ -117,6 +117,8 @@ class _Frame:
 
     __slots__ = (
         "candidates",
+        "fields",
+        "fields_set",
         "invalid",
         "key",
         "node",
@@ -146,6 +148,10 @@ class _Frame:
         # are apart: by JSON key, unknown keys too.  A union's object whose branch is not known
         # yet: the events it holds.
         kind = node.kind
+        # A model's or a dataclass's partial: its __dict__ (and a model's fields set), read
+        # here and not through the instance (a pydantic model's attribute lookup is not cheap).
+        self.fields: dict[str, Any] | None = self.partial.__dict__ if kind == MODEL or kind == DATACLASS else None
+        self.fields_set: set[str] | None = self.partial.__pydantic_fields_set__ if kind == MODEL else None
         self.values: Any
         if kind == DICT or kind in LISTLIKE:
             self.values = self.partial
@@ -171,13 +177,13 @@ class _Frame:
             field = node.names[key]  # (a key the model knows: its node is this one's child)
             if node.full < 0:
                 self.values[key] = value
-            self.partial.__dict__[field] = value
-            self.partial.__pydantic_fields_set__.add(field)
+            self.fields[field] = value  # type: ignore[index]
+            self.fields_set.add(field)  # type: ignore[union-attr]
         elif kind == DATACLASS:
             self.values[key] = value
             name = node.names.get(key)
             if name is not None:
-                self.partial.__dict__[name] = value
+                self.fields[name] = value  # type: ignore[index]
         elif kind == TYPEDDICT:
             self.values[key] = value
             name = node.names.get(key)
@@ -204,14 +210,14 @@ class _Frame:
         full = node.full
         if full < 0:
             return node.assemble(self.values)
-        fields_set = self.partial.__pydantic_fields_set__
+        fields_set: set[str] = self.fields_set  # type: ignore[assignment]
         if self.values is None and len(fields_set) == full:
             # Every field arrived and no other key: pydantic, given these validated values, builds
             # a model equal to the partial (the same dict, the same fields set).  The partial
             # becomes the value: no second model.
             return self.partial
         # A missing field or an unknown key: pydantic assembles it from the values by JSON key.
-        fields = self.partial.__dict__
+        fields: dict[str, Any] = self.fields  # type: ignore[assignment]
         values = {key: fields[name] for key, name in node.names.items() if name in fields_set}
         if self.values:
             values.update(self.values)
@@ -228,7 +234,7 @@ class _Frame:
             if name is None:
                 return
             if kind != TYPEDDICT:
-                self.partial.__dict__[name] = value
+                self.fields[name] = value  # type: ignore[index]
             else:
                 self.partial[name] = value
         elif self.open_key == key:
@@ -251,7 +257,7 @@ class _Frame:
             if node.kind == DICT:
                 self.partial.pop(key, None)
             elif node.kind == MODEL or node.kind == DATACLASS:
-                self.partial.__dict__[node.names[key]] = None
+                self.fields[node.names[key]] = None  # type: ignore[index]
             elif node.kind == TYPEDDICT:
                 self.partial.pop(node.names[key], None)
             else:

@@ -50,8 +50,8 @@ _SET_EXTRA = BaseModel.__dict__["__pydantic_extra__"].__set__
 _SET_PRIVATE = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
-def _model(cls: Any, fields: dict[str, Any], fields_set: set[str], extra: Any) -> Any:
-    obj = cls.__new__(cls)
+def _model(new: Any, cls: Any, fields: dict[str, Any], fields_set: set[str], extra: Any) -> Any:
+    obj = new(cls)
     _SET_DICT(obj, fields)
     _SET_FIELDS_SET(obj, fields_set)
     _SET_EXTRA(obj, extra)
@@ -259,6 +259,7 @@ class Node:
         "kind",
         "live",
         "names",
+        "new",
         "plan",
         "race",
         "required",
@@ -290,6 +291,7 @@ class Node:
         self.race: Any = None  # a plain union of models: what its races share (see _typed_race), False: none
         self.extra = "ignore"
         self.cls: Any = None
+        self.new: Any = None  # its cls.__new__, looked up once (a model class's lookup is not cheap)
         self.tag_keys: frozenset[str] = frozenset()  # tagged union: the keys that name the branch
         self.tag_call: Any = None  # ... or the callable that does (``Discriminator(callable)``)
         self._children: dict[Any, Node | None] = {}
@@ -366,6 +368,7 @@ class Node:
             if cur.get("custom_init") or cur.get("post_init"):
                 return
             self.cls = cur["cls"]
+            self.new = self.cls.__new__
             self.child_config = cur.get("config") or self.config
             if cur.get("root_model"):
                 self.kind = ROOT  # its value is the node of its root type, at the same path
@@ -382,6 +385,7 @@ class Node:
             ):
                 return  # __post_init__ and InitVar need pydantic's own pass
             self.cls = cur["cls"]
+            self.new = self.cls.__new__
             self.child_config = cur.get("config") or self.config
             fields = {f["name"]: f for f in args["fields"]}
             self._plan_fields({**args, "fields": fields}, DATACLASS)
@@ -489,7 +493,7 @@ class Node:
 
     def wrap(self, value: Any) -> Any:
         """A root model holding ``value``, made the way its validator makes it."""
-        return _model(self.cls, {"root": value}, {"root"}, None)
+        return _model(self.new, self.cls, {"root": value}, {"root"}, None)
 
     def branch(self, key: Any) -> Node | None:
         """A plain union: the one candidate that accepts an array (int key), an object (str key), a string ("")."""
@@ -557,7 +561,7 @@ class Node:
             assembler = self._assembler = self._build_assembler()
         if self.kind == DATACLASS:
             fields, _ = assembler.validate_python(values)
-            obj = self.cls.__new__(self.cls)
+            obj = self.new(self.cls)
             obj.__dict__.update(fields)
             return obj
         if self.kind != MODEL:
@@ -565,7 +569,7 @@ class Node:
         # pydantic-core reuses a model class's own validator for any schema naming that
         # class, so the instance is made here the way its model validator makes it
         fields, extra, fields_set = assembler.validate_python(values)
-        return _model(self.cls, fields, fields_set, extra)
+        return _model(self.new, self.cls, fields, fields_set, extra)
 
     def _build_assembler(self) -> SchemaValidator:
         container = self.container
@@ -598,9 +602,9 @@ class Node:
             blank = self._blank
             if blank is None:
                 blank = self._blank = dict.fromkeys(self.cls.__pydantic_fields__)
-            return _model(self.cls, blank.copy(), set(), {} if self.extra == "allow" else None)
+            return _model(self.new, self.cls, blank.copy(), set(), {} if self.extra == "allow" else None)
         if kind == DATACLASS:
-            obj = self.cls.__new__(self.cls)
+            obj = self.new(self.cls)
             obj.__dict__.update(dict.fromkeys(self.field_names))
             return obj
         if kind == TAGGED:
