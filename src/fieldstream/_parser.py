@@ -442,7 +442,7 @@ class Parser(Generic[T]):
                 raise
             if not events or (len(events) == 1 and events[0].path is typed._live and type(events[0]) is StringDelta):
                 return events  # nothing completed, or the next piece of the live string (as transform says)
-            return typed.transform(events)
+            return typed.convert(events)
         finally:
             lock.release()
 

@@ -414,6 +414,10 @@ class TypedLayer:
             event = events[0]
             if event.__class__ is StringDelta and event.path is self._live:
                 return events
+        return self.convert(events)
+
+    def convert(self, events: list[Event]) -> list[Event]:
+        """:meth:`transform` for events it would not pass as they are (``Parser.feed`` has checked)."""
         out: list[Event] = []
         try:
             self._run(events, out)
@@ -649,7 +653,9 @@ class TypedLayer:
                         self._live = path  # (one tuple per string: its later deltas pass as they are)
                     continue
                 if (cls is ValueCompleted or (cls is ItemCompleted and self.keep_items)) and top.seen is None:
-                    node = top.node.child(path[-1])
+                    owner = top.node
+                    key = path[-1]
+                    node = owner.child(key)
                     exact = None if node is None else node.exact
                     raw = event.value  # type: ignore[attr-defined]
                     if (
@@ -660,7 +666,13 @@ class TypedLayer:
                         and depth <= _PYDANTIC_DEPTH
                     ):
                         self._live = None
-                        top.put(path[-1], raw)
+                        if owner.full >= 0:  # a model's field (_Frame.put, inlined: most leaves)
+                            field = owner.names[key]  # type: ignore[index]
+                            top.fields[field] = raw  # type: ignore[index]
+                            top.fields_set.add(field)  # type: ignore[union-attr]
+                            top.open_key = None
+                        else:
+                            top.put(key, raw)
                         out.append(event)
                         continue
             if cls is StringDelta:
