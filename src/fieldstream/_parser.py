@@ -440,7 +440,9 @@ class Parser(Generic[T]):
             except ParseError as exc:
                 typed.failed(exc)
                 raise
-            if not events or (len(events) == 1 and events[0].path is typed._live and type(events[0]) is StringDelta):
+            if not events or (
+                events[0].path is typed._live and events[0].__class__ is StringDelta and len(events) == 1
+            ):
                 return events  # nothing completed, or the next piece of the live string (as transform says)
             return typed.convert(events)
         finally:
