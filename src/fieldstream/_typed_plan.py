@@ -245,6 +245,7 @@ class Node:
         "_blank",
         "_branches",
         "_children",
+        "_every",
         "_item",
         "_validator",
         "child_config",
@@ -295,7 +296,8 @@ class Node:
         self.tag_keys: frozenset[str] = frozenset()  # tagged union: the keys that name the branch
         self.tag_call: Any = None  # ... or the callable that does (``Discriminator(callable)``)
         self._children: dict[Any, Node | None] = {}
-        self._item: Node | None = None
+        self._item: Node | None = None  # a root model's root node
+        self._every: Node | None = None  # a list's, a dict's or a set's item node, once made
         self._validator: SchemaValidator | None = None
         self._assembler: SchemaValidator | None = None
         self._blank: dict[str, None] | None = None  # a model's partial __dict__, copied for each
@@ -453,23 +455,33 @@ class Node:
 
     def child(self, key: Any) -> Node | None:
         """The node of the value at ``key``; ``None`` for a key the schema does not know."""
+        every = self._every
+        if every is not None:
+            return every  # a list's, a dict's or a set's: every item's
+        if self.kind != TUPLE:
+            try:
+                return self._children[key]
+            except KeyError:
+                pass
+        return self._child(key)
+
+    def _child(self, key: Any) -> Node | None:
+        # child(), the first time: the node made and remembered
         kind = self.kind
         if kind == LIST or kind == DICT or kind == SET:
-            item = self._item
-            if item is None:
-                inner = self.container.get("values_schema" if kind == DICT else "items_schema") or ANY
-                item = self._item = Node(self.plan, inner, self.child_config)
-            return item
+            inner = self.container.get("values_schema" if kind == DICT else "items_schema") or ANY
+            every = self._every = Node(self.plan, inner, self.child_config)
+            return every
         if kind == TUPLE:
             items = self.container["items_schema"]
             if self.container.get("variadic_item_index") is not None:
                 key = min(key, len(items) - 1)
             elif key >= len(items):
                 key = len(items)  # past the fixed items: ``any``, the tuple's length check fails
-        try:
-            return self._children[key]
-        except KeyError:
-            pass
+            try:
+                return self._children[key]
+            except KeyError:
+                pass
         node: Node | None
         if kind == TUPLE:
             items = self.container["items_schema"]
