@@ -656,15 +656,8 @@ class TypedLayer:
                     owner = top.node
                     key = path[-1]
                     node = owner.child(key)
-                    exact = None if node is None else node.exact
                     raw = event.value  # type: ignore[attr-defined]
-                    if (
-                        exact is not None
-                        and raw.__class__ in exact
-                        and (raw.__class__ is not str or raw.isascii())
-                        and (raw.__class__ is not float or raw - raw == 0.0)
-                        and depth <= _PYDANTIC_DEPTH
-                    ):
+                    if node is not None and _as_is(node.exact, raw) and depth <= _PYDANTIC_DEPTH:
                         self._live = None
                         if owner.full >= 0:  # a model's field (_Frame.put, inlined: most leaves)
                             field = owner.names[key]  # type: ignore[index]
@@ -741,13 +734,7 @@ class TypedLayer:
                         value, error = _validate(node, self._resolve(raw), path)
             else:
                 del frames[depth:]
-                exact = node.exact
-                if (
-                    exact is not None
-                    and raw.__class__ in exact
-                    and (raw.__class__ is not str or raw.isascii())
-                    and (raw.__class__ is not float or raw - raw == 0.0)
-                ):
+                if _as_is(node.exact, raw):
                     value = raw  # as pydantic would give it back (see Node.exact): most leaves
                 else:
                     value, error = _validate(node, self._resolve(raw), path)
@@ -792,6 +779,21 @@ class TypedLayer:
             self._raised = exc
             raise exc from error
         out.append(ValueInvalid(path, raw, errors, error))
+
+
+def _as_is(exact: frozenset[type] | None, raw: Any) -> bool:
+    """Whether pydantic gives the JSON value ``raw`` back unchanged where ``Node.exact`` is ``exact``.
+
+    A string with a lone surrogate (its JSON parser refuses it) and a float that is not
+    finite are its to decide.
+    """
+    cls = raw.__class__
+    return (
+        exact is not None
+        and cls in exact
+        and (cls is not str or raw.isascii())
+        and (cls is not float or raw - raw == 0.0)
+    )
 
 
 def _droppable(node: Node) -> bool:
